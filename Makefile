@@ -1,0 +1,52 @@
+# The two commands of the README: `make dev` and `make test`. Everything else is a step of those.
+SHELL := /bin/bash
+.DEFAULT_GOAL := dev
+
+export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+export WASM_BINDGEN_BIN ?= $(HOME)/.cargo/bin/wasm-bindgen
+export WASM_OPT_BIN ?= $(CURDIR)/node_modules/.bin/wasm-opt
+export ESBUILD_BIN ?= $(CURDIR)/node_modules/.bin/esbuild
+export WRANGLER_SEND_METRICS := false
+export CLOUDFLARE_CF_FETCH_ENABLED := false
+
+SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock data/common-passwords.txt
+WORKER := build/worker/shim.mjs
+
+.PHONY: dev test setup setup-test build migrate lint unit-test api-test bench deploy-check clean
+
+## make dev: install what is missing, build, migrate local D1, serve on http://127.0.0.1:8787
+dev: setup build migrate
+	wrangler dev --ip 127.0.0.1 --port 8787
+
+## make test: lint, host unit tests, then API and browser tests against one local worker
+test: setup-test build lint unit-test
+	scripts/run-tests.sh
+
+setup:
+	@scripts/setup.sh
+
+setup-test:
+	@scripts/setup.sh test
+
+build: $(WORKER)
+
+$(WORKER): $(SOURCES)
+	worker-build --release
+	@touch $(WORKER)
+
+migrate:
+	wrangler d1 migrations apply DB --local
+
+lint:
+	cargo fmt --check
+	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
+	cargo clippy --all-targets -- -D warnings
+
+unit-test:
+	cargo test --lib
+
+bench: setup-test build
+	scripts/bench.sh
+
+clean:
+	rm -rf build target/api-test-state

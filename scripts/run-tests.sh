@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Starts the prebuilt worker once, in real workerd with fresh local D1 and KV, and runs the API
+# tests and then the browser tests against it over HTTP. The worker's log is checked for panics.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STATE="$PWD/target/test-state"
+LOG="$PWD/target/test-worker.log"
+PORT="${TEST_PORT:-8790}"
+BASE_URL="http://127.0.0.1:$PORT"
+
+rm -rf "$STATE"
+mkdir -p "$STATE"
+wrangler d1 migrations apply DB --local --persist-to "$STATE" >/dev/null
+
+wrangler dev --ip 127.0.0.1 --port "$PORT" --persist-to "$STATE" \
+  --show-interactive-dev-session=false --log-level info >"$LOG" 2>&1 &
+WORKER_PID=$!
+cleanup() { kill "$WORKER_PID" 2>/dev/null || true; wait "$WORKER_PID" 2>/dev/null || true; }
+trap cleanup EXIT
+
+for _ in $(seq 1 240); do
+  curl -fsS -o /dev/null "$BASE_URL/login" 2>/dev/null && break
+  kill -0 "$WORKER_PID" 2>/dev/null || { cat "$LOG"; echo "worker exited before answering"; exit 1; }
+  sleep 0.5
+done
+curl -fsS -o /dev/null "$BASE_URL/login" || { cat "$LOG"; echo "worker did not answer on $BASE_URL"; exit 1; }
+echo "==> worker up on $BASE_URL"
+
+export WEMASY_BASE_URL="$BASE_URL" WEMASY_STATE_DIR="$STATE"
+cargo test --test api -- --test-threads "${API_TEST_THREADS:-4}"
+
+if ls tests/e2e/*.test.mjs >/dev/null 2>&1; then
+  node --test --test-concurrency=1 tests/e2e/
+fi
+
+if grep -nE "panicked|RuntimeError|Uncaught" "$LOG"; then
+  echo "the worker log shows a panic or uncaught error"
+  exit 1
+fi
+echo "==> worker log clean"

@@ -1,0 +1,55 @@
+//! What a request handler works with: the bindings, the config, the time, who is asking.
+
+use worker::{Context, D1Database, Env, KvStore, Request};
+
+use crate::config::Config;
+use crate::http::ApiError;
+use crate::storage::events::Origin;
+
+pub struct App {
+    pub env: Env,
+    pub ctx: Context,
+    pub config: Config,
+    pub now: u64,
+    pub origin: Origin,
+}
+
+const MAX_USER_AGENT_CHARS: usize = 512;
+const MAX_PLACE_CHARS: usize = 64;
+
+impl App {
+    pub fn new(req: &Request, env: Env, ctx: Context) -> Self {
+        let config = Config::from_env(&env);
+        let now = (worker::Date::now().as_millis() / 1000) as u64;
+        Self { env, ctx, config, now, origin: origin_of(req) }
+    }
+
+    pub fn db(&self) -> Result<D1Database, ApiError> {
+        Ok(self.env.d1("DB")?)
+    }
+
+    pub fn kv(&self) -> Result<KvStore, ApiError> {
+        Ok(self.env.kv("SESSIONS")?)
+    }
+
+    /// Runs `work` after the response is sent; failures are logged, never answered.
+    pub fn in_background(&self, work: impl std::future::Future<Output = Result<(), ApiError>> + 'static) {
+        self.ctx.wait_until(async move {
+            if let Err(error) = work.await {
+                worker::console_error!("background work failed: {error:?}");
+            }
+        });
+    }
+}
+
+fn origin_of(req: &Request) -> Origin {
+    let header = |name: &str| req.headers().get(name).ok().flatten();
+    let clip = |value: String, max: usize| -> String { value.chars().filter(|c| !c.is_control()).take(max).collect() };
+    let cf = req.cf();
+    Origin {
+        ip: header("CF-Connecting-IP").map(|ip| clip(ip, 45)),
+        country: cf.and_then(|cf| cf.country()).map(|c| clip(c, MAX_PLACE_CHARS)),
+        city: cf.and_then(|cf| cf.city()).map(|c| clip(c, MAX_PLACE_CHARS)),
+        user_agent: clip(header("User-Agent").unwrap_or_default(), MAX_USER_AGENT_CHARS),
+    }
+}

@@ -1,0 +1,7 @@
+//! Who is asking: the session cookie resolved to a live, unrevoked session and its user; starting
+//! and ending sessions; the "sudo" window; the per-account failure throttle.
+
+pub mod session;
+pub mod throttle;
+
+pub use session::{CurrentSession, current_session, require_sudo};

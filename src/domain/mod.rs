@@ -1,0 +1,13 @@
+//! Pure rules of the product: no bindings, no I/O, so every piece is unit-tested on the host.
+
+
+pub mod common_passwords;
+pub mod email;
+pub mod name;
+pub mod password;
+pub mod password_rules;
+
+pub mod throttle;
+pub mod tokens;
+
+pub mod user_agent;

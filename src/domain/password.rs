@@ -1,0 +1,150 @@
+//! Hashing and verifying passwords (SPEC §5.1): argon2id, PHC strings, parameters from config.
+//! The single place that touches argon2, shared by sign-up, sign-in, confirm and password change.
+
+use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashParams {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl HashParams {
+    /// OWASP's first recommendation for argon2id.
+    pub const OWASP: Self = Self { memory_kib: 19_456, iterations: 2, parallelism: 1 };
+
+    fn argon2(self) -> Result<Argon2<'static>, HashError> {
+        let params = Params::new(self.memory_kib, self.iterations, self.parallelism, None)
+            .map_err(|_| HashError::BadParams)?;
+        Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HashError {
+    BadParams,
+    Random,
+    Hashing,
+}
+
+impl std::fmt::Display for HashError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::BadParams => "invalid argon2 parameters",
+            Self::Random => "no randomness for the salt",
+            Self::Hashing => "argon2 hashing failed",
+        })
+    }
+}
+
+/// What checking a password against a stored hash found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Wrong,
+    Right,
+    /// Right, and the stored hash was made with other parameters: store a new one.
+    RightButOutdated,
+}
+
+impl Verdict {
+    pub fn is_right(self) -> bool {
+        self != Self::Wrong
+    }
+}
+
+pub fn hash(password: &str, params: HashParams) -> Result<String, HashError> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|_| HashError::Random)?;
+    let hashed = params
+        .argon2()?
+        .hash_password_with_salt(password.as_bytes(), &salt)
+        .map_err(|_| HashError::Hashing)?;
+    Ok(hashed.to_string())
+}
+
+/// Constant-time comparison is argon2's own (`verify_password` compares digests with `subtle`).
+/// A stored value that does not parse counts as a wrong password, never as a crash.
+pub fn verify(password: &str, stored: &str, configured: HashParams) -> Verdict {
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return Verdict::Wrong;
+    };
+    let Ok(stored_params) = Params::try_from(&parsed) else {
+        return Verdict::Wrong;
+    };
+    let Ok(argon2) = (HashParams {
+        memory_kib: stored_params.m_cost(),
+        iterations: stored_params.t_cost(),
+        parallelism: stored_params.p_cost(),
+    })
+    .argon2() else {
+        return Verdict::Wrong;
+    };
+    if argon2.verify_password(password.as_bytes(), &parsed).is_err() {
+        return Verdict::Wrong;
+    }
+    let current = parsed.algorithm.as_str() == "argon2id"
+        && stored_params.m_cost() == configured.memory_kib
+        && stored_params.t_cost() == configured.iterations
+        && stored_params.p_cost() == configured.parallelism;
+    if current { Verdict::Right } else { Verdict::RightButOutdated }
+}
+
+/// A hash of a password nobody knows, with the configured parameters, so that an unknown
+/// e-mail costs the same argon2 work as a known one.
+pub fn dummy_hash(params: HashParams) -> String {
+    format!(
+        "$argon2id$v=19$m={},t={},p={}$c29tZXNhbHRzb21lc2FsdA$3N5Vd1WRkmLj3Xn8KkR/HwYq5+1k6v0H0T9dB8QjRyM",
+        params.memory_kib, params.iterations, params.parallelism
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FAST: HashParams = HashParams { memory_kib: 64, iterations: 1, parallelism: 1 };
+
+    #[test]
+    fn a_hash_verifies_only_its_own_password() {
+        let stored = hash("Tr0ub4dor&3x", FAST).unwrap();
+        assert!(stored.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
+        assert_eq!(verify("Tr0ub4dor&3x", &stored, FAST), Verdict::Right);
+        assert_eq!(verify("tr0ub4dor&3x", &stored, FAST), Verdict::Wrong);
+        assert_eq!(verify("Tr0ub4dor&3x ", &stored, FAST), Verdict::Wrong);
+    }
+
+    #[test]
+    fn the_same_password_gets_a_fresh_salt_each_time() {
+        assert_ne!(hash("Tr0ub4dor&3x", FAST).unwrap(), hash("Tr0ub4dor&3x", FAST).unwrap());
+    }
+
+    #[test]
+    fn a_hash_with_other_parameters_is_reported_outdated() {
+        let weak = HashParams { memory_kib: 32, iterations: 1, parallelism: 1 };
+        let stored = hash("Tr0ub4dor&3x", weak).unwrap();
+        assert_eq!(verify("Tr0ub4dor&3x", &stored, FAST), Verdict::RightButOutdated);
+        assert_eq!(verify("nope", &stored, FAST), Verdict::Wrong);
+    }
+
+    #[test]
+    fn non_ascii_passwords_round_trip_without_folding() {
+        let stored = hash("Pässwörd-名前-🔐-1", FAST).unwrap();
+        assert_eq!(verify("Pässwörd-名前-🔐-1", &stored, FAST), Verdict::Right);
+        assert_eq!(verify("PÄSSWÖRD-名前-🔐-1", &stored, FAST), Verdict::Wrong);
+    }
+
+    #[test]
+    fn garbage_in_the_store_is_a_wrong_password() {
+        for stored in ["", "plain", "$argon2id$v=19$m=1,t=1,p=1$xx$yy", "$argon2id$v=19$m=99999999999,t=1,p=1$c2FsdHNhbHQ$aGFzaA"] {
+            assert_eq!(verify("x", stored, FAST), Verdict::Wrong, "{stored}");
+        }
+    }
+
+    #[test]
+    fn the_dummy_hash_parses_and_never_matches() {
+        let dummy = dummy_hash(FAST);
+        assert!(PasswordHash::new(&dummy).is_ok());
+        assert_eq!(verify("", &dummy, FAST), Verdict::Wrong);
+    }
+}

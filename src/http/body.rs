@@ -1,0 +1,110 @@
+//! Reading JSON bodies: at most 16 KiB, `application/json` only, and serde's verdict turned into
+//! `invalid_json` (not JSON at all) or `invalid_input` (JSON of the wrong shape).
+
+use serde::de::DeserializeOwned;
+use worker::Request;
+
+use super::ApiError;
+
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+pub async fn read_json<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
+    if let Some(length) = req.headers().get("Content-Length").ok().flatten() {
+        if length.trim().parse::<u64>().map_or(true, |n| n > MAX_BODY_BYTES as u64) {
+            return Err(ApiError::PayloadTooLarge);
+        }
+    }
+    let content_type = req.headers().get("Content-Type").ok().flatten();
+    check_content_type(content_type.as_deref())?;
+    let bytes = req.bytes().await.map_err(|_| ApiError::InvalidJson)?;
+    parse_json(&bytes)
+}
+
+/// For endpoints that take no body: anything sent is ignored, but a huge one is still refused.
+pub fn refuse_oversized(req: &Request) -> Result<(), ApiError> {
+    match req.headers().get("Content-Length").ok().flatten() {
+        Some(length) if length.trim().parse::<u64>().map_or(true, |n| n > MAX_BODY_BYTES as u64) => {
+            Err(ApiError::PayloadTooLarge)
+        }
+        _ => Ok(()),
+    }
+}
+
+pub fn check_content_type(content_type: Option<&str>) -> Result<(), ApiError> {
+    let essence = content_type.unwrap_or("").split(';').next().unwrap_or("").trim();
+    if essence.eq_ignore_ascii_case("application/json") {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType)
+    }
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    serde_json::from_slice(bytes).map_err(|error| match error.classify() {
+        serde_json::error::Category::Data => ApiError::InvalidInput(describe(&error)),
+        _ => ApiError::InvalidJson,
+    })
+}
+
+/// serde's own words without its " at line 1 column 9" suffix, as a sentence.
+fn describe(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    let text = text.split(" at line ").next().unwrap_or(&text);
+    let mut chars = text.chars();
+    let first = chars.next().map(|c| c.to_uppercase().collect::<String>()).unwrap_or_default();
+    format!("{first}{}.", chars.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Login {
+        email: String,
+        password: String,
+    }
+
+    #[test]
+    fn only_json_content_types_are_accepted() {
+        assert!(check_content_type(Some("application/json")).is_ok());
+        assert!(check_content_type(Some("Application/JSON; charset=utf-8")).is_ok());
+        for bad in [None, Some(""), Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("application/jsonx")] {
+            assert_eq!(check_content_type(bad), Err(ApiError::UnsupportedMediaType));
+        }
+    }
+
+    #[test]
+    fn broken_json_is_invalid_json() {
+        for bad in ["", "{", "{\"email\":}", "nul", "{\"email\":\"\\ud800\"}"]  {
+            assert_eq!(parse_json::<Login>(bad.as_bytes()).unwrap_err(), ApiError::InvalidJson, "{bad}");
+        }
+    }
+
+    #[test]
+    fn nesting_past_the_recursion_limit_is_invalid_json() {
+        let deep = "[".repeat(1000);
+        assert_eq!(parse_json::<serde_json::Value>(deep.as_bytes()).unwrap_err(), ApiError::InvalidJson);
+    }
+
+    #[test]
+    fn wrong_shapes_are_invalid_input_with_a_readable_message() {
+        let err = parse_json::<Login>(br#"{"email":"a@b.c"}"#).unwrap_err();
+        assert_eq!(err, ApiError::InvalidInput("Missing field `password`.".into()));
+        for bad in [r#"{"email":1,"password":"x"}"#, r#"[]"#, r#"{"email":"a","password":"b","email":"c"}"#, r#"{"email":"a","password":"b","admin":true}"#] {
+            assert!(matches!(parse_json::<Login>(bad.as_bytes()), Err(ApiError::InvalidInput(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn oversized_bodies_are_refused() {
+        let big = vec![b' '; MAX_BODY_BYTES + 1];
+        assert_eq!(parse_json::<Login>(&big).unwrap_err(), ApiError::PayloadTooLarge);
+    }
+}

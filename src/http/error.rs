@@ -1,0 +1,173 @@
+//! The one error type of the API (SPEC §4): each variant is a status and a stable `code`, with a
+//! message meant for a person. Internal causes are logged where they happen and never answered.
+
+use serde_json::{Value, json};
+use worker::Response;
+
+use crate::domain::password_rules::PasswordProblem;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    InvalidJson,
+    InvalidInput(String),
+    WeakPassword(Vec<PasswordProblem>),
+    Unauthenticated,
+    InvalidCredentials,
+    InvalidCode,
+    Forbidden,
+    CsrfRejected,
+    WrongPassword,
+    ReauthRequired,
+    NotFound,
+    MethodNotAllowed,
+    EmailTaken,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    RateLimited { retry_after: u64 },
+    Internal,
+}
+
+impl ApiError {
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        Self::InvalidInput(message.into())
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::InvalidJson | Self::InvalidInput(_) | Self::WeakPassword(_) => 400,
+            Self::Unauthenticated | Self::InvalidCredentials | Self::InvalidCode => 401,
+            Self::Forbidden | Self::CsrfRejected | Self::WrongPassword | Self::ReauthRequired => 403,
+            Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
+            Self::EmailTaken => 409,
+            Self::PayloadTooLarge => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::RateLimited { .. } => 429,
+            Self::Internal => 500,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidJson => "invalid_json",
+            Self::InvalidInput(_) | Self::WeakPassword(_) => "invalid_input",
+            Self::Unauthenticated => "unauthenticated",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::InvalidCode => "invalid_code",
+            Self::Forbidden => "forbidden",
+            Self::CsrfRejected => "csrf_rejected",
+            Self::WrongPassword => "wrong_password",
+            Self::ReauthRequired => "reauth_required",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::EmailTaken => "email_taken",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Internal => "internal_error",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            Self::InvalidJson => "The request body is not valid JSON.".into(),
+            Self::InvalidInput(message) => message.clone(),
+            Self::WeakPassword(_) => "Choose a stronger password.".into(),
+            Self::Unauthenticated => "You are signed out. Sign in to continue.".into(),
+            Self::InvalidCredentials => "The e-mail address or password is incorrect.".into(),
+            Self::InvalidCode => "That code is not valid. Check your authenticator app and try again.".into(),
+            Self::Forbidden => "You are not allowed to do that.".into(),
+            Self::CsrfRejected => "This request did not come from the WEMASY page and was refused.".into(),
+            Self::WrongPassword => "Your current password is incorrect.".into(),
+            Self::ReauthRequired => "For your security, confirm your password to continue.".into(),
+            Self::NotFound => "Not found.".into(),
+            Self::MethodNotAllowed => "That method is not allowed here.".into(),
+            Self::EmailTaken => "An account with this e-mail address already exists.".into(),
+            Self::PayloadTooLarge => "The request is too large.".into(),
+            Self::UnsupportedMediaType => "Send the request as JSON (Content-Type: application/json).".into(),
+            Self::RateLimited { retry_after } => {
+                format!("Too many attempts. Try again in {}.", human_duration(*retry_after))
+            }
+            Self::Internal => "Something went wrong on our side. Please try again.".into(),
+        }
+    }
+
+    pub fn body(&self) -> Value {
+        let mut error = json!({ "code": self.code(), "message": self.message() });
+        if let Self::WeakPassword(problems) = self {
+            error["problems"] = problems
+                .iter()
+                .map(|p| json!({ "code": p.code(), "message": p.message() }))
+                .collect();
+        }
+        json!({ "error": error })
+    }
+
+    pub fn into_response(self) -> Response {
+        let response = Response::from_json(&self.body())
+            .map(|r| r.with_status(self.status()))
+            .unwrap_or_else(|_| Response::empty().unwrap().with_status(500));
+        if let Self::RateLimited { retry_after } = self {
+            let _ = response.headers().set("Retry-After", &retry_after.to_string());
+        }
+        if self == Self::MethodNotAllowed {
+            let _ = response.headers().set("Allow", "GET, POST, PUT, DELETE");
+        }
+        response
+    }
+}
+
+fn human_duration(seconds: u64) -> String {
+    match seconds {
+        0..=1 => "a second".into(),
+        2..=59 => format!("{seconds} seconds"),
+        60..=119 => "a minute".into(),
+        _ => format!("{} minutes", seconds.div_ceil(60)),
+    }
+}
+
+/// Binding and runtime failures become an opaque 500; the cause goes to the log only.
+impl From<worker::Error> for ApiError {
+    fn from(error: worker::Error) -> Self {
+        worker::console_error!("internal error: {error}");
+        Self::Internal
+    }
+}
+
+impl From<worker::kv::KvError> for ApiError {
+    fn from(error: worker::kv::KvError) -> Self {
+        worker::console_error!("kv error: {error}");
+        Self::Internal
+    }
+}
+
+impl From<serde_json::Error> for ApiError {
+    fn from(error: serde_json::Error) -> Self {
+        worker::console_error!("serialization error: {error}");
+        Self::Internal
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weak_password_lists_every_problem() {
+        let body = ApiError::WeakPassword(vec![PasswordProblem::TooShort, PasswordProblem::Common]).body();
+        assert_eq!(body["error"]["code"], "invalid_input");
+        assert_eq!(body["error"]["problems"][0]["code"], "too_short");
+        assert_eq!(body["error"]["problems"][1]["code"], "common");
+    }
+
+    #[test]
+    fn rate_limit_message_reads_like_a_sentence() {
+        assert_eq!(ApiError::RateLimited { retry_after: 30 }.message(), "Too many attempts. Try again in 30 seconds.");
+        assert_eq!(ApiError::RateLimited { retry_after: 900 }.message(), "Too many attempts. Try again in 15 minutes.");
+    }
+
+    #[test]
+    fn internal_errors_say_nothing_about_the_cause() {
+        assert_eq!(ApiError::Internal.body()["error"]["message"], "Something went wrong on our side. Please try again.");
+    }
+}

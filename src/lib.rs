@@ -1,0 +1,47 @@
+//! WEMASY "My account → Security" as a Cloudflare Worker: the fetch handler wires a request
+//! through the API router, adds the security headers and writes one log line; the scheduled
+//! handler prunes what D1 no longer needs.
+
+mod app;
+mod auth;
+mod config;
+pub mod domain;
+pub mod http;
+mod routes;
+mod storage;
+
+use worker::{Context, Env, Request, Response, ScheduleContext, ScheduledEvent, event};
+
+use crate::app::App;
+use crate::http::headers::apply_security_headers;
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    console_error_panic_hook::set_once();
+    let started = worker::Date::now().as_millis();
+    let method = req.method().to_string();
+    let path = req.path();
+    let app = App::new(&req, env, ctx);
+    let response = match routes::handle(req, &app).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    };
+    apply_security_headers(response.headers())?;
+    let log = serde_json::json!({
+        "msg": "request",
+        "method": method,
+        "route": routes::route_name(&path),
+        "status": response.status_code(),
+        "duration_ms": worker::Date::now().as_millis().saturating_sub(started),
+    });
+    worker::console_log!("{log}");
+    Ok(response)
+}
+
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    console_error_panic_hook::set_once();
+    if let Err(error) = storage::prune(&env, (worker::Date::now().as_millis() / 1000) as u64).await {
+        worker::console_error!("scheduled clean-up failed: {error:?}");
+    }
+}

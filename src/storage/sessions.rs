@@ -1,0 +1,144 @@
+//! Sessions and pending sign-ins in KV (SPEC §3). Keys hold ids (SHA-256 of the token), never
+//! tokens. Each session has two keys with the same expiry: the record, read on every request,
+//! and a per-user index key whose metadata is the summary, so one `list` shows them all.
+
+use serde::{Deserialize, Serialize};
+use worker::KvStore;
+
+use crate::http::ApiError;
+
+/// KV refuses expirations closer than 60 seconds.
+const KV_MIN_TTL: u64 = 60;
+
+/// What the session list shows about one session.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SessionSummary {
+    pub device: String,
+    pub browser: String,
+    pub os: String,
+    pub ip: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub sign_in_method: String,
+    pub created_at: u64,
+    pub last_active_at: u64,
+    pub expires_at: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionRecord {
+    pub user_id: String,
+    /// Compared with `users.sessions_valid_after`: a session issued before it is ended.
+    pub issued_at: u64,
+    /// Until when sensitive changes need no fresh password ("sudo").
+    pub sudo_until: u64,
+    pub summary: SessionSummary,
+}
+
+impl SessionRecord {
+    /// When the session ends if nothing happens: idle timeout or absolute lifetime, whichever first.
+    pub fn ends_at(&self, idle_seconds: u64) -> u64 {
+        (self.summary.last_active_at + idle_seconds).min(self.summary.expires_at)
+    }
+}
+
+fn session_key(id: &str) -> String {
+    format!("session:{id}")
+}
+
+fn index_prefix(user_id: &str) -> String {
+    format!("user:{user_id}:session:")
+}
+
+fn index_key(user_id: &str, id: &str) -> String {
+    format!("{}{id}", index_prefix(user_id))
+}
+
+fn pending_key(id: &str) -> String {
+    format!("pending:{id}")
+}
+
+pub async fn put(kv: &KvStore, id: &str, record: &SessionRecord, idle_seconds: u64, now: u64) -> Result<(), ApiError> {
+    let ttl = record.ends_at(idle_seconds).saturating_sub(now).max(KV_MIN_TTL);
+    kv.put(&session_key(id), serde_json::to_string(record)?)?.expiration_ttl(ttl).execute().await?;
+    kv.put(&index_key(&record.user_id, id), "")?
+        .expiration_ttl(ttl)
+        .metadata(&record.summary)?
+        .execute()
+        .await?;
+    Ok(())
+}
+
+pub async fn get(kv: &KvStore, id: &str) -> Result<Option<SessionRecord>, ApiError> {
+    match kv.get(&session_key(id)).text().await? {
+        None => Ok(None),
+        Some(text) => Ok(serde_json::from_str(&text).ok()),
+    }
+}
+
+pub async fn delete(kv: &KvStore, user_id: &str, id: &str) -> Result<(), ApiError> {
+    kv.delete(&session_key(id)).await?;
+    kv.delete(&index_key(user_id, id)).await?;
+    Ok(())
+}
+
+/// A session as the index lists it.
+#[derive(Debug, Clone)]
+pub struct ListedSession {
+    pub id: String,
+    pub summary: SessionSummary,
+}
+
+/// Every session KV still lists for the user: one `list` call per 1,000 keys.
+pub async fn list(kv: &KvStore, user_id: &str) -> Result<Vec<ListedSession>, ApiError> {
+    let prefix = index_prefix(user_id);
+    let mut sessions = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut request = kv.list().prefix(prefix.clone());
+        if let Some(c) = cursor.take() {
+            request = request.cursor(c);
+        }
+        let page = request.execute().await?;
+        for key in page.keys {
+            let Some(id) = key.name.strip_prefix(&prefix) else { continue };
+            let Some(summary) = key.metadata.and_then(|m| serde_json::from_value::<SessionSummary>(m).ok()) else {
+                continue;
+            };
+            sessions.push(ListedSession { id: id.to_string(), summary });
+        }
+        match page.cursor {
+            Some(c) if !page.list_complete && !c.is_empty() => cursor = Some(c),
+            _ => break,
+        }
+    }
+    Ok(sessions)
+}
+
+/// A sign-in waiting for its second factor.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingSignIn {
+    pub user_id: String,
+    pub created_at: u64,
+    pub failures: u32,
+}
+
+pub async fn put_pending(kv: &KvStore, id: &str, pending: &PendingSignIn, ttl: u64) -> Result<(), ApiError> {
+    kv.put(&pending_key(id), serde_json::to_string(pending)?)?
+        .expiration_ttl(ttl.max(KV_MIN_TTL))
+        .execute()
+        .await?;
+    Ok(())
+}
+
+pub async fn get_pending(kv: &KvStore, id: &str) -> Result<Option<PendingSignIn>, ApiError> {
+    match kv.get(&pending_key(id)).text().await? {
+        None => Ok(None),
+        Some(text) => Ok(serde_json::from_str(&text).ok()),
+    }
+}
+
+pub async fn delete_pending(kv: &KvStore, id: &str) -> Result<(), ApiError> {
+    kv.delete(&pending_key(id)).await?;
+    Ok(())
+}

@@ -1,0 +1,133 @@
+//! Accounts (`users`), the failed-attempt counter and the D1 side of session revocation.
+
+use serde::Deserialize;
+use worker::{D1Database, D1PreparedStatement};
+
+use super::{int, text};
+use crate::http::ApiError;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub password_changed_at: u64,
+    pub totp_enabled_at: Option<u64>,
+    pub failed_attempts: u32,
+    pub locked_until: u64,
+}
+
+impl UserRow {
+    pub fn two_factor_enabled(&self) -> bool {
+        self.totp_enabled_at.is_some()
+    }
+}
+
+const USER_COLUMNS: &str = "id, email, name, password_hash, password_changed_at, totp_enabled_at, failed_attempts, locked_until";
+
+pub async fn find_by_email(db: &D1Database, email: &str) -> Result<Option<UserRow>, ApiError> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?1");
+    Ok(db.prepare(sql).bind(&[text(email)])?.first::<UserRow>(None).await?)
+}
+
+pub async fn find_by_id(db: &D1Database, id: &str) -> Result<Option<UserRow>, ApiError> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
+    Ok(db.prepare(sql).bind(&[text(id)])?.first::<UserRow>(None).await?)
+}
+
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub password_hash: &'a str,
+    pub now: u64,
+}
+
+/// Inserts the account unless the e-mail is taken; `false` when it was. The unique index
+/// settles races between two sign-ups with the same address.
+pub fn insert(db: &D1Database, user: &NewUser<'_>) -> Result<D1PreparedStatement, ApiError> {
+    Ok(db
+        .prepare("INSERT INTO users (id, email, name, password_hash, password_changed_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (email) DO NOTHING")
+        .bind(&[text(user.id), text(user.email), text(user.name), text(user.password_hash), int(user.now)])?)
+}
+
+/// The view of the signed-in user that every authenticated request needs, and whether the
+/// session is revoked in D1: one query for both (SPEC §5.8).
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthRow {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub password_changed_at: u64,
+    pub totp_enabled_at: Option<u64>,
+    pub sessions_valid_after: u64,
+    pub session_revoked: u32,
+}
+
+pub async fn auth_view(db: &D1Database, user_id: &str, session_id: &str) -> Result<Option<AuthRow>, ApiError> {
+    Ok(db
+        .prepare(
+            "SELECT id, email, name, password_changed_at, totp_enabled_at, sessions_valid_after, \
+             EXISTS (SELECT 1 FROM revoked_sessions WHERE session_id = ?2) AS session_revoked \
+             FROM users WHERE id = ?1",
+        )
+        .bind(&[text(user_id), text(session_id)])?
+        .first::<AuthRow>(None)
+        .await?)
+}
+
+#[derive(Debug, Deserialize)]
+struct FailureCount {
+    failed_attempts: u32,
+}
+
+/// Counts one more failure in a row and answers the new count (atomic in D1).
+pub async fn count_failure(db: &D1Database, user_id: &str) -> Result<u32, ApiError> {
+    let row = db
+        .prepare("UPDATE users SET failed_attempts = failed_attempts + 1 WHERE id = ?1 RETURNING failed_attempts")
+        .bind(&[text(user_id)])?
+        .first::<FailureCount>(None)
+        .await?;
+    Ok(row.map_or(0, |r| r.failed_attempts))
+}
+
+pub fn lock_until(db: &D1Database, user_id: &str, until: u64) -> Result<D1PreparedStatement, ApiError> {
+    Ok(db
+        .prepare("UPDATE users SET locked_until = MAX(locked_until, ?2) WHERE id = ?1")
+        .bind(&[text(user_id), int(until)])?)
+}
+
+pub fn reset_failures(db: &D1Database, user_id: &str) -> Result<D1PreparedStatement, ApiError> {
+    Ok(db
+        .prepare("UPDATE users SET failed_attempts = 0, locked_until = 0 WHERE id = ?1 AND (failed_attempts != 0 OR locked_until != 0)")
+        .bind(&[text(user_id)])?)
+}
+
+/// Replaces the hash only if it is still the one that was verified, so an upgrade can never
+/// overwrite a password changed in the meantime.
+pub fn upgrade_hash(db: &D1Database, user_id: &str, old_hash: &str, new_hash: &str) -> Result<D1PreparedStatement, ApiError> {
+    Ok(db
+        .prepare("UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2")
+        .bind(&[text(user_id), text(old_hash), text(new_hash)])?)
+}
+
+pub async fn run_batch(db: &D1Database, statements: Vec<D1PreparedStatement>) -> Result<Vec<worker::D1Result>, ApiError> {
+    Ok(db.batch(statements).await?)
+}
+
+/// Number of rows the statement at `index` of a batch changed.
+pub fn changes(results: &[worker::D1Result], index: usize) -> usize {
+    results
+        .get(index)
+        .and_then(|r| r.meta().ok().flatten())
+        .and_then(|m| m.changes)
+        .unwrap_or(0)
+}
+
+/// Ends one session in D1; the row is kept until the session would have expired anyway.
+pub fn revoke_session(db: &D1Database, session_id: &str, user_id: &str, expires_at: u64) -> Result<D1PreparedStatement, ApiError> {
+    Ok(db
+        .prepare("INSERT INTO revoked_sessions (session_id, user_id, expires_at) VALUES (?1, ?2, ?3) ON CONFLICT (session_id) DO NOTHING")
+        .bind(&[text(session_id), text(user_id), int(expires_at)])?)
+}

@@ -1,0 +1,307 @@
+//! `TestApp`: one method per endpoint, against the real worker that `scripts/run-tests.sh`
+//! started in workerd; `TestUser`: a fresh random account per test. Cookies are kept by hand
+//! (the `__Host-` cookies are `Secure`, and the worker is on plain loopback HTTP).
+
+#![allow(dead_code)]
+
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use reqwest::header::HeaderMap;
+use reqwest::{Client, Method};
+use serde_json::{Value, json};
+
+pub const CHROME_WINDOWS: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+pub const SAFARI_IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
+pub const FIREFOX_LINUX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+
+pub fn base_url() -> String {
+    std::env::var("WEMASY_BASE_URL").unwrap_or_else(|_| "http://127.0.0.1:8790".into())
+}
+
+pub fn state_dir() -> String {
+    std::env::var("WEMASY_STATE_DIR").expect("WEMASY_STATE_DIR: run the API tests through `make test`")
+}
+
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).unwrap();
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl TestUser {
+    pub fn generate() -> Self {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tag = random_hex(6);
+        Self {
+            email: format!("user{n}.{tag}@example.com"),
+            password: format!("Blue-Harbor-{tag}-7!"),
+            name: format!("Test Person {}", &tag[..4]),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub text: String,
+    pub body: Value,
+}
+
+impl TestResponse {
+    pub fn error_code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).map(str::to_string).collect()
+    }
+
+    /// The JSON error contract: `{"error": {"code", "message"}}` and the given status.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "status for {code}: {}", self.text);
+        assert_eq!(self.error_code(), code, "{}", self.text);
+        assert!(self.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", self.text);
+        assert!(self.header("content-type").unwrap_or("").starts_with("application/json"));
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    client: Client,
+    pub session: Option<String>,
+    pub pending: Option<String>,
+    pub user_agent: String,
+}
+
+impl Default for TestApp {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestApp {
+    pub fn new() -> Self {
+        Self::with_user_agent(CHROME_WINDOWS)
+    }
+
+    pub fn with_user_agent(user_agent: &str) -> Self {
+        let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { base: base_url(), client, session: None, pending: None, user_agent: user_agent.into() }
+    }
+
+    /// Another device: same server, no cookies.
+    pub fn another_device(&self, user_agent: &str) -> Self {
+        Self::with_user_agent(user_agent)
+    }
+
+    fn cookie_header(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if let Some(s) = &self.session {
+            parts.push(format!("__Host-session={s}"));
+        }
+        if let Some(p) = &self.pending {
+            parts.push(format!("__Host-pending={p}"));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+
+    fn remember_cookies(&mut self, headers: &HeaderMap) {
+        for value in headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()) {
+            let (pair, attributes) = value.split_once(';').unwrap_or((value, ""));
+            let Some((name, token)) = pair.split_once('=') else { continue };
+            let cleared = token.is_empty() || attributes.contains("Max-Age=0");
+            let slot = match name.trim() {
+                "__Host-session" => &mut self.session,
+                "__Host-pending" => &mut self.pending,
+                _ => continue,
+            };
+            *slot = if cleared { None } else { Some(token.to_string()) };
+        }
+    }
+
+    /// Any request, as the page would send it (same-origin `Origin`, JSON, this app's cookies).
+    pub async fn request(&mut self, method: Method, path: &str, body: Option<Value>) -> TestResponse {
+        let mut req = self.client.request(method.clone(), format!("{}{path}", self.base)).header("User-Agent", &self.user_agent);
+        if method != Method::GET && method != Method::HEAD {
+            req = req.header("Origin", &self.base);
+        }
+        if let Some(cookie) = self.cookie_header() {
+            req = req.header("Cookie", cookie);
+        }
+        if let Some(body) = body {
+            req = req.header("Content-Type", "application/json").body(body.to_string());
+        }
+        self.send(req).await
+    }
+
+    pub async fn send(&mut self, req: reqwest::RequestBuilder) -> TestResponse {
+        let response = req.send().await.expect("worker unreachable");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap_or_default();
+        self.remember_cookies(&headers);
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        TestResponse { status, headers, text, body }
+    }
+
+    /// A raw builder for abuse cases: nothing is added but this app's cookies.
+    pub fn raw(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let mut req = self.client.request(method, format!("{}{path}", self.base)).header("User-Agent", &self.user_agent);
+        if let Some(cookie) = self.cookie_header() {
+            req = req.header("Cookie", cookie);
+        }
+        req
+    }
+
+    pub async fn signup(&mut self, user: &TestUser) -> TestResponse {
+        self.request(Method::POST, "/api/auth/signup", Some(json!({ "email": user.email, "password": user.password, "name": user.name }))).await
+    }
+
+    pub async fn login(&mut self, email: &str, password: &str) -> TestResponse {
+        self.request(Method::POST, "/api/auth/login", Some(json!({ "email": email, "password": password }))).await
+    }
+
+    pub async fn login_two_factor(&mut self, body: Value) -> TestResponse {
+        self.request(Method::POST, "/api/auth/login/two-factor", Some(body)).await
+    }
+
+    pub async fn confirm(&mut self, body: Value) -> TestResponse {
+        self.request(Method::POST, "/api/auth/confirm", Some(body)).await
+    }
+
+    pub async fn logout(&mut self) -> TestResponse {
+        self.request(Method::POST, "/api/auth/logout", None).await
+    }
+
+    pub async fn me(&mut self) -> TestResponse {
+        self.request(Method::GET, "/api/me", None).await
+    }
+
+    pub async fn security(&mut self) -> TestResponse {
+        self.request(Method::GET, "/api/security", None).await
+    }
+
+    pub async fn change_password(&mut self, body: Value) -> TestResponse {
+        self.request(Method::PUT, "/api/security/password", Some(body)).await
+    }
+
+    pub async fn two_factor_setup(&mut self) -> TestResponse {
+        self.request(Method::POST, "/api/security/two-factor/setup", None).await
+    }
+
+    pub async fn two_factor_enable(&mut self, code: &str) -> TestResponse {
+        self.request(Method::POST, "/api/security/two-factor/enable", Some(json!({ "code": code }))).await
+    }
+
+    pub async fn two_factor_disable(&mut self, body: Value) -> TestResponse {
+        self.request(Method::POST, "/api/security/two-factor/disable", Some(body)).await
+    }
+
+    pub async fn regenerate_recovery_codes(&mut self) -> TestResponse {
+        self.request(Method::POST, "/api/security/two-factor/recovery-codes", None).await
+    }
+
+    pub async fn sessions(&mut self) -> TestResponse {
+        self.request(Method::GET, "/api/security/sessions", None).await
+    }
+
+    pub async fn end_session(&mut self, id: &str) -> TestResponse {
+        self.request(Method::DELETE, &format!("/api/security/sessions/{id}"), None).await
+    }
+
+    pub async fn revoke_others(&mut self) -> TestResponse {
+        self.request(Method::POST, "/api/security/sessions/revoke-others", None).await
+    }
+
+    pub async fn events(&mut self, limit: Option<u32>) -> TestResponse {
+        let path = match limit {
+            Some(l) => format!("/api/security/events?limit={l}"),
+            None => "/api/security/events".into(),
+        };
+        self.request(Method::GET, &path, None).await
+    }
+
+    /// Signs up a fresh random user on this app and answers it.
+    pub async fn signed_up_user(&mut self) -> TestUser {
+        let user = TestUser::generate();
+        let response = self.signup(&user).await;
+        assert_eq!(response.status, 201, "{}", response.text);
+        user
+    }
+
+    pub fn user_id_of(response: &TestResponse) -> String {
+        response.body["user"]["id"].as_str().expect("user id").to_string()
+    }
+}
+
+/// base64url(SHA-256(token)), as the worker derives a session id.
+pub fn session_id_of(token: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(token.as_bytes()))
+}
+
+fn wrangler(args: &[&str]) -> String {
+    let output = Command::new("node_modules/.bin/wrangler")
+        .args(args)
+        .args(["--local", "--persist-to", &state_dir()])
+        .env("WRANGLER_SEND_METRICS", "false")
+        .output()
+        .expect("wrangler runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(output.status.success(), "wrangler {args:?} failed: {stdout}{}", String::from_utf8_lossy(&output.stderr));
+    stdout
+}
+
+fn json_in(stdout: &str) -> Value {
+    let start = stdout.find(['[', '{']).unwrap_or(0);
+    serde_json::from_str(&stdout[start..]).unwrap_or_else(|e| panic!("no JSON in wrangler output ({e}): {stdout}"))
+}
+
+/// Rows of a query against the worker's local D1, read straight from its state.
+pub fn d1(sql: &str) -> Vec<Value> {
+    let out = json_in(&wrangler(&["d1", "execute", "DB", "--json", "--command", sql]));
+    out[0]["results"].as_array().cloned().unwrap_or_default()
+}
+
+/// Every KV key with its expiration and metadata.
+pub fn kv_keys(prefix: &str) -> Vec<Value> {
+    let out = json_in(&wrangler(&["kv", "key", "list", "--binding", "SESSIONS", "--prefix", prefix]));
+    out.as_array().cloned().unwrap_or_default()
+}
+
+pub fn kv_get(key: &str) -> Option<String> {
+    let output = Command::new("node_modules/.bin/wrangler")
+        .args(["kv", "key", "get", "--binding", "SESSIONS", key, "--local", "--persist-to", &state_dir(), "--text"])
+        .env("WRANGLER_SEND_METRICS", "false")
+        .output()
+        .expect("wrangler runs");
+    let text = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    (output.status.success() && !text.is_empty() && text != "Value not found").then_some(text)
+}
+
+/// Writes a KV key as an edge location would still hold it.
+pub fn kv_put(key: &str, value: &str, metadata: Option<&Value>) {
+    let meta = metadata.map(Value::to_string);
+    let mut args = vec!["kv", "key", "put", "--binding", "SESSIONS", key, value, "--ttl", "3600"];
+    if let Some(m) = &meta {
+        args.extend(["--metadata", m.as_str()]);
+    }
+    wrangler(&args);
+}

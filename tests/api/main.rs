@@ -1,0 +1,8 @@
+//! API tests against the real worker in workerd (started once by `scripts/run-tests.sh`).
+//! Each test makes its own random users, so tests share one server and run in parallel.
+
+mod helpers;
+
+mod http_contract;
+mod sign_in;
+mod sign_up;
