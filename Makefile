@@ -10,7 +10,7 @@ export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
 SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock data/common-passwords.txt
-WORKER := build/worker/shim.mjs
+WORKER := build/index.js
 
 .PHONY: dev test setup setup-test build migrate lint unit-test api-test bench deploy-check clean
 
@@ -28,7 +28,12 @@ setup:
 setup-test:
 	@scripts/setup.sh test
 
+# The tests start wrangler with WEMASY_PREBUILT=1: they run the worker built once at the start.
+ifdef WEMASY_PREBUILT
+build: ;
+else
 build: $(WORKER)
+endif
 
 $(WORKER): $(SOURCES)
 	worker-build --release

@@ -4,27 +4,28 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-STATE="$PWD/target/test-state"
-LOG="$PWD/target/test-worker.log"
 PORT="${TEST_PORT:-8790}"
+STATE="$PWD/target/test-state-$PORT"
+LOG="$PWD/target/test-worker-$PORT.log"
 BASE_URL="http://127.0.0.1:$PORT"
 
 rm -rf "$STATE"
 mkdir -p "$STATE"
 wrangler d1 migrations apply DB --local --persist-to "$STATE" >/dev/null
 
-wrangler dev --ip 127.0.0.1 --port "$PORT" --persist-to "$STATE" \
+WEMASY_PREBUILT=1 wrangler dev --ip 127.0.0.1 --port "$PORT" --persist-to "$STATE" \
   --show-interactive-dev-session=false --log-level info >"$LOG" 2>&1 &
 WORKER_PID=$!
 cleanup() { kill "$WORKER_PID" 2>/dev/null || true; wait "$WORKER_PID" 2>/dev/null || true; }
 trap cleanup EXIT
 
+answers() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE_URL/api/me")" = 401 ]; }
 for _ in $(seq 1 240); do
-  curl -fsS -o /dev/null "$BASE_URL/login" 2>/dev/null && break
+  answers && break
   kill -0 "$WORKER_PID" 2>/dev/null || { cat "$LOG"; echo "worker exited before answering"; exit 1; }
   sleep 0.5
 done
-curl -fsS -o /dev/null "$BASE_URL/login" || { cat "$LOG"; echo "worker did not answer on $BASE_URL"; exit 1; }
+answers || { cat "$LOG"; echo "worker did not answer on $BASE_URL"; exit 1; }
 echo "==> worker up on $BASE_URL"
 
 export WEMASY_BASE_URL="$BASE_URL" WEMASY_STATE_DIR="$STATE"

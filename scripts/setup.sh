@@ -16,14 +16,14 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
 fi
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 
-if [ "$(worker-build --version 2>/dev/null | awk '{print $2}')" != "$WORKER_BUILD_VERSION" ]; then
+if [ "$(worker-build --version 2>/dev/null | awk '{print $NF}')" != "$WORKER_BUILD_VERSION" ]; then
   step "cargo install worker-build $WORKER_BUILD_VERSION (several minutes, once)"
   cargo install worker-build --version "$WORKER_BUILD_VERSION" --force
 fi
 
 # wasm-bindgen-cli must match the wasm-bindgen library that Cargo.lock resolved.
 BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock)
-if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$BINDGEN_VERSION" ]; then
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $NF}')" != "$BINDGEN_VERSION" ]; then
   step "cargo install wasm-bindgen-cli $BINDGEN_VERSION (a few minutes, once)"
   cargo install wasm-bindgen-cli --version "=$BINDGEN_VERSION" --force
 fi

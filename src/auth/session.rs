@@ -106,3 +106,32 @@ async fn store(app: &App, record: SessionRecord) -> Result<IssuedSession, ApiErr
     sessions::put(&app.kv()?, &id, &record, app.config.session_idle_seconds, app.now).await?;
     Ok(IssuedSession { token, id, record })
 }
+
+/// Every session of the user except the caller's, as KV lists them, with their expiries: the
+/// ids to write into `revoked_sessions` beside the `sessions_valid_after` stamp.
+pub async fn other_sessions(app: &App, current: &CurrentSession) -> Result<Vec<(String, u64)>, ApiError> {
+    Ok(sessions::list(&app.kv()?, &current.user.id)
+        .await?
+        .into_iter()
+        .filter(|s| s.id != current.id)
+        .map(|s| (s.id, s.summary.expires_at))
+        .collect())
+}
+
+/// The rows for `revoked_sessions` when ending the others: theirs and the caller's old id, which
+/// [`finish_ending_others`] replaces (a stamp in the same second would not end it).
+pub fn revocation_rows(current: &CurrentSession, others: &[(String, u64)]) -> Vec<(String, u64)> {
+    let mut rows = others.to_vec();
+    rows.push((current.id.clone(), current.record.summary.expires_at));
+    rows
+}
+
+/// After D1 has ended the other sessions: removes their KV records and gives the caller a new
+/// token, since the stamp ended the caller's old one too.
+pub async fn finish_ending_others(app: &App, current: &CurrentSession, others: &[(String, u64)]) -> Result<IssuedSession, ApiError> {
+    let kv = app.kv()?;
+    for (id, _) in others {
+        sessions::delete(&kv, &current.user.id, id).await?;
+    }
+    reissue(app, current).await
+}

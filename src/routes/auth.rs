@@ -18,7 +18,7 @@ use crate::http::body::{read_json, refuse_oversized};
 use crate::http::{ApiError, cookies};
 use crate::storage::events::{self, EventType};
 use crate::storage::sessions::{self, PendingSignIn};
-use crate::storage::users::{self, NewUser};
+use crate::storage::users::{self, Guard, NewUser};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,7 +44,7 @@ pub async fn signup(mut req: Request, app: &App) -> Result<Response, ApiError> {
         &db,
         vec![
             users::insert(&db, &new_user)?,
-            events::insert_if_user_exists(&db, &id, EventType::AccountCreated, app.now, &app.origin, json!({}))?,
+            events::insert_when(&db, &Guard::UserExists, &id, EventType::AccountCreated, app.now, &app.origin, json!({}))?,
         ],
     )
     .await?;

@@ -3,6 +3,8 @@
 
 pub mod auth;
 pub mod me;
+pub mod password;
+pub mod security;
 
 use worker::{Method, Request, Response};
 
@@ -24,13 +26,15 @@ pub async fn handle(req: Request, app: &App) -> Result<Response, ApiError> {
         (Method::Post, ["auth", "login"]) => auth::login(req, app).await,
         (Method::Post, ["auth", "logout"]) => auth::logout(req, app).await,
         (Method::Get, ["me"]) => me::me(req, app).await,
+        (Method::Get, ["security"]) => security::overview(req, app).await,
+        (Method::Put, ["security", "password"]) => password::change(req, app).await,
         (_, segments) if known_path(segments) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound),
     }
 }
 
 fn known_path(segments: &[&str]) -> bool {
-    matches!(segments, ["auth", "signup" | "login" | "logout"] | ["me"])
+    matches!(segments, ["auth", "signup" | "login" | "logout"] | ["me"] | ["security"] | ["security", "password"])
 }
 
 fn is_same_origin(req: &Request) -> Result<bool, ApiError> {

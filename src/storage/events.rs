@@ -5,6 +5,7 @@ use serde_json::Value;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
+use super::users::Guard;
 use super::{int, opt_text, text};
 use crate::http::ApiError;
 
@@ -62,11 +63,16 @@ pub fn insert(db: &D1Database, user_id: &str, kind: EventType, at: u64, origin: 
         .bind(&values(user_id, kind, at, origin, &detail))?)
 }
 
-/// Like [`insert`], for a batch that creates the user first: records nothing if it did not.
-pub fn insert_if_user_exists(db: &D1Database, user_id: &str, kind: EventType, at: u64, origin: &Origin, detail: Value) -> Result<D1PreparedStatement, ApiError> {
-    Ok(db
-        .prepare("INSERT INTO security_events (user_id, type, at, ip, country, city, user_agent, detail) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE EXISTS (SELECT 1 FROM users WHERE id = ?1)")
-        .bind(&values(user_id, kind, at, origin, &detail))?)
+/// Like [`insert`], but written only if `guard` holds when the batch reaches it: an event for a
+/// change that a concurrent request may have won instead.
+pub fn insert_when(db: &D1Database, guard: &Guard, user_id: &str, kind: EventType, at: u64, origin: &Origin, detail: Value) -> Result<D1PreparedStatement, ApiError> {
+    let mut binds = values(user_id, kind, at, origin, &detail).to_vec();
+    binds.push(text(guard.value()));
+    let sql = format!(
+        "INSERT INTO security_events (user_id, type, at, ip, country, city, user_agent, detail) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE {}",
+        guard.condition("?1", "?9")
+    );
+    Ok(db.prepare(sql).bind(&binds)?)
 }
 
 fn values(user_id: &str, kind: EventType, at: u64, origin: &Origin, detail: &Value) -> [JsValue; 8] {

@@ -3,6 +3,7 @@
 
 pub mod events;
 pub mod sessions;
+pub mod two_factor;
 pub mod users;
 
 use worker::wasm_bindgen::JsValue;

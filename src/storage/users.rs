@@ -131,3 +131,63 @@ pub fn revoke_session(db: &D1Database, session_id: &str, user_id: &str, expires_
         .prepare("INSERT INTO revoked_sessions (session_id, user_id, expires_at) VALUES (?1, ?2, ?3) ON CONFLICT (session_id) DO NOTHING")
         .bind(&[text(session_id), text(user_id), int(expires_at)])?)
 }
+
+/// A condition that later statements of a batch check, so they take effect only together with
+/// the write they belong to.
+pub enum Guard<'a> {
+    /// The user row exists (it was just inserted).
+    UserExists,
+    /// The user's password hash is this one (it was just written).
+    PasswordHashIs(&'a str),
+}
+
+impl Guard<'_> {
+    /// SQL for the condition, with `user` and `value` as the placeholders to use.
+    pub fn condition(&self, user: &str, value: &str) -> String {
+        match self {
+            Self::UserExists => format!("EXISTS (SELECT 1 FROM users WHERE id = {user} AND {value} IS NOT NULL)"),
+            Self::PasswordHashIs(_) => format!("EXISTS (SELECT 1 FROM users WHERE id = {user} AND password_hash = {value})"),
+        }
+    }
+
+    pub fn value(&self) -> &str {
+        match self {
+            Self::UserExists => "",
+            Self::PasswordHashIs(hash) => hash,
+        }
+    }
+}
+
+/// Sets a new password hash if the stored one is still `old_hash` (so of two concurrent changes
+/// exactly one wins), clears the failure count and, when asked, ends every session issued before now.
+pub fn change_password(db: &D1Database, user_id: &str, old_hash: &str, new_hash: &str, now: u64, end_sessions: bool) -> Result<D1PreparedStatement, ApiError> {
+    Ok(db
+        .prepare(
+            "UPDATE users SET password_hash = ?3, password_changed_at = ?4, failed_attempts = 0, locked_until = 0, \
+             sessions_valid_after = CASE WHEN ?5 = 1 THEN ?4 ELSE sessions_valid_after END \
+             WHERE id = ?1 AND password_hash = ?2",
+        )
+        .bind(&[text(user_id), text(old_hash), text(new_hash), int(now), int(u64::from(end_sessions))])?)
+}
+
+/// Ends every session issued before `now` in one write; the caller's own is re-issued after.
+pub fn end_sessions_issued_before(db: &D1Database, user_id: &str, now: u64) -> Result<D1PreparedStatement, ApiError> {
+    Ok(db
+        .prepare("UPDATE users SET sessions_valid_after = MAX(sessions_valid_after, ?2) WHERE id = ?1")
+        .bind(&[text(user_id), int(now)])?)
+}
+
+/// Revocation rows for many sessions in one statement (ids as a JSON array), optionally only
+/// if `guard` holds. Rows cover sessions issued in the same second as the stamp.
+pub fn revoke_sessions(db: &D1Database, user_id: &str, sessions: &[(String, u64)], guard: Option<&Guard<'_>>) -> Result<D1PreparedStatement, ApiError> {
+    let rows: Vec<serde_json::Value> = sessions.iter().map(|(id, expires_at)| serde_json::json!([id, expires_at])).collect();
+    let condition = guard.map_or_else(|| "1".to_string(), |g| g.condition("?1", "?3"));
+    let sql = format!(
+        "INSERT INTO revoked_sessions (session_id, user_id, expires_at) \
+         SELECT json_extract(value, '$[0]'), ?1, json_extract(value, '$[1]') FROM json_each(?2) WHERE {condition} \
+         ON CONFLICT (session_id) DO NOTHING"
+    );
+    Ok(db
+        .prepare(sql)
+        .bind(&[text(user_id), text(&serde_json::Value::from(rows).to_string()), text(guard.map_or("", Guard::value))])?)
+}

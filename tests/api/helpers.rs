@@ -30,6 +30,8 @@ pub struct TestUser {
     pub name: String,
 }
 
+const NAMES: [&str; 6] = ["Ada", "Grace", "Linus", "Zoë", "Barbara", "Niklaus"];
+
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 pub fn random_hex(bytes: usize) -> String {
@@ -45,7 +47,7 @@ impl TestUser {
         Self {
             email: format!("user{n}.{tag}@example.com"),
             password: format!("Blue-Harbor-{tag}-7!"),
-            name: format!("Test Person {}", &tag[..4]),
+            name: format!("Test Person {}", NAMES[(n as usize) % NAMES.len()]),
         }
     }
 }
@@ -257,16 +259,28 @@ pub fn session_id_of(token: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(token.as_bytes()))
 }
 
+/// Runs a wrangler command on the worker's local state. The running worker holds the SQLite
+/// files too, so a busy database is retried.
 fn wrangler(args: &[&str]) -> String {
-    let output = Command::new("node_modules/.bin/wrangler")
-        .args(args)
-        .args(["--local", "--persist-to", &state_dir()])
-        .env("WRANGLER_SEND_METRICS", "false")
-        .output()
-        .expect("wrangler runs");
-    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
-    assert!(output.status.success(), "wrangler {args:?} failed: {stdout}{}", String::from_utf8_lossy(&output.stderr));
-    stdout
+    let mut last = String::new();
+    for attempt in 0..20 {
+        let output = Command::new("node_modules/.bin/wrangler")
+            .args(args)
+            .args(["--local", "--persist-to", &state_dir()])
+            .env("WRANGLER_SEND_METRICS", "false")
+            .output()
+            .expect("wrangler runs");
+        let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+        if output.status.success() {
+            return stdout;
+        }
+        last = format!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
+        if !last.contains("SQLITE_BUSY") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200 * (attempt + 1)));
+    }
+    panic!("wrangler {args:?} failed: {last}");
 }
 
 fn json_in(stdout: &str) -> Value {
