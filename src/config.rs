@@ -22,7 +22,8 @@ impl Config {
         let number = |name: &str, default: u64| -> u64 {
             env.var(name).ok().and_then(|v| v.to_string().trim().parse().ok()).unwrap_or(default)
         };
-        let small = |name: &str, default: u32| -> u32 { u32::try_from(number(name, default.into())).unwrap_or(default) };
+        let small =
+            |name: &str, default: u32| -> u32 { u32::try_from(number(name, default.into())).unwrap_or(default) };
         Self {
             session_idle_seconds: number("SESSION_IDLE_SECONDS", 7 * 24 * 3600),
             session_absolute_seconds: number("SESSION_ABSOLUTE_SECONDS", 30 * 24 * 3600),

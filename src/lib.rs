@@ -10,7 +10,7 @@ pub mod http;
 mod routes;
 mod storage;
 
-use worker::{Context, Env, Request, Response, ScheduleContext, ScheduledEvent, event};
+use worker::{event, Context, Env, Request, Response, ScheduleContext, ScheduledEvent};
 
 use crate::app::App;
 use crate::http::headers::apply_security_headers;

@@ -4,4 +4,4 @@
 pub mod session;
 pub mod throttle;
 
-pub use session::{CurrentSession, current_session, require_sudo};
+pub use session::{current_session, require_sudo, CurrentSession};

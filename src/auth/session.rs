@@ -7,7 +7,7 @@ use worker::Request;
 
 use crate::app::App;
 use crate::domain::{tokens, user_agent};
-use crate::http::{ApiError, cookies};
+use crate::http::{cookies, ApiError};
 use crate::storage::sessions::{self, SessionRecord, SessionSummary};
 use crate::storage::users::{self, AuthRow};
 
@@ -48,7 +48,11 @@ pub async fn current_session(req: &Request, app: &App) -> Result<CurrentSession,
 
 /// Sensitive changes need a sign-in or password confirmation within the sudo window.
 pub fn require_sudo(session: &CurrentSession, now: u64) -> Result<(), ApiError> {
-    if session.record.sudo_until > now { Ok(()) } else { Err(ApiError::ReauthRequired) }
+    if session.record.sudo_until > now {
+        Ok(())
+    } else {
+        Err(ApiError::ReauthRequired)
+    }
 }
 
 /// A freshly issued session: the token goes to the cookie only; storage knows the id.
@@ -128,7 +132,11 @@ pub fn revocation_rows(current: &CurrentSession, others: &[(String, u64)]) -> Ve
 
 /// After D1 has ended the other sessions: removes their KV records and gives the caller a new
 /// token, since the stamp ended the caller's old one too.
-pub async fn finish_ending_others(app: &App, current: &CurrentSession, others: &[(String, u64)]) -> Result<IssuedSession, ApiError> {
+pub async fn finish_ending_others(
+    app: &App,
+    current: &CurrentSession,
+    others: &[(String, u64)],
+) -> Result<IssuedSession, ApiError> {
     let kv = app.kv()?;
     for (id, _) in others {
         sessions::delete(&kv, &current.user.id, id).await?;

@@ -61,7 +61,18 @@ mod tests {
 
     #[test]
     fn refuses_malformed_addresses() {
-        for bad in ["", "ada", "@example.com", "ada@", "ada@example", "a da@example.com", "ada@.com", "ada@example..com", "ada@example.com.", "a\u{0}@example.com"] {
+        for bad in [
+            "",
+            "ada",
+            "@example.com",
+            "ada@",
+            "ada@example",
+            "a da@example.com",
+            "ada@.com",
+            "ada@example..com",
+            "ada@example.com.",
+            "a\u{0}@example.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
         }
     }

@@ -15,8 +15,8 @@ impl HashParams {
     pub const OWASP: Self = Self { memory_kib: 19_456, iterations: 2, parallelism: 1 };
 
     fn argon2(self) -> Result<Argon2<'static>, HashError> {
-        let params = Params::new(self.memory_kib, self.iterations, self.parallelism, None)
-            .map_err(|_| HashError::BadParams)?;
+        let params =
+            Params::new(self.memory_kib, self.iterations, self.parallelism, None).map_err(|_| HashError::BadParams)?;
         Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
     }
 }
@@ -56,10 +56,8 @@ impl Verdict {
 pub fn hash(password: &str, params: HashParams) -> Result<String, HashError> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|_| HashError::Random)?;
-    let hashed = params
-        .argon2()?
-        .hash_password_with_salt(password.as_bytes(), &salt)
-        .map_err(|_| HashError::Hashing)?;
+    let hashed =
+        params.argon2()?.hash_password_with_salt(password.as_bytes(), &salt).map_err(|_| HashError::Hashing)?;
     Ok(hashed.to_string())
 }
 
@@ -87,7 +85,11 @@ pub fn verify(password: &str, stored: &str, configured: HashParams) -> Verdict {
         && stored_params.m_cost() == configured.memory_kib
         && stored_params.t_cost() == configured.iterations
         && stored_params.p_cost() == configured.parallelism;
-    if current { Verdict::Right } else { Verdict::RightButOutdated }
+    if current {
+        Verdict::Right
+    } else {
+        Verdict::RightButOutdated
+    }
 }
 
 /// A hash of a password nobody knows, with the configured parameters, so that an unknown
@@ -136,7 +138,9 @@ mod tests {
 
     #[test]
     fn garbage_in_the_store_is_a_wrong_password() {
-        for stored in ["", "plain", "$argon2id$v=19$m=1,t=1,p=1$xx$yy", "$argon2id$v=19$m=99999999999,t=1,p=1$c2FsdHNhbHQ$aGFzaA"] {
+        for stored in
+            ["", "plain", "$argon2id$v=19$m=1,t=1,p=1$xx$yy", "$argon2id$v=19$m=99999999999,t=1,p=1$c2FsdHNhbHQ$aGFzaA"]
+        {
             assert_eq!(verify("x", stored, FAST), Verdict::Wrong, "{stored}");
         }
     }

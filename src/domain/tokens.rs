@@ -2,8 +2,8 @@
 //! browser by its token and to storage only by `base64url(SHA-256(token))`, so nothing stored
 //! can be replayed as a cookie.
 
-use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use sha2::{Digest, Sha256};
 
 /// 32 random bytes, base64url without padding: 43 characters.

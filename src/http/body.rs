@@ -75,14 +75,16 @@ mod tests {
     fn only_json_content_types_are_accepted() {
         assert!(check_content_type(Some("application/json")).is_ok());
         assert!(check_content_type(Some("Application/JSON; charset=utf-8")).is_ok());
-        for bad in [None, Some(""), Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("application/jsonx")] {
+        for bad in
+            [None, Some(""), Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("application/jsonx")]
+        {
             assert_eq!(check_content_type(bad), Err(ApiError::UnsupportedMediaType));
         }
     }
 
     #[test]
     fn broken_json_is_invalid_json() {
-        for bad in ["", "{", "{\"email\":}", "nul", "{\"email\":\"\\ud800\"}"]  {
+        for bad in ["", "{", "{\"email\":}", "nul", "{\"email\":\"\\ud800\"}"] {
             assert_eq!(parse_json::<Login>(bad.as_bytes()).unwrap_err(), ApiError::InvalidJson, "{bad}");
         }
     }
@@ -97,7 +99,12 @@ mod tests {
     fn wrong_shapes_are_invalid_input_with_a_readable_message() {
         let err = parse_json::<Login>(br#"{"email":"a@b.c"}"#).unwrap_err();
         assert_eq!(err, ApiError::InvalidInput("Missing field `password`.".into()));
-        for bad in [r#"{"email":1,"password":"x"}"#, r#"[]"#, r#"{"email":"a","password":"b","email":"c"}"#, r#"{"email":"a","password":"b","admin":true}"#] {
+        for bad in [
+            r#"{"email":1,"password":"x"}"#,
+            r#"[]"#,
+            r#"{"email":"a","password":"b","email":"c"}"#,
+            r#"{"email":"a","password":"b","admin":true}"#,
+        ] {
             assert!(matches!(parse_json::<Login>(bad.as_bytes()), Err(ApiError::InvalidInput(_))), "{bad}");
         }
     }

@@ -1,7 +1,7 @@
 //! The one error type of the API (SPEC §4): each variant is a status and a stable `code`, with a
 //! message meant for a person. Internal causes are logged where they happen and never answered.
 
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 use worker::Response;
 
 use crate::domain::password_rules::PasswordProblem;
@@ -95,10 +95,7 @@ impl ApiError {
     pub fn body(&self) -> Value {
         let mut error = json!({ "code": self.code(), "message": self.message() });
         if let Self::WeakPassword(problems) = self {
-            error["problems"] = problems
-                .iter()
-                .map(|p| json!({ "code": p.code(), "message": p.message() }))
-                .collect();
+            error["problems"] = problems.iter().map(|p| json!({ "code": p.code(), "message": p.message() })).collect();
         }
         json!({ "error": error })
     }
@@ -168,6 +165,9 @@ mod tests {
 
     #[test]
     fn internal_errors_say_nothing_about_the_cause() {
-        assert_eq!(ApiError::Internal.body()["error"]["message"], "Something went wrong on our side. Please try again.");
+        assert_eq!(
+            ApiError::Internal.body()["error"]["message"],
+            "Something went wrong on our side. Please try again."
+        );
     }
 }

@@ -15,7 +15,7 @@ use crate::domain::password::{self, Verdict};
 use crate::domain::password_rules::{self, PasswordContext};
 use crate::domain::tokens;
 use crate::http::body::{read_json, refuse_oversized};
-use crate::http::{ApiError, cookies};
+use crate::http::{cookies, ApiError};
 use crate::storage::events::{self, EventType};
 use crate::storage::sessions::{self, PendingSignIn};
 use crate::storage::users::{self, Guard, NewUser};
@@ -32,7 +32,10 @@ pub async fn signup(mut req: Request, app: &App) -> Result<Response, ApiError> {
     let body: SignUp = read_json(&mut req).await?;
     let email = Email::parse(&body.email).map_err(ApiError::invalid_input)?;
     let name = PersonName::parse(&body.name).map_err(ApiError::invalid_input)?;
-    let problems = password_rules::check(&body.password, &PasswordContext { email_local_part: email.local_part(), name: name.as_str() });
+    let problems = password_rules::check(
+        &body.password,
+        &PasswordContext { email_local_part: email.local_part(), name: name.as_str() },
+    );
     if !problems.is_empty() {
         return Err(ApiError::WeakPassword(problems));
     }
@@ -44,7 +47,15 @@ pub async fn signup(mut req: Request, app: &App) -> Result<Response, ApiError> {
         &db,
         vec![
             users::insert(&db, &new_user)?,
-            events::insert_when(&db, &Guard::UserExists, &id, EventType::AccountCreated, app.now, &app.origin, json!({}))?,
+            events::insert_when(
+                &db,
+                &Guard::UserExists,
+                &id,
+                EventType::AccountCreated,
+                app.now,
+                &app.origin,
+                json!({}),
+            )?,
         ],
     )
     .await?;
@@ -79,7 +90,14 @@ pub async fn login(mut req: Request, app: &App) -> Result<Response, ApiError> {
     let verdict = password::verify(&body.password, &user.password_hash, app.config.hash_params);
     if !verdict.is_right() {
         let detail = json!({ "factor": "password" });
-        return Err(throttle::record_failure(app, &user.id, EventType::SignInFailed, detail, ApiError::InvalidCredentials).await?);
+        return Err(throttle::record_failure(
+            app,
+            &user.id,
+            EventType::SignInFailed,
+            detail,
+            ApiError::InvalidCredentials,
+        )
+        .await?);
     }
     let mut statements = vec![users::reset_failures(&db, &user.id)?];
     if verdict == Verdict::RightButOutdated {
@@ -93,7 +111,14 @@ pub async fn login(mut req: Request, app: &App) -> Result<Response, ApiError> {
         let response = json(200, &json!({ "two_factor_required": true }))?;
         return with_cookie(response, &cookies::set(cookies::PENDING, &token, app.config.pending_sign_in_seconds));
     }
-    statements.push(events::insert(&db, &user.id, EventType::SignIn, app.now, &app.origin, json!({ "method": "password" }))?);
+    statements.push(events::insert(
+        &db,
+        &user.id,
+        EventType::SignIn,
+        app.now,
+        &app.origin,
+        json!({ "method": "password" }),
+    )?);
     users::run_batch(&db, statements).await?;
     let issued = session::start(app, &user.id, "password").await?;
     let response = json(200, &json!({ "user": user_json(&user.id, &user.email, &user.name) }))?;

@@ -9,7 +9,7 @@ pub mod security;
 use worker::{Method, Request, Response};
 
 use crate::app::App;
-use crate::http::{ApiError, csrf};
+use crate::http::{csrf, ApiError};
 
 pub async fn handle(req: Request, app: &App) -> Result<Response, ApiError> {
     let path = req.path();

@@ -13,8 +13,8 @@ use crate::auth::throttle;
 use crate::domain::email::Email;
 use crate::domain::password;
 use crate::domain::password_rules::{self, PasswordContext};
-use crate::http::ApiError;
 use crate::http::body::read_json;
+use crate::http::ApiError;
 use crate::storage::events::{self, EventType};
 use crate::storage::users::{self, Guard};
 
@@ -39,10 +39,15 @@ pub async fn change(mut req: Request, app: &App) -> Result<Response, ApiError> {
     throttle::ensure_not_locked(user.locked_until, app.now)?;
     if !password::verify(&body.current_password, &user.password_hash, app.config.hash_params).is_right() {
         let detail = json!({ "factor": "password", "action": "change_password" });
-        return Err(throttle::record_failure(app, &user.id, EventType::SignInFailed, detail, ApiError::WrongPassword).await?);
+        return Err(
+            throttle::record_failure(app, &user.id, EventType::SignInFailed, detail, ApiError::WrongPassword).await?
+        );
     }
     let email = Email::parse(&user.email).map_err(|_| ApiError::Internal)?;
-    let problems = password_rules::check(&body.new_password, &PasswordContext { email_local_part: email.local_part(), name: &user.name });
+    let problems = password_rules::check(
+        &body.new_password,
+        &PasswordContext { email_local_part: email.local_part(), name: &user.name },
+    );
     if !problems.is_empty() {
         return Err(ApiError::WeakPassword(problems));
     }
@@ -52,12 +57,32 @@ pub async fn change(mut req: Request, app: &App) -> Result<Response, ApiError> {
     let new_hash = hash_password(&body.new_password, app)?;
     let others = if body.sign_out_other_sessions { session::other_sessions(app, &current).await? } else { Vec::new() };
     let guard = Guard::PasswordHashIs(&new_hash);
-    let mut statements = vec![users::change_password(&db, &user.id, &user.password_hash, &new_hash, app.now, body.sign_out_other_sessions)?];
+    let mut statements = vec![users::change_password(
+        &db,
+        &user.id,
+        &user.password_hash,
+        &new_hash,
+        app.now,
+        body.sign_out_other_sessions,
+    )?];
     if body.sign_out_other_sessions {
-        statements.push(users::revoke_sessions(&db, &user.id, &session::revocation_rows(&current, &others), Some(&guard))?);
+        statements.push(users::revoke_sessions(
+            &db,
+            &user.id,
+            &session::revocation_rows(&current, &others),
+            Some(&guard),
+        )?);
     }
     let detail = json!({ "signed_out_sessions": others.len() });
-    statements.push(events::insert_when(&db, &guard, &user.id, EventType::PasswordChanged, app.now, &app.origin, detail)?);
+    statements.push(events::insert_when(
+        &db,
+        &guard,
+        &user.id,
+        EventType::PasswordChanged,
+        app.now,
+        &app.origin,
+        detail,
+    )?);
     let results = users::run_batch(&db, statements).await?;
     if users::changes(&results, 0) == 0 {
         // Another change won the race: the password given as current is no longer current.

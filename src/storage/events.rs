@@ -57,7 +57,14 @@ pub struct Origin {
 
 /// An insert that callers put in the same `batch` as the change it records, so an action and
 /// its event land together or not at all.
-pub fn insert(db: &D1Database, user_id: &str, kind: EventType, at: u64, origin: &Origin, detail: Value) -> Result<D1PreparedStatement, ApiError> {
+pub fn insert(
+    db: &D1Database,
+    user_id: &str,
+    kind: EventType,
+    at: u64,
+    origin: &Origin,
+    detail: Value,
+) -> Result<D1PreparedStatement, ApiError> {
     Ok(db
         .prepare("INSERT INTO security_events (user_id, type, at, ip, country, city, user_agent, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
         .bind(&values(user_id, kind, at, origin, &detail))?)
@@ -65,7 +72,15 @@ pub fn insert(db: &D1Database, user_id: &str, kind: EventType, at: u64, origin: 
 
 /// Like [`insert`], but written only if `guard` holds when the batch reaches it: an event for a
 /// change that a concurrent request may have won instead.
-pub fn insert_when(db: &D1Database, guard: &Guard, user_id: &str, kind: EventType, at: u64, origin: &Origin, detail: Value) -> Result<D1PreparedStatement, ApiError> {
+pub fn insert_when(
+    db: &D1Database,
+    guard: &Guard,
+    user_id: &str,
+    kind: EventType,
+    at: u64,
+    origin: &Origin,
+    detail: Value,
+) -> Result<D1PreparedStatement, ApiError> {
     let mut binds = values(user_id, kind, at, origin, &detail).to_vec();
     binds.push(text(guard.value()));
     let sql = format!(
@@ -109,4 +124,3 @@ pub async fn recent(db: &D1Database, user_id: &str, limit: u32) -> Result<Vec<Ev
         .results::<EventRow>()?;
     Ok(rows)
 }
-

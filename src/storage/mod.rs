@@ -25,7 +25,8 @@ pub async fn prune(env: &worker::Env, now: u64) -> Result<(), crate::http::ApiEr
     let db = env.d1("DB")?;
     db.batch(vec![
         db.prepare("DELETE FROM revoked_sessions WHERE expires_at < ?1").bind(&[int(now)])?,
-        db.prepare("DELETE FROM security_events WHERE at < ?1").bind(&[int(now.saturating_sub(EVENT_RETENTION_SECONDS))])?,
+        db.prepare("DELETE FROM security_events WHERE at < ?1")
+            .bind(&[int(now.saturating_sub(EVENT_RETENTION_SECONDS))])?,
     ])
     .await?;
     Ok(())

@@ -61,11 +61,7 @@ fn pending_key(id: &str) -> String {
 pub async fn put(kv: &KvStore, id: &str, record: &SessionRecord, idle_seconds: u64, now: u64) -> Result<(), ApiError> {
     let ttl = record.ends_at(idle_seconds).saturating_sub(now).max(KV_MIN_TTL);
     kv.put(&session_key(id), serde_json::to_string(record)?)?.expiration_ttl(ttl).execute().await?;
-    kv.put(&index_key(&record.user_id, id), "")?
-        .expiration_ttl(ttl)
-        .metadata(&record.summary)?
-        .execute()
-        .await?;
+    kv.put(&index_key(&record.user_id, id), "")?.expiration_ttl(ttl).metadata(&record.summary)?.execute().await?;
     Ok(())
 }
 
@@ -124,10 +120,7 @@ pub struct PendingSignIn {
 }
 
 pub async fn put_pending(kv: &KvStore, id: &str, pending: &PendingSignIn, ttl: u64) -> Result<(), ApiError> {
-    kv.put(&pending_key(id), serde_json::to_string(pending)?)?
-        .expiration_ttl(ttl.max(KV_MIN_TTL))
-        .execute()
-        .await?;
+    kv.put(&pending_key(id), serde_json::to_string(pending)?)?.expiration_ttl(ttl.max(KV_MIN_TTL)).execute().await?;
     Ok(())
 }
 

@@ -24,7 +24,8 @@ impl UserRow {
     }
 }
 
-const USER_COLUMNS: &str = "id, email, name, password_hash, password_changed_at, totp_enabled_at, failed_attempts, locked_until";
+const USER_COLUMNS: &str =
+    "id, email, name, password_hash, password_changed_at, totp_enabled_at, failed_attempts, locked_until";
 
 pub async fn find_by_email(db: &D1Database, email: &str) -> Result<Option<UserRow>, ApiError> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?1");
@@ -106,27 +107,38 @@ pub fn reset_failures(db: &D1Database, user_id: &str) -> Result<D1PreparedStatem
 
 /// Replaces the hash only if it is still the one that was verified, so an upgrade can never
 /// overwrite a password changed in the meantime.
-pub fn upgrade_hash(db: &D1Database, user_id: &str, old_hash: &str, new_hash: &str) -> Result<D1PreparedStatement, ApiError> {
-    Ok(db
-        .prepare("UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2")
-        .bind(&[text(user_id), text(old_hash), text(new_hash)])?)
+pub fn upgrade_hash(
+    db: &D1Database,
+    user_id: &str,
+    old_hash: &str,
+    new_hash: &str,
+) -> Result<D1PreparedStatement, ApiError> {
+    Ok(db.prepare("UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2").bind(&[
+        text(user_id),
+        text(old_hash),
+        text(new_hash),
+    ])?)
 }
 
-pub async fn run_batch(db: &D1Database, statements: Vec<D1PreparedStatement>) -> Result<Vec<worker::D1Result>, ApiError> {
+pub async fn run_batch(
+    db: &D1Database,
+    statements: Vec<D1PreparedStatement>,
+) -> Result<Vec<worker::D1Result>, ApiError> {
     Ok(db.batch(statements).await?)
 }
 
 /// Number of rows the statement at `index` of a batch changed.
 pub fn changes(results: &[worker::D1Result], index: usize) -> usize {
-    results
-        .get(index)
-        .and_then(|r| r.meta().ok().flatten())
-        .and_then(|m| m.changes)
-        .unwrap_or(0)
+    results.get(index).and_then(|r| r.meta().ok().flatten()).and_then(|m| m.changes).unwrap_or(0)
 }
 
 /// Ends one session in D1; the row is kept until the session would have expired anyway.
-pub fn revoke_session(db: &D1Database, session_id: &str, user_id: &str, expires_at: u64) -> Result<D1PreparedStatement, ApiError> {
+pub fn revoke_session(
+    db: &D1Database,
+    session_id: &str,
+    user_id: &str,
+    expires_at: u64,
+) -> Result<D1PreparedStatement, ApiError> {
     Ok(db
         .prepare("INSERT INTO revoked_sessions (session_id, user_id, expires_at) VALUES (?1, ?2, ?3) ON CONFLICT (session_id) DO NOTHING")
         .bind(&[text(session_id), text(user_id), int(expires_at)])?)
@@ -146,7 +158,9 @@ impl Guard<'_> {
     pub fn condition(&self, user: &str, value: &str) -> String {
         match self {
             Self::UserExists => format!("EXISTS (SELECT 1 FROM users WHERE id = {user} AND {value} IS NOT NULL)"),
-            Self::PasswordHashIs(_) => format!("EXISTS (SELECT 1 FROM users WHERE id = {user} AND password_hash = {value})"),
+            Self::PasswordHashIs(_) => {
+                format!("EXISTS (SELECT 1 FROM users WHERE id = {user} AND password_hash = {value})")
+            }
         }
     }
 
@@ -160,7 +174,14 @@ impl Guard<'_> {
 
 /// Sets a new password hash if the stored one is still `old_hash` (so of two concurrent changes
 /// exactly one wins), clears the failure count and, when asked, ends every session issued before now.
-pub fn change_password(db: &D1Database, user_id: &str, old_hash: &str, new_hash: &str, now: u64, end_sessions: bool) -> Result<D1PreparedStatement, ApiError> {
+pub fn change_password(
+    db: &D1Database,
+    user_id: &str,
+    old_hash: &str,
+    new_hash: &str,
+    now: u64,
+    end_sessions: bool,
+) -> Result<D1PreparedStatement, ApiError> {
     Ok(db
         .prepare(
             "UPDATE users SET password_hash = ?3, password_changed_at = ?4, failed_attempts = 0, locked_until = 0, \
@@ -179,15 +200,23 @@ pub fn end_sessions_issued_before(db: &D1Database, user_id: &str, now: u64) -> R
 
 /// Revocation rows for many sessions in one statement (ids as a JSON array), optionally only
 /// if `guard` holds. Rows cover sessions issued in the same second as the stamp.
-pub fn revoke_sessions(db: &D1Database, user_id: &str, sessions: &[(String, u64)], guard: Option<&Guard<'_>>) -> Result<D1PreparedStatement, ApiError> {
-    let rows: Vec<serde_json::Value> = sessions.iter().map(|(id, expires_at)| serde_json::json!([id, expires_at])).collect();
+pub fn revoke_sessions(
+    db: &D1Database,
+    user_id: &str,
+    sessions: &[(String, u64)],
+    guard: Option<&Guard<'_>>,
+) -> Result<D1PreparedStatement, ApiError> {
+    let rows: Vec<serde_json::Value> =
+        sessions.iter().map(|(id, expires_at)| serde_json::json!([id, expires_at])).collect();
     let condition = guard.map_or_else(|| "1".to_string(), |g| g.condition("?1", "?3"));
     let sql = format!(
         "INSERT INTO revoked_sessions (session_id, user_id, expires_at) \
          SELECT json_extract(value, '$[0]'), ?1, json_extract(value, '$[1]') FROM json_each(?2) WHERE {condition} \
          ON CONFLICT (session_id) DO NOTHING"
     );
-    Ok(db
-        .prepare(sql)
-        .bind(&[text(user_id), text(&serde_json::Value::from(rows).to_string()), text(guard.map_or("", Guard::value))])?)
+    Ok(db.prepare(sql).bind(&[
+        text(user_id),
+        text(&serde_json::Value::from(rows).to_string()),
+        text(guard.map_or("", Guard::value)),
+    ])?)
 }

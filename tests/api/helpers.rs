@@ -9,9 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use reqwest::header::HeaderMap;
 use reqwest::{Client, Method};
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 
-pub const CHROME_WINDOWS: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+pub const CHROME_WINDOWS: &str =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 pub const SAFARI_IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
 pub const FIREFOX_LINUX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
 
@@ -139,7 +140,8 @@ impl TestApp {
 
     /// Any request, as the page would send it (same-origin `Origin`, JSON, this app's cookies).
     pub async fn request(&mut self, method: Method, path: &str, body: Option<Value>) -> TestResponse {
-        let mut req = self.client.request(method.clone(), format!("{}{path}", self.base)).header("User-Agent", &self.user_agent);
+        let mut req =
+            self.client.request(method.clone(), format!("{}{path}", self.base)).header("User-Agent", &self.user_agent);
         if method != Method::GET && method != Method::HEAD {
             req = req.header("Origin", &self.base);
         }
@@ -164,7 +166,8 @@ impl TestApp {
 
     /// A raw builder for abuse cases: nothing is added but this app's cookies.
     pub fn raw(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        let mut req = self.client.request(method, format!("{}{path}", self.base)).header("User-Agent", &self.user_agent);
+        let mut req =
+            self.client.request(method, format!("{}{path}", self.base)).header("User-Agent", &self.user_agent);
         if let Some(cookie) = self.cookie_header() {
             req = req.header("Cookie", cookie);
         }
@@ -172,7 +175,12 @@ impl TestApp {
     }
 
     pub async fn signup(&mut self, user: &TestUser) -> TestResponse {
-        self.request(Method::POST, "/api/auth/signup", Some(json!({ "email": user.email, "password": user.password, "name": user.name }))).await
+        self.request(
+            Method::POST,
+            "/api/auth/signup",
+            Some(json!({ "email": user.email, "password": user.password, "name": user.name })),
+        )
+        .await
     }
 
     pub async fn login(&mut self, email: &str, password: &str) -> TestResponse {

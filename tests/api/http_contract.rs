@@ -1,7 +1,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{TestApp, TestUser, d1};
+use crate::helpers::{d1, TestApp, TestUser};
 
 #[tokio::test]
 async fn a_state_changing_request_from_another_origin_is_refused() {
@@ -9,11 +9,20 @@ async fn a_state_changing_request_from_another_origin_is_refused() {
     let user = TestUser::generate();
     let body = json!({ "email": user.email, "password": user.password, "name": user.name }).to_string();
 
-    let foreign = app.raw(Method::POST, "/api/auth/signup").header("Origin", "https://evil.example").header("Content-Type", "application/json").body(body.clone());
+    let foreign = app
+        .raw(Method::POST, "/api/auth/signup")
+        .header("Origin", "https://evil.example")
+        .header("Content-Type", "application/json")
+        .body(body.clone());
     let foreign = app.send(foreign).await;
-    let unmarked = app.raw(Method::POST, "/api/auth/signup").header("Content-Type", "application/json").body(body.clone());
+    let unmarked =
+        app.raw(Method::POST, "/api/auth/signup").header("Content-Type", "application/json").body(body.clone());
     let unmarked = app.send(unmarked).await;
-    let cross_site = app.raw(Method::POST, "/api/auth/signup").header("Sec-Fetch-Site", "cross-site").header("Content-Type", "application/json").body(body);
+    let cross_site = app
+        .raw(Method::POST, "/api/auth/signup")
+        .header("Sec-Fetch-Site", "cross-site")
+        .header("Content-Type", "application/json")
+        .body(body);
     let cross_site = app.send(cross_site).await;
 
     foreign.assert_error(403, "csrf_rejected");
@@ -46,7 +55,12 @@ async fn a_cross_origin_sign_out_does_not_end_the_session() {
     assert_eq!(app.me().await.status, 200);
 }
 
-async fn post_raw(app: &mut TestApp, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> crate::helpers::TestResponse {
+async fn post_raw(
+    app: &mut TestApp,
+    path: &str,
+    content_type: &str,
+    body: impl Into<reqwest::Body>,
+) -> crate::helpers::TestResponse {
     let base = app.base.clone();
     let req = app.raw(Method::POST, path).header("Origin", base).header("Content-Type", content_type).body(body);
     app.send(req).await
@@ -57,10 +71,17 @@ async fn malformed_json_wrong_types_and_missing_fields_are_clear_4xx_errors() {
     let mut app = TestApp::new();
     post_raw(&mut app, "/api/auth/signup", "application/json", "{\"email\": ").await.assert_error(400, "invalid_json");
     post_raw(&mut app, "/api/auth/signup", "application/json", "").await.assert_error(400, "invalid_json");
-    post_raw(&mut app, "/api/auth/signup", "application/json", "{\"email\":\"\\ud800\"}").await.assert_error(400, "invalid_json");
-    post_raw(&mut app, "/api/auth/signup", "application/json", "{\"email\":true,\"password\":1,\"name\":null}").await.assert_error(400, "invalid_input");
-    post_raw(&mut app, "/api/auth/login", "application/json", "{\"email\":\"a@b.co\"}").await.assert_error(400, "invalid_input");
-    let nested = post_raw(&mut app, "/api/auth/login", "application/json", format!("{{\"email\":{}", "[".repeat(5000))).await;
+    post_raw(&mut app, "/api/auth/signup", "application/json", "{\"email\":\"\\ud800\"}")
+        .await
+        .assert_error(400, "invalid_json");
+    post_raw(&mut app, "/api/auth/signup", "application/json", "{\"email\":true,\"password\":1,\"name\":null}")
+        .await
+        .assert_error(400, "invalid_input");
+    post_raw(&mut app, "/api/auth/login", "application/json", "{\"email\":\"a@b.co\"}")
+        .await
+        .assert_error(400, "invalid_input");
+    let nested =
+        post_raw(&mut app, "/api/auth/login", "application/json", format!("{{\"email\":{}", "[".repeat(5000))).await;
     assert_eq!(nested.status, 400, "{}", nested.text);
 }
 
@@ -71,7 +92,9 @@ async fn a_body_over_16_kib_is_refused_with_413_and_nothing_is_written() {
     let body = json!({ "email": user.email, "password": user.password, "name": "x".repeat(17 * 1024) }).to_string();
 
     post_raw(&mut app, "/api/auth/signup", "application/json", body).await.assert_error(413, "payload_too_large");
-    post_raw(&mut app, "/api/auth/login", "application/json", vec![b' '; 1024 * 1024]).await.assert_error(413, "payload_too_large");
+    post_raw(&mut app, "/api/auth/login", "application/json", vec![b' '; 1024 * 1024])
+        .await
+        .assert_error(413, "payload_too_large");
 
     assert!(d1(&format!("SELECT id FROM users WHERE email = '{}'", user.email)).is_empty());
 }
@@ -82,10 +105,17 @@ async fn a_body_that_is_not_json_is_refused_with_415() {
     let user = TestUser::generate();
     let form = format!("email={}&password=x&name=y", user.email);
 
-    post_raw(&mut app, "/api/auth/signup", "application/x-www-form-urlencoded", form).await.assert_error(415, "unsupported_media_type");
-    post_raw(&mut app, "/api/auth/signup", "text/plain", json!({ "email": user.email, "password": user.password, "name": "n" }).to_string())
+    post_raw(&mut app, "/api/auth/signup", "application/x-www-form-urlencoded", form)
         .await
         .assert_error(415, "unsupported_media_type");
+    post_raw(
+        &mut app,
+        "/api/auth/signup",
+        "text/plain",
+        json!({ "email": user.email, "password": user.password, "name": "n" }).to_string(),
+    )
+    .await
+    .assert_error(415, "unsupported_media_type");
 
     assert!(d1(&format!("SELECT id FROM users WHERE email = '{}'", user.email)).is_empty());
 }
@@ -102,7 +132,11 @@ async fn api_answers_carry_the_security_headers_and_no_store() {
         assert_eq!(response.header("x-frame-options"), Some("DENY"));
         assert!(response.header("strict-transport-security").is_some());
         let csp = response.header("content-security-policy").unwrap();
-        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
+        assert!(
+            csp.contains("frame-ancestors 'none'")
+                && csp.contains("script-src 'self'")
+                && !csp.contains("unsafe-inline")
+        );
     }
 }
 

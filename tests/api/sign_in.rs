@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::helpers::{TestApp, d1, kv_keys, kv_put, session_id_of};
+use crate::helpers::{d1, kv_keys, kv_put, session_id_of, TestApp};
 
 #[tokio::test]
 async fn signing_in_with_the_right_password_works() {
@@ -128,7 +128,9 @@ async fn a_session_revoked_in_d1_is_refused_even_while_kv_still_has_it() {
     let id = session_id_of(app.session.as_ref().unwrap());
     let user_id = TestApp::user_id_of(&app.me().await);
 
-    d1(&format!("INSERT INTO revoked_sessions (session_id, user_id, expires_at) VALUES ('{id}', '{user_id}', 4102444800)"));
+    d1(&format!(
+        "INSERT INTO revoked_sessions (session_id, user_id, expires_at) VALUES ('{id}', '{user_id}', 4102444800)"
+    ));
 
     app.me().await.assert_error(401, "unauthenticated");
 }
@@ -152,7 +154,8 @@ async fn a_stale_kv_copy_of_a_signed_out_session_is_refused() {
 #[tokio::test]
 async fn sign_in_bodies_of_the_wrong_shape_are_refused() {
     let mut app = TestApp::new();
-    for body in [json!({}), json!({ "email": "a@b.co" }), json!({ "email": 1, "password": "x" }), json!([]), json!("x")] {
+    for body in [json!({}), json!({ "email": "a@b.co" }), json!({ "email": 1, "password": "x" }), json!([]), json!("x")]
+    {
         app.request(reqwest::Method::POST, "/api/auth/login", Some(body)).await.assert_error(400, "invalid_input");
     }
 }

@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::helpers::{TestApp, TestUser, d1};
+use crate::helpers::{d1, TestApp, TestUser};
 
 #[tokio::test]
 async fn signing_up_creates_an_account_and_a_host_only_secure_session_cookie() {
@@ -56,7 +56,12 @@ async fn each_password_rule_produces_its_own_problem() {
         let user = TestUser { password: password.into(), ..TestUser::generate() };
         let response = TestApp::new().signup(&user).await;
         response.assert_error(400, "invalid_input");
-        let problems: Vec<&str> = response.body["error"]["problems"].as_array().unwrap().iter().map(|p| p["code"].as_str().unwrap()).collect();
+        let problems: Vec<&str> = response.body["error"]["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["code"].as_str().unwrap())
+            .collect();
         assert_eq!(problems, vec![code], "{password}");
     }
 }
@@ -66,12 +71,16 @@ async fn a_password_with_the_email_or_name_in_it_is_refused() {
     let base = TestUser::generate();
     let local = base.email.split('@').next().unwrap().to_string();
     let with_email = TestUser { password: format!("{local}#Z9"), ..base.clone() };
-    let with_name = TestUser { name: "Marguerite Yourcenar".into(), password: "yourcenar-Q7!x".into(), ..TestUser::generate() };
+    let with_name =
+        TestUser { name: "Marguerite Yourcenar".into(), password: "yourcenar-Q7!x".into(), ..TestUser::generate() };
 
     let email_problems = TestApp::new().signup(&with_email).await.body["error"]["problems"].clone();
     let name_problems = TestApp::new().signup(&with_name).await.body["error"]["problems"].clone();
 
-    assert_eq!(email_problems, json!([{ "code": "contains_email", "message": "Do not use your e-mail address in your password." }]));
+    assert_eq!(
+        email_problems,
+        json!([{ "code": "contains_email", "message": "Do not use your e-mail address in your password." }])
+    );
     assert_eq!(name_problems[0]["code"], "contains_name");
     assert_eq!(name_problems.as_array().unwrap().len(), 1);
 }
