@@ -21,6 +21,7 @@ dev: setup build migrate
 ## make test: lint, host unit tests, then API and browser tests against one local worker
 test: setup-test build lint unit-test
 	scripts/run-tests.sh
+	scripts/deploy-check.sh
 
 setup:
 	@scripts/setup.sh
@@ -52,6 +53,10 @@ unit-test:
 
 bench: setup-test build
 	scripts/bench.sh
+
+## make deploy-check: `wrangler deploy --dry-run` (default + production), bundle size, migrations
+deploy-check: setup-test build
+	scripts/deploy-check.sh
 
 clean:
 	rm -rf build target/api-test-state
