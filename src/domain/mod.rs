@@ -1,12 +1,16 @@
 //! Pure rules of the product: no bindings, no I/O, so every piece is unit-tested on the host.
 
+pub mod base32;
 pub mod common_passwords;
 pub mod email;
 pub mod name;
 pub mod password;
 pub mod password_rules;
+pub mod recovery_codes;
+pub mod secrets;
 
 pub mod throttle;
 pub mod tokens;
+pub mod totp;
 
 pub mod user_agent;
