@@ -14,7 +14,7 @@ mkdir -p "$STATE"
 wrangler d1 migrations apply DB --local --persist-to "$STATE" >/dev/null
 
 WEMASY_PREBUILT=1 wrangler dev --ip 127.0.0.1 --port "$PORT" --persist-to "$STATE" \
-  --show-interactive-dev-session=false --log-level info >"$LOG" 2>&1 &
+  --show-interactive-dev-session=false --log-level log >"$LOG" 2>&1 &
 WORKER_PID=$!
 cleanup() { kill "$WORKER_PID" 2>/dev/null || true; wait "$WORKER_PID" 2>/dev/null || true; }
 trap cleanup EXIT
@@ -28,7 +28,7 @@ done
 answers || { cat "$LOG"; echo "worker did not answer on $BASE_URL"; exit 1; }
 echo "==> worker up on $BASE_URL"
 
-export WEMASY_BASE_URL="$BASE_URL" WEMASY_STATE_DIR="$STATE"
+export WEMASY_BASE_URL="$BASE_URL" WEMASY_STATE_DIR="$STATE" WEMASY_WORKER_LOG="$LOG"
 cargo test --test api -- --test-threads "${API_TEST_THREADS:-4}"
 
 if ls tests/e2e/*.test.mjs >/dev/null 2>&1; then

@@ -4,5 +4,6 @@
 mod helpers;
 
 mod http_contract;
+mod observability;
 mod sign_in;
 mod sign_up;
