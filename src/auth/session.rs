@@ -80,6 +80,7 @@ pub async fn start(app: &App, user_id: &str, sign_in_method: &str) -> Result<Iss
         city: app.origin.city.clone(),
         country: app.origin.country.clone(),
         sign_in_method: sign_in_method.to_string(),
+        issued_at: app.now,
         created_at: app.now,
         last_active_at: app.now,
         expires_at: app.now + app.config.session_absolute_seconds,
@@ -98,6 +99,7 @@ pub async fn start(app: &App, user_id: &str, sign_in_method: &str) -> Result<Iss
 pub async fn reissue(app: &App, current: &CurrentSession) -> Result<IssuedSession, ApiError> {
     let mut record = current.record.clone();
     record.issued_at = app.now;
+    record.summary.issued_at = app.now;
     record.summary.last_active_at = app.now;
     let issued = store(app, record).await?;
     sessions::delete(&app.kv()?, &current.record.user_id, &current.id).await?;

@@ -2,9 +2,11 @@
 //! errors; they hold no SQL and no KV keys.
 
 pub mod auth;
+pub mod events;
 pub mod me;
 pub mod password;
 pub mod security;
+pub mod sessions;
 
 use worker::{Method, Request, Response};
 
@@ -28,13 +30,20 @@ pub async fn handle(req: Request, app: &App) -> Result<Response, ApiError> {
         (Method::Get, ["me"]) => me::me(req, app).await,
         (Method::Get, ["security"]) => security::overview(req, app).await,
         (Method::Put, ["security", "password"]) => password::change(req, app).await,
+        (Method::Get, ["security", "sessions"]) => sessions::list(req, app).await,
+        (Method::Post, ["security", "sessions", "revoke-others"]) => sessions::revoke_others(req, app).await,
+        (Method::Delete, ["security", "sessions", id]) if *id != "revoke-others" => sessions::end(req, app, id).await,
+        (Method::Get, ["security", "events"]) => events::recent(req, app).await,
         (_, segments) if known_path(segments) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound),
     }
 }
 
 fn known_path(segments: &[&str]) -> bool {
-    matches!(segments, ["auth", "signup" | "login" | "logout"] | ["me"] | ["security"] | ["security", "password"])
+    matches!(segments, ["auth", "signup" | "login" | "logout"] | ["me"] | ["security"] | ["security", "password"]
+            | ["security", "sessions"]
+            | ["security", "sessions", _]
+            | ["security", "events"])
 }
 
 fn is_same_origin(req: &Request) -> Result<bool, ApiError> {

@@ -20,6 +20,9 @@ pub struct SessionSummary {
     pub city: Option<String>,
     pub country: Option<String>,
     pub sign_in_method: String,
+    /// When this token was issued (a re-issued session keeps `created_at`).
+    #[serde(default)]
+    pub issued_at: u64,
     pub created_at: u64,
     pub last_active_at: u64,
     pub expires_at: u64,
@@ -35,10 +38,16 @@ pub struct SessionRecord {
     pub summary: SessionSummary,
 }
 
-impl SessionRecord {
+impl SessionSummary {
     /// When the session ends if nothing happens: idle timeout or absolute lifetime, whichever first.
     pub fn ends_at(&self, idle_seconds: u64) -> u64 {
-        (self.summary.last_active_at + idle_seconds).min(self.summary.expires_at)
+        (self.last_active_at + idle_seconds).min(self.expires_at)
+    }
+}
+
+impl SessionRecord {
+    pub fn ends_at(&self, idle_seconds: u64) -> u64 {
+        self.summary.ends_at(idle_seconds)
     }
 }
 

@@ -1,9 +1,19 @@
 //! Second factors in D1: the encrypted TOTP secret, the replay guard and recovery-code hashes.
+//!
+//! Every change is one `batch` (one transaction) whose statements share a *precondition*: the
+//! state that was verified before the batch (this pending secret, a step above the last one,
+//! this unused recovery code). Events and side writes come first, each guarded by it; the
+//! deciding write comes last and is guarded by it too, so two racing requests cannot both win
+//! and an event is written only with the change it records. The caller checks the deciding
+//! write's `changes` (see [`decided`]).
 
 use serde::Deserialize;
-use worker::D1Database;
+use serde_json::Value;
+use worker::wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement};
 
-use super::text;
+use super::events::{EventType, Origin};
+use super::{int, opt_text, text, users};
 use crate::http::ApiError;
 
 #[derive(Deserialize)]
@@ -18,4 +28,308 @@ pub async fn recovery_codes_remaining(db: &D1Database, user_id: &str) -> Result<
         .first::<Count>(None)
         .await?;
     Ok(row.map_or(0, |r| r.n))
+}
+
+/// What checking a factor needs about the account, in one read.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FactorsRow {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub locked_until: u64,
+    pub totp_secret: Option<String>,
+    pub totp_pending_secret: Option<String>,
+    pub totp_enabled_at: Option<u64>,
+    pub totp_last_step: u64,
+}
+
+impl FactorsRow {
+    pub fn enabled(&self) -> bool {
+        self.totp_enabled_at.is_some()
+    }
+}
+
+pub async fn factors(db: &D1Database, user_id: &str) -> Result<Option<FactorsRow>, ApiError> {
+    Ok(db
+        .prepare(
+            "SELECT id, email, name, password_hash, locked_until, totp_secret, totp_pending_secret, \
+             totp_enabled_at, totp_last_step FROM users WHERE id = ?1",
+        )
+        .bind(&[text(user_id)])?
+        .first::<FactorsRow>(None)
+        .await?)
+}
+
+/// Keeps a new (encrypted) secret as the unfinished set-up, replacing any earlier one; `false`
+/// when two-factor authentication is already on.
+pub async fn start_setup(db: &D1Database, user_id: &str, pending_secret: &str) -> Result<bool, ApiError> {
+    let result = db
+        .prepare("UPDATE users SET totp_pending_secret = ?2 WHERE id = ?1 AND totp_enabled_at IS NULL")
+        .bind(&[text(user_id), text(pending_secret)])?
+        .run()
+        .await?;
+    Ok(result.meta()?.and_then(|m| m.changes).unwrap_or(0) == 1)
+}
+
+/// The state a batch was decided on, as SQL over `?` markers and their values.
+#[derive(Clone)]
+struct Precondition {
+    sql: String,
+    values: Vec<JsValue>,
+}
+
+impl Precondition {
+    fn new(sql: &str, values: Vec<JsValue>) -> Self {
+        Self { sql: sql.to_string(), values }
+    }
+
+    fn and(mut self, other: Self) -> Self {
+        self.sql = format!("{} AND {}", self.sql, other.sql);
+        self.values.extend(other.values);
+        self
+    }
+
+    /// A statement: `sql` with `{pre}` standing for the condition, after `binds` (?1..?n).
+    fn statement(&self, db: &D1Database, sql: &str, mut binds: Vec<JsValue>) -> Result<D1PreparedStatement, ApiError> {
+        let mut condition = String::with_capacity(self.sql.len() + 16);
+        let mut next = binds.len() + 1;
+        for c in self.sql.chars() {
+            if c == '?' {
+                condition.push_str(&format!("?{next}"));
+                next += 1;
+            } else {
+                condition.push(c);
+            }
+        }
+        binds.extend(self.values.iter().cloned());
+        Ok(db.prepare(sql.replace("{pre}", &condition)).bind(&binds)?)
+    }
+
+    /// An event written only if the precondition holds.
+    fn event(
+        &self,
+        db: &D1Database,
+        user_id: &str,
+        kind: EventType,
+        at: u64,
+        origin: &Origin,
+        detail: &Value,
+    ) -> Result<D1PreparedStatement, ApiError> {
+        self.statement(
+            db,
+            "INSERT INTO security_events (user_id, type, at, ip, country, city, user_agent, detail) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE {pre}",
+            vec![
+                text(user_id),
+                text(kind.as_str()),
+                int(at),
+                opt_text(origin.ip.as_deref()),
+                opt_text(origin.country.as_deref()),
+                opt_text(origin.city.as_deref()),
+                text(&origin.user_agent),
+                text(&detail.to_string()),
+            ],
+        )
+    }
+}
+
+fn enabled(user_id: &str) -> Precondition {
+    Precondition::new("EXISTS (SELECT 1 FROM users WHERE id = ? AND totp_enabled_at IS NOT NULL)", vec![text(user_id)])
+}
+
+/// A factor the user proved, to be used up by the batch that accepts it.
+pub enum Proof<'a> {
+    /// A TOTP code of `step` under the stored secret `secret` (ciphertext as stored).
+    Totp { secret: &'a str, step: u64 },
+    /// A recovery code, as its possible stored hashes (one per key).
+    RecoveryCode { candidates: &'a [String] },
+}
+
+impl Proof<'_> {
+    fn precondition(&self, user_id: &str) -> Precondition {
+        match self {
+            Self::Totp { secret, step } => Precondition::new(
+                "EXISTS (SELECT 1 FROM users WHERE id = ? AND totp_enabled_at IS NOT NULL AND totp_secret = ? AND totp_last_step < ?)",
+                vec![text(user_id), text(secret), int(*step)],
+            ),
+            Self::RecoveryCode { candidates } => enabled(user_id).and(Precondition::new(
+                "EXISTS (SELECT 1 FROM recovery_codes WHERE user_id = ? AND used_at IS NULL AND code_hash IN (SELECT value FROM json_each(?)))",
+                vec![text(user_id), text(&Value::from(candidates.to_vec()).to_string())],
+            )),
+        }
+    }
+
+    pub fn is_recovery_code(&self) -> bool {
+        matches!(self, Self::RecoveryCode { .. })
+    }
+}
+
+/// An event to record with a change.
+pub struct Event {
+    pub kind: EventType,
+    pub detail: Value,
+}
+
+/// Uses up `proof` (the TOTP step becomes the last accepted one; the recovery code is marked
+/// used), resets the failure count, and records `events` (plus `recovery_code_used` for a
+/// recovery code) — all only if the proof is still unused. Check with [`decided`].
+pub fn use_proof(
+    db: &D1Database,
+    user_id: &str,
+    proof: &Proof<'_>,
+    now: u64,
+    origin: &Origin,
+    events: &[Event],
+) -> Result<Vec<D1PreparedStatement>, ApiError> {
+    let pre = proof.precondition(user_id);
+    let mut statements = guarded_events(db, &pre, user_id, proof, now, origin, events)?;
+    match proof {
+        Proof::Totp { step, .. } => statements.push(pre.statement(
+            db,
+            "UPDATE users SET totp_last_step = ?2, failed_attempts = 0, locked_until = 0 WHERE id = ?1 AND {pre}",
+            vec![text(user_id), int(*step)],
+        )?),
+        Proof::RecoveryCode { candidates } => {
+            statements.push(pre.statement(
+                db,
+                "UPDATE users SET failed_attempts = 0, locked_until = 0 WHERE id = ?1 AND {pre}",
+                vec![text(user_id)],
+            )?);
+            statements.push(
+                db.prepare(
+                    "UPDATE recovery_codes SET used_at = ?3 WHERE user_id = ?1 AND used_at IS NULL \
+                     AND code_hash IN (SELECT value FROM json_each(?2)) \
+                     AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND totp_enabled_at IS NOT NULL)",
+                )
+                .bind(&[
+                    text(user_id),
+                    text(&Value::from(candidates.to_vec()).to_string()),
+                    int(now),
+                ])?,
+            );
+        }
+    }
+    Ok(statements)
+}
+
+fn guarded_events(
+    db: &D1Database,
+    pre: &Precondition,
+    user_id: &str,
+    proof: &Proof<'_>,
+    now: u64,
+    origin: &Origin,
+    events: &[Event],
+) -> Result<Vec<D1PreparedStatement>, ApiError> {
+    let mut statements = Vec::new();
+    if proof.is_recovery_code() {
+        let detail = serde_json::json!({});
+        statements.push(pre.event(db, user_id, EventType::RecoveryCodeUsed, now, origin, &detail)?);
+    }
+    for event in events {
+        statements.push(pre.event(db, user_id, event.kind, now, origin, &event.detail)?);
+    }
+    Ok(statements)
+}
+
+/// Turns two-factor authentication on with the pending secret `pending` if the code of `step`
+/// proved it, storing `step` as used and `code_hashes` as the recovery codes (replacing any).
+pub fn enable(
+    db: &D1Database,
+    user_id: &str,
+    pending: &str,
+    step: u64,
+    code_hashes: &[String],
+    now: u64,
+    origin: &Origin,
+) -> Result<Vec<D1PreparedStatement>, ApiError> {
+    let pre = Precondition::new(
+        "EXISTS (SELECT 1 FROM users WHERE id = ? AND totp_enabled_at IS NULL AND totp_pending_secret = ? AND totp_last_step < ?)",
+        vec![text(user_id), text(pending), int(step)],
+    );
+    let mut statements = replace_codes(db, &pre, user_id, code_hashes)?;
+    statements.push(pre.event(db, user_id, EventType::TwoFactorEnabled, now, origin, &serde_json::json!({}))?);
+    statements.push(pre.statement(
+        db,
+        "UPDATE users SET totp_secret = totp_pending_secret, totp_pending_secret = NULL, totp_enabled_at = ?2, \
+         totp_last_step = ?3, failed_attempts = 0, locked_until = 0 WHERE id = ?1 AND {pre}",
+        vec![text(user_id), int(now), int(step)],
+    )?);
+    Ok(statements)
+}
+
+/// Replaces the whole set of recovery codes while two-factor authentication is on. Check with
+/// [`decided`] (the insert is the last statement).
+pub fn regenerate(
+    db: &D1Database,
+    user_id: &str,
+    code_hashes: &[String],
+    now: u64,
+    origin: &Origin,
+) -> Result<Vec<D1PreparedStatement>, ApiError> {
+    let pre = enabled(user_id);
+    let mut statements =
+        vec![pre.event(db, user_id, EventType::RecoveryCodesRegenerated, now, origin, &serde_json::json!({}))?];
+    statements.extend(replace_codes(db, &pre, user_id, code_hashes)?);
+    Ok(statements)
+}
+
+fn replace_codes(
+    db: &D1Database,
+    pre: &Precondition,
+    user_id: &str,
+    code_hashes: &[String],
+) -> Result<Vec<D1PreparedStatement>, ApiError> {
+    Ok(vec![
+        pre.statement(db, "DELETE FROM recovery_codes WHERE user_id = ?1 AND {pre}", vec![text(user_id)])?,
+        pre.statement(
+            db,
+            "INSERT INTO recovery_codes (user_id, code_hash) SELECT ?1, value FROM json_each(?2) WHERE {pre}",
+            vec![text(user_id), text(&Value::from(code_hashes.to_vec()).to_string())],
+        )?,
+    ])
+}
+
+/// Turns two-factor authentication off if `proof` is still unused: clears the secrets and the
+/// replay guard, deletes the recovery codes, records `two_factor_disabled` (and
+/// `recovery_code_used`). Check with [`decided_at`] at [`DISABLE_DECIDING_FROM_END`].
+pub fn disable(
+    db: &D1Database,
+    user_id: &str,
+    proof: &Proof<'_>,
+    now: u64,
+    origin: &Origin,
+) -> Result<Vec<D1PreparedStatement>, ApiError> {
+    let pre = proof.precondition(user_id);
+    let events = [Event { kind: EventType::TwoFactorDisabled, detail: serde_json::json!({}) }];
+    let mut statements = guarded_events(db, &pre, user_id, proof, now, origin, &events)?;
+    statements.push(pre.statement(
+        db,
+        "UPDATE users SET totp_secret = NULL, totp_pending_secret = NULL, totp_enabled_at = NULL, \
+         totp_last_step = 0, failed_attempts = 0, locked_until = 0 WHERE id = ?1 AND {pre}",
+        vec![text(user_id)],
+    )?);
+    // Whoever turned it off, an account without two-factor authentication keeps no codes.
+    statements.push(
+        db.prepare(
+            "DELETE FROM recovery_codes WHERE user_id = ?1 \
+             AND NOT EXISTS (SELECT 1 FROM users WHERE id = ?1 AND totp_enabled_at IS NOT NULL)",
+        )
+        .bind(&[text(user_id)])?,
+    );
+    Ok(statements)
+}
+
+/// In [`disable`]'s batch, the deciding write is the one before the last.
+pub const DISABLE_DECIDING_FROM_END: usize = 2;
+
+/// Whether the deciding (last) statement of a batch changed anything.
+pub fn decided(results: &[worker::D1Result]) -> bool {
+    decided_at(results, 1)
+}
+
+/// Whether the statement `from_end` places from the end (1 = last) changed anything.
+pub fn decided_at(results: &[worker::D1Result], from_end: usize) -> bool {
+    results.len() >= from_end && users::changes(results, results.len() - from_end) > 0
 }

@@ -220,3 +220,19 @@ pub fn revoke_sessions(
         text(guard.map_or("", Guard::value)),
     ])?)
 }
+
+#[derive(Deserialize)]
+struct RevokedId {
+    session_id: String,
+}
+
+/// Ids of the user's sessions that D1 has ended (kept until they would have expired).
+pub async fn revoked_session_ids(db: &D1Database, user_id: &str) -> Result<Vec<String>, ApiError> {
+    let rows = db
+        .prepare("SELECT session_id FROM revoked_sessions WHERE user_id = ?1")
+        .bind(&[text(user_id)])?
+        .all()
+        .await?
+        .results::<RevokedId>()?;
+    Ok(rows.into_iter().map(|r| r.session_id).collect())
+}

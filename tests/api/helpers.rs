@@ -327,3 +327,28 @@ pub fn kv_put(key: &str, value: &str, metadata: Option<&Value>) {
     }
     wrangler(&args);
 }
+
+pub fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// Plants a session straight into KV, as the worker would have written it, and answers its
+/// token: for lifetimes and sudo windows that a test cannot wait for.
+pub fn plant_session(user_id: &str, issued_at: u64, last_active_at: u64, expires_at: u64, sudo_until: u64) -> String {
+    let token = {
+        use base64::Engine;
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).unwrap();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    };
+    let id = session_id_of(&token);
+    let summary = json!({
+        "device": "desktop", "browser": "Chrome", "os": "Windows", "ip": "203.0.113.9", "city": "Lisbon",
+        "country": "PT", "sign_in_method": "password", "issued_at": issued_at, "created_at": issued_at,
+        "last_active_at": last_active_at, "expires_at": expires_at,
+    });
+    let record = json!({ "user_id": user_id, "issued_at": issued_at, "sudo_until": sudo_until, "summary": summary });
+    kv_put(&format!("session:{id}"), &record.to_string(), None);
+    kv_put(&format!("user:{user_id}:session:{id}"), "", Some(&summary));
+    token
+}

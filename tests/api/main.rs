@@ -3,7 +3,10 @@
 
 mod helpers;
 
+mod events;
 mod http_contract;
 mod observability;
+mod password;
+mod sessions;
 mod sign_in;
 mod sign_up;

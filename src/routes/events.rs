@@ -1,0 +1,58 @@
+//! `GET /api/security/events?limit=`: the caller's recent security activity, newest first.
+
+use serde_json::{Value, json};
+use worker::{Request, Response};
+
+use super::json;
+use crate::app::App;
+use crate::auth::current_session;
+use crate::domain::user_agent;
+use crate::http::ApiError;
+use crate::storage::events;
+
+const DEFAULT_LIMIT: u32 = 20;
+const MAX_LIMIT: u32 = 100;
+
+pub async fn recent(req: Request, app: &App) -> Result<Response, ApiError> {
+    let current = current_session(&req, app).await?;
+    let limit = parse_limit(req.url()?.query_pairs().find(|(k, _)| k == "limit").map(|(_, v)| v.into_owned()))?;
+    let rows = events::recent(&app.db()?, &current.user.id, limit).await?;
+    let out: Vec<Value> = rows
+        .into_iter()
+        .map(|row| {
+            let device = user_agent::parse(row.user_agent.as_deref().unwrap_or(""));
+            json!({
+                "type": row.kind,
+                "at": row.at,
+                "ip": row.ip,
+                "city": row.city,
+                "country": row.country,
+                "device": format!("{} on {}", device.browser, device.os),
+                "detail": serde_json::from_str::<Value>(&row.detail).unwrap_or(Value::Null),
+            })
+        })
+        .collect();
+    json(200, &json!({ "events": out }))
+}
+
+pub fn parse_limit(raw: Option<String>) -> Result<u32, ApiError> {
+    let Some(raw) = raw else { return Ok(DEFAULT_LIMIT) };
+    match raw.parse::<u32>() {
+        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        _ => Err(ApiError::invalid_input("limit must be a whole number from 1 to 100.")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_defaults_and_bounds() {
+        assert_eq!(parse_limit(None), Ok(20));
+        assert_eq!(parse_limit(Some("100".into())), Ok(100));
+        for bad in ["0", "101", "-1", "ten", "", "1e2", "99999999999999"] {
+            assert!(parse_limit(Some(bad.into())).is_err(), "{bad}");
+        }
+    }
+}
