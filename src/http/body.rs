@@ -43,10 +43,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.len() > MAX_BODY_BYTES {
         return Err(ApiError::PayloadTooLarge);
     }
-    serde_json::from_slice(bytes).map_err(|error| match error.classify() {
+    let value = serde_json::from_slice(bytes).map_err(|error| match error.classify() {
         serde_json::error::Category::Data => ApiError::InvalidInput(describe(&error)),
         _ => ApiError::InvalidJson,
-    })
+    })?;
+    // serde also fills a struct from an array, positionally; the API takes objects only.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::invalid_input("The request body must be a JSON object."));
+    }
+    Ok(value)
 }
 
 /// serde's own words without its " at line 1 column 9" suffix, as a sentence.
@@ -101,7 +106,7 @@ mod tests {
         assert_eq!(err, ApiError::InvalidInput("Missing field `password`.".into()));
         for bad in [
             r#"{"email":1,"password":"x"}"#,
-            r#"[]"#,
+            r#"[]"#, r#"["a@b.c", "pw"]"#,
             r#"{"email":"a","password":"b","email":"c"}"#,
             r#"{"email":"a","password":"b","admin":true}"#,
         ] {

@@ -214,11 +214,11 @@ pub fn revoke_sessions(
          SELECT json_extract(value, '$[0]'), ?1, json_extract(value, '$[1]') FROM json_each(?2) WHERE {condition} \
          ON CONFLICT (session_id) DO NOTHING"
     );
-    Ok(db.prepare(sql).bind(&[
-        text(user_id),
-        text(&serde_json::Value::from(rows).to_string()),
-        text(guard.map_or("", Guard::value)),
-    ])?)
+    let mut binds = vec![text(user_id), text(&serde_json::Value::from(rows).to_string())];
+    if let Some(g) = guard {
+        binds.push(text(g.value()));
+    }
+    Ok(db.prepare(sql).bind(&binds)?)
 }
 
 #[derive(Deserialize)]

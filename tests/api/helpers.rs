@@ -321,11 +321,16 @@ pub fn kv_get(key: &str) -> Option<String> {
 /// Writes a KV key as an edge location would still hold it.
 pub fn kv_put(key: &str, value: &str, metadata: Option<&Value>) {
     let meta = metadata.map(Value::to_string);
-    let mut args = vec!["kv", "key", "put", "--binding", "SESSIONS", key, value, "--ttl", "3600"];
+    // wrangler takes an empty positional value as missing: values go through a file.
+    let file = std::env::temp_dir().join(format!("kv-value-{}", random_hex(8)));
+    std::fs::write(&file, value).unwrap();
+    let path = file.to_string_lossy().to_string();
+    let mut args = vec!["kv", "key", "put", "--binding", "SESSIONS", key, "--path", &path, "--ttl", "3600"];
     if let Some(m) = &meta {
         args.extend(["--metadata", m.as_str()]);
     }
     wrangler(&args);
+    let _ = std::fs::remove_file(file);
 }
 
 pub fn now() -> u64 {
