@@ -91,6 +91,11 @@ function deviceKind(device) {
 
 /** "Chrome on Linux", from a session or an event (whose device may be a string or an object). */
 function browserOnOs(item) {
+  if (typeof item.device === 'string' && !KNOWN_DEVICES.has(item.device) && item.device !== 'unknown' && !item.browser) {
+    // Events describe the device in words already ("Chrome on Linux").
+    const words = item.device.replace(/ on Unknown OS$/, '').trim();
+    return !words || words.startsWith('Unknown browser') ? 'Unknown device' : words;
+  }
   const source = item.device && typeof item.device === 'object' ? item.device : item;
   const browser = typeof source.browser === 'string' && source.browser ? source.browser : 'Unknown browser';
   const os = typeof source.os === 'string' && source.os ? source.os : null;
@@ -277,17 +282,6 @@ document.addEventListener('click', (event) => {
   if (!menu.hidden && !menu.contains(event.target) && !menuButton.contains(event.target)) closeMenu(false);
 });
 
-$('menu-account').addEventListener('click', (event) => {
-  // Already on My account → Security: bring the section into view rather than reloading.
-  if (location.pathname === '/account/security') {
-    event.preventDefault();
-    closeMenu(false);
-    history.replaceState(null, '', '/account/security');
-    $('main').focus();
-    window.scrollTo(0, 0);
-  }
-});
-
 async function signOut() {
   try {
     await api('/api/auth/logout', { method: 'POST' });
@@ -412,7 +406,7 @@ function renderTwoFactor(info) {
   badge.textContent = state.twoFactorEnabled ? 'On' : 'Off';
   badge.classList.toggle('badge-on', state.twoFactorEnabled);
   badge.classList.toggle('badge-off', !state.twoFactorEnabled);
-  $('overview-two-factor').textContent = state.twoFactorEnabled ? 'On' : 'Off – recommended';
+  $('overview-two-factor').textContent = state.twoFactorEnabled ? 'On' : 'Off';
   if (state.twoFactorEnabled) {
     const since = isTime(info.enabled_at) ? ` since ${dayFormat.format(new Date(info.enabled_at * 1000))}` : '';
     $('two-factor-on-text').textContent = `Two-factor authentication is on${since}. When you sign in, you will be asked for a code from your authenticator app.`;
@@ -755,9 +749,8 @@ async function loadSessions() {
     sessions.sort((a, b) => Number(Boolean(b.current)) - Number(Boolean(a.current)));
     list.replaceChildren(...sessions.map(sessionRow));
     const others = sessions.filter((s) => !s.current).length;
-    const revokeOthers = $('revoke-others');
-    revokeOthers.disabled = others === 0;
-    revokeOthers.textContent = others === 0 ? 'No other sessions to sign out' : 'Sign out all other sessions';
+    $('revoke-others').hidden = others === 0;
+    $('only-session').hidden = others !== 0;
     $('overview-sessions').textContent = plural(sessions.length, 'device', 'devices');
     return true;
   } catch (err) {

@@ -55,10 +55,11 @@ export function watch(page, errors) {
  * Fails on any console error except the browser's own "Failed to load resource" lines for
  * statuses the test expects (Chromium logs every 4xx fetch; the page shows it as a message).
  */
-export function assertNoConsoleErrors(errors, { allowStatuses = [] } = {}) {
+export function assertNoConsoleErrors(errors, { allowStatuses = [], allowPatterns = [] } = {}) {
   const unexpected = errors.filter((line) => {
     const match = /Failed to load resource: the server responded with a status of (\d{3})/.exec(line);
-    return !(match && allowStatuses.includes(Number(match[1])));
+    if (match && allowStatuses.includes(Number(match[1]))) return false;
+    return !allowPatterns.some((pattern) => pattern.test(line));
   });
   assert.deepEqual(unexpected, [], 'no console errors');
 }
@@ -154,4 +155,18 @@ export async function readableMessage(locator) {
   assert.ok(text.length > 0, 'a message is shown');
   assert.doesNotMatch(text, /[{}]|"error"|"code"|\bundefined\b|\bnull\b|\[object/, `readable: ${text}`);
   return text;
+}
+
+/**
+ * Waits for `target` to show; if `errorRegion` shows a message first, fails with that message
+ * (so a missing endpoint reads as "Not found." rather than as a timeout).
+ */
+export async function waitForOrFail(target, errorRegion, step) {
+  const shown = await Promise.race([
+    target.waitFor({ state: 'visible' }).then(() => 'target'),
+    errorRegion.waitFor({ state: 'visible' }).then(() => 'error'),
+  ]);
+  if (shown === 'error') {
+    assert.fail(`${step}: the page says "${(await errorRegion.innerText()).trim()}"`);
+  }
 }
