@@ -155,6 +155,11 @@ function report(region, err) {
 
 const dialog = $('reauth-dialog');
 let settleDialog = null;
+// Where focus goes back to after the dialog: a busy (disabled) button has lost focus already.
+let lastFocused = null;
+document.addEventListener('focusin', (event) => {
+  if (!dialog.contains(event.target)) lastFocused = event.target;
+});
 
 function askToConfirm(reason) {
   const form = $('reauth-form');
@@ -167,14 +172,15 @@ function askToConfirm(reason) {
     (state.twoFactorEnabled ? ' You will also need a code from your authenticator app.' : '');
   markInvalid($('reauth-password'), false);
   markInvalid($('reauth-code'), false);
-  const opener = document.activeElement;
+  const opener = lastFocused;
   dialog.showModal();
   $('reauth-password').focus();
   return new Promise((resolve) => {
     settleDialog = (ok) => {
       settleDialog = null;
       if (dialog.open) dialog.close();
-      if (opener && typeof opener.focus === 'function') opener.focus();
+      // The button that opened the dialog is busy (disabled) until the action settles.
+      if (opener && typeof opener.focus === 'function') setTimeout(() => opener.focus(), 0);
       resolve(ok);
     };
   });
