@@ -133,7 +133,6 @@ export function showError(region, error) {
     }
     region.append(list);
   }
-  region.hidden = false;
   region.classList.add('message', 'message-error');
   region.classList.remove('message-success');
 }
@@ -143,14 +142,13 @@ export function showSuccess(region, text) {
   const p = document.createElement('p');
   p.textContent = text;
   region.append(p);
-  region.hidden = false;
   region.classList.add('message', 'message-success');
   region.classList.remove('message-error');
 }
 
+// The regions stay in the page (an empty one takes no space), so screen readers announce changes.
 export function clearMessage(region) {
   region.replaceChildren();
-  region.hidden = true;
 }
 
 /** Disables a button while its request runs and says so; returns a function that undoes it. */

@@ -647,7 +647,7 @@ $('two-factor-disable-form').addEventListener('submit', async (event) => {
   try {
     await withSudo(() => api('/api/security/two-factor/disable', { method: 'POST', body }));
     done();
-    event.currentTarget?.reset?.();
+    $('two-factor-disable-form').reset();
     $('two-factor-disable-form').hidden = true;
     state.twoFactorEnabled = false;
     showTwoFactorPart('two-factor-off');
