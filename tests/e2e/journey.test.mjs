@@ -14,6 +14,7 @@ import {
   assertNoConsoleErrors,
   readableMessage,
   waitForOrFail,
+  screenshot,
 } from './helpers.mjs';
 
 let browser;
@@ -132,7 +133,9 @@ test('journey: sign up, change password, set up 2FA, sign in again with a code, 
     await page.locator('#sessions-list .session').nth(1).waitFor({ state: 'detached' });
     assert.match(await readableMessage(page.locator('#sessions-message')), /was signed out/);
     assert.equal(await rows.count(), 1);
-    assert.match(await page.locator('#activity-list').innerText(), /A session was signed out/);
+    await page.locator('#activity-list .event', { hasText: 'A session was signed out' }).waitFor();
+
+    await screenshot(page, 'security-2fa-on-1280');
 
     // 11. The second browser is sent to /login on its next action.
     await b.page.getByRole('button', { name: 'Refresh' }).click();
@@ -144,5 +147,57 @@ test('journey: sign up, change password, set up 2FA, sign in again with a code, 
   } finally {
     await a.context.close();
     await b.context.close();
+  }
+});
+
+test('two-factor authentication: regenerate recovery codes, then turn it off with password and code', async () => {
+  const user = freshUser('twofa');
+  const { context, page, errors } = await openPage(browser, { width: 360, height: 740 });
+  try {
+    await signUp(page, user);
+    await page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
+    await waitForOrFail(page.locator('#two-factor-setup-panel'), page.locator('#two-factor-message'), 'setting up 2FA');
+    const secret = (await page.locator('#setup-key').innerText()).replace(/\s+/g, '');
+
+    // A wrong code first: a sentence, and the field is marked.
+    await page.locator('#enable-code').fill('000000');
+    await page.getByRole('button', { name: 'Verify and turn on' }).click();
+    assert.match(await readableMessage(page.locator('#enable-error')), /code/i);
+    assert.equal(await page.locator('#enable-code').getAttribute('aria-invalid'), 'true');
+
+    const setupStep = currentStep();
+    await page.locator('#enable-code').fill(totpAt(secret, setupStep));
+    await page.getByRole('button', { name: 'Verify and turn on' }).click();
+    await waitForOrFail(page.locator('#recovery-panel'), page.locator('#enable-error'), 'turning on 2FA');
+    const first = await page.locator('#recovery-codes li').allInnerTexts();
+    await screenshot(page, 'security-recovery-codes-360');
+    await page.getByRole('button', { name: 'I have saved my codes' }).click();
+    await page.locator('#recovery-remaining', { hasText: '10 recovery codes left' }).waitFor();
+
+    // Regenerate: ten new codes, none of the old ones.
+    await page.getByRole('button', { name: 'Regenerate recovery codes' }).click();
+    await waitForOrFail(page.locator('#recovery-panel'), page.locator('#two-factor-message:not(:has-text("shown only once"))'), 'regenerating codes');
+    const second = await page.locator('#recovery-codes li').allInnerTexts();
+    assert.equal(second.length, 10);
+    assert.equal(second.filter((code) => first.includes(code)).length, 0, 'a new set');
+    await page.getByRole('button', { name: 'I have saved my codes' }).click();
+
+    // Turn off: a wrong password reads as a sentence; then password and a fresh code.
+    await page.getByRole('button', { name: 'Turn off' }).click();
+    const form = page.locator('#two-factor-disable-form');
+    await form.getByLabel('Password', { exact: true }).fill('Not-my-password-1!');
+    const { code } = await freshCode(secret, setupStep);
+    await form.getByLabel('6-digit code from your app').fill(code);
+    await form.getByRole('button', { name: 'Turn off two-factor authentication' }).click();
+    assert.match(await readableMessage(page.locator('#disable-error')), /password/i);
+    await form.getByLabel('Password', { exact: true }).fill(user.password);
+    await form.getByRole('button', { name: 'Turn off two-factor authentication' }).click();
+    await waitForOrFail(page.locator('#two-factor-off'), page.locator('#disable-error'), 'turning off 2FA');
+    assert.equal((await page.locator('#two-factor-status').innerText()).trim(), 'Off');
+    assert.match(await readableMessage(page.locator('#two-factor-message')), /Two-factor authentication is off/);
+    await page.locator('#activity-list .event', { hasText: 'Two-factor authentication turned off' }).waitFor();
+    assertNoConsoleErrors(errors, { allowStatuses: [400, 401, 403] }); // the wrong code and password above
+  } finally {
+    await context.close();
   }
 });
