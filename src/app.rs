@@ -20,7 +20,7 @@ const MAX_PLACE_CHARS: usize = 64;
 impl App {
     pub fn new(req: &Request, env: Env, ctx: Context) -> Self {
         let config = Config::from_env(&env);
-        let now = (worker::Date::now().as_millis() / 1000) as u64;
+        let now = worker::Date::now().as_millis() / 1000;
         Self { env, ctx, config, now, origin: origin_of(req) }
     }
 

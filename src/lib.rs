@@ -41,7 +41,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     console_error_panic_hook::set_once();
-    if let Err(error) = storage::prune(&env, (worker::Date::now().as_millis() / 1000) as u64).await {
+    if let Err(error) = storage::prune(&env, worker::Date::now().as_millis() / 1000).await {
         worker::console_error!("scheduled clean-up failed: {error:?}");
     }
 }

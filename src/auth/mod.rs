@@ -4,4 +4,4 @@
 pub mod session;
 pub mod throttle;
 
-pub use session::{current_session, require_sudo, CurrentSession};
+pub use session::{current_session, require_sudo};

@@ -58,7 +58,6 @@ pub fn require_sudo(session: &CurrentSession, now: u64) -> Result<(), ApiError> 
 /// A freshly issued session: the token goes to the cookie only; storage knows the id.
 pub struct IssuedSession {
     pub token: String,
-    pub id: String,
     pub record: SessionRecord,
 }
 
@@ -110,7 +109,7 @@ async fn store(app: &App, record: SessionRecord) -> Result<IssuedSession, ApiErr
     let token = tokens::new_token().map_err(|_| ApiError::Internal)?;
     let id = tokens::id_of(&token);
     sessions::put(&app.kv()?, &id, &record, app.config.session_idle_seconds, app.now).await?;
-    Ok(IssuedSession { token, id, record })
+    Ok(IssuedSession { token, record })
 }
 
 /// Every session of the user except the caller's, as KV lists them, with their expiries: the

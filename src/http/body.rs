@@ -106,7 +106,8 @@ mod tests {
         assert_eq!(err, ApiError::InvalidInput("Missing field `password`.".into()));
         for bad in [
             r#"{"email":1,"password":"x"}"#,
-            r#"[]"#, r#"["a@b.c", "pw"]"#,
+            r#"[]"#,
+            r#"["a@b.c", "pw"]"#,
             r#"{"email":"a","password":"b","email":"c"}"#,
             r#"{"email":"a","password":"b","admin":true}"#,
         ] {

@@ -1,6 +1,6 @@
 //! `GET /api/security/events?limit=`: the caller's recent security activity, newest first.
 
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 use worker::{Request, Response};
 
 use super::json;

@@ -2,15 +2,15 @@
 //! metadata) filtered by D1's revocations; ending a session writes D1 first, so it is refused
 //! everywhere at once, then removes the KV records.
 
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 use worker::{Request, Response};
 
 use super::{json, no_content, with_cookie};
 use crate::app::App;
-use crate::auth::session::{self, CurrentSession, current_session, require_sudo};
+use crate::auth::session::{self, current_session, require_sudo, CurrentSession};
 use crate::domain::tokens;
 use crate::http::body::refuse_oversized;
-use crate::http::{ApiError, cookies};
+use crate::http::{cookies, ApiError};
 use crate::storage::events::{self, EventType};
 use crate::storage::sessions::{self, ListedSession, SessionSummary};
 use crate::storage::users;
@@ -26,7 +26,7 @@ pub async fn list(req: Request, app: &App) -> Result<Response, ApiError> {
         .filter(|s| !revoked.contains(&s.id) && s.summary.issued_at >= current.user.sessions_valid_after)
         .filter(|s| s.summary.ends_at(idle) > app.now)
         .collect();
-    live.sort_by(|a, b| b.summary.last_active_at.cmp(&a.summary.last_active_at));
+    live.sort_by_key(|s| std::cmp::Reverse(s.summary.last_active_at));
     let mut out = vec![session_json(&current.id, &current.record.summary, true, idle)];
     out.extend(live.iter().map(|s| session_json(&s.id, &s.summary, false, idle)));
     json(200, &json!({ "sessions": out }))
@@ -71,7 +71,8 @@ pub async fn end(req: Request, app: &App, id: &str) -> Result<Response, ApiError
         }
     };
     let db = app.db()?;
-    let detail = json!({ "device": summary.device, "browser": summary.browser, "os": summary.os, "current": is_current });
+    let detail =
+        json!({ "device": summary.device, "browser": summary.browser, "os": summary.os, "current": is_current });
     users::run_batch(
         &db,
         vec![
@@ -82,7 +83,11 @@ pub async fn end(req: Request, app: &App, id: &str) -> Result<Response, ApiError
     .await?;
     sessions::delete(&kv, &current.user.id, id).await?;
     let response = no_content()?;
-    if is_current { with_cookie(response, &cookies::clear(cookies::SESSION)) } else { Ok(response) }
+    if is_current {
+        with_cookie(response, &cookies::clear(cookies::SESSION))
+    } else {
+        Ok(response)
+    }
 }
 
 /// `POST /api/security/sessions/revoke-others`: one D1 batch ends them all (the
@@ -104,7 +109,14 @@ async fn end_others(app: &App, current: &CurrentSession) -> Result<(session::Iss
         vec![
             users::end_sessions_issued_before(&db, user_id, app.now)?,
             users::revoke_sessions(&db, user_id, &session::revocation_rows(current, &others), None)?,
-            events::insert(&db, user_id, EventType::OtherSessionsRevoked, app.now, &app.origin, json!({ "revoked": others.len() }))?,
+            events::insert(
+                &db,
+                user_id,
+                EventType::OtherSessionsRevoked,
+                app.now,
+                &app.origin,
+                json!({ "revoked": others.len() }),
+            )?,
         ],
     )
     .await?;

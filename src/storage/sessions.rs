@@ -3,7 +3,7 @@
 //! and a per-user index key whose metadata is the summary, so one `list` shows them all.
 
 use serde::{Deserialize, Serialize};
-use worker::KvStore;
+use worker::{KvError, KvStore};
 
 use crate::http::ApiError;
 
@@ -69,9 +69,31 @@ fn pending_key(id: &str) -> String {
 
 pub async fn put(kv: &KvStore, id: &str, record: &SessionRecord, idle_seconds: u64, now: u64) -> Result<(), ApiError> {
     let ttl = record.ends_at(idle_seconds).saturating_sub(now).max(KV_MIN_TTL);
-    kv.put(&session_key(id), serde_json::to_string(record)?)?.expiration_ttl(ttl).execute().await?;
-    kv.put(&index_key(&record.user_id, id), "")?.expiration_ttl(ttl).metadata(&record.summary)?.execute().await?;
+    let value = serde_json::to_string(record)?;
+    let index = index_key(&record.user_id, id);
+    retrying(|| async { kv.put(&session_key(id), value.as_str())?.expiration_ttl(ttl).execute().await }).await?;
+    retrying(|| async { kv.put(&index, "")?.expiration_ttl(ttl).metadata(&record.summary)?.execute().await }).await?;
     Ok(())
+}
+
+/// KV writes can fail transiently (a busy store, a rate limit on one key): a few tries with a
+/// short pause before the error becomes a 500.
+async fn retrying<F, Fut>(write: F) -> Result<(), KvError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<(), KvError>>,
+{
+    let mut attempt = 0;
+    loop {
+        match write().await {
+            Ok(()) => return Ok(()),
+            Err(error) if attempt >= 2 => return Err(error),
+            Err(_) => {
+                attempt += 1;
+                worker::Delay::from(std::time::Duration::from_millis(50 * attempt)).await;
+            }
+        }
+    }
 }
 
 pub async fn get(kv: &KvStore, id: &str) -> Result<Option<SessionRecord>, ApiError> {
@@ -82,8 +104,9 @@ pub async fn get(kv: &KvStore, id: &str) -> Result<Option<SessionRecord>, ApiErr
 }
 
 pub async fn delete(kv: &KvStore, user_id: &str, id: &str) -> Result<(), ApiError> {
-    kv.delete(&session_key(id)).await?;
-    kv.delete(&index_key(user_id, id)).await?;
+    let (record, index) = (session_key(id), index_key(user_id, id));
+    retrying(|| kv.delete(&record)).await?;
+    retrying(|| kv.delete(&index)).await?;
     Ok(())
 }
 

@@ -12,9 +12,7 @@ pub struct UserRow {
     pub email: String,
     pub name: String,
     pub password_hash: String,
-    pub password_changed_at: u64,
     pub totp_enabled_at: Option<u64>,
-    pub failed_attempts: u32,
     pub locked_until: u64,
 }
 
@@ -24,8 +22,7 @@ impl UserRow {
     }
 }
 
-const USER_COLUMNS: &str =
-    "id, email, name, password_hash, password_changed_at, totp_enabled_at, failed_attempts, locked_until";
+const USER_COLUMNS: &str = "id, email, name, password_hash, totp_enabled_at, locked_until";
 
 pub async fn find_by_email(db: &D1Database, email: &str) -> Result<Option<UserRow>, ApiError> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?1");

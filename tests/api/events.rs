@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::helpers::{SAFARI_IPHONE, TestApp, d1, session_id_of};
+use crate::helpers::{d1, session_id_of, TestApp, SAFARI_IPHONE};
 
 #[tokio::test]
 async fn events_are_newest_first_only_the_callers_and_limited() {
@@ -23,7 +23,9 @@ async fn events_are_newest_first_only_the_callers_and_limited() {
     }
     assert_eq!(first["device"], "Chrome on Windows");
     for bad in ["0", "101", "abc", "-5"] {
-        app.request(reqwest::Method::GET, &format!("/api/security/events?limit={bad}"), None).await.assert_error(400, "invalid_input");
+        app.request(reqwest::Method::GET, &format!("/api/security/events?limit={bad}"), None)
+            .await
+            .assert_error(400, "invalid_input");
     }
     TestApp::new().events(None).await.assert_error(401, "unauthenticated");
 }
@@ -50,11 +52,26 @@ async fn every_event_type_so_far_appears_after_its_action_and_none_holds_a_secre
     let rows = d1(&format!("SELECT * FROM security_events WHERE user_id = '{user_id}'"));
 
     let types: Vec<&str> = rows.iter().map(|r| r["type"].as_str().unwrap()).collect();
-    for expected in ["account_created", "sign_in", "sign_in_failed", "sign_out", "password_changed", "session_revoked", "other_sessions_revoked", "locked_out"] {
+    for expected in [
+        "account_created",
+        "sign_in",
+        "sign_in_failed",
+        "sign_out",
+        "password_changed",
+        "session_revoked",
+        "other_sessions_revoked",
+        "locked_out",
+    ] {
         assert!(types.contains(&expected), "{expected} missing in {types:?}");
     }
     let dump = serde_json::to_string(&rows).unwrap();
-    for secret in [user.password.as_str(), new_password, token_at_start.as_str(), phone.session.as_deref().unwrap_or("-"), "Wrong-password-123!"] {
+    for secret in [
+        user.password.as_str(),
+        new_password,
+        token_at_start.as_str(),
+        phone.session.as_deref().unwrap_or("-"),
+        "Wrong-password-123!",
+    ] {
         assert!(!dump.contains(secret), "an event holds a secret");
     }
 }

@@ -268,10 +268,10 @@ pub fn session_id_of(token: &str) -> String {
 }
 
 /// Runs a wrangler command on the worker's local state. The running worker holds the SQLite
-/// files too, so a busy database is retried.
+/// files too, so a busy database (which wrangler reports in several ways) is retried.
 fn wrangler(args: &[&str]) -> String {
     let mut last = String::new();
-    for attempt in 0..20 {
+    for attempt in 0..8 {
         let output = Command::new("node_modules/.bin/wrangler")
             .args(args)
             .args(["--local", "--persist-to", &state_dir()])
@@ -283,9 +283,6 @@ fn wrangler(args: &[&str]) -> String {
             return stdout;
         }
         last = format!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
-        if !last.contains("SQLITE_BUSY") {
-            break;
-        }
         std::thread::sleep(std::time::Duration::from_millis(200 * (attempt + 1)));
     }
     panic!("wrangler {args:?} failed: {last}");

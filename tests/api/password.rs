@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::helpers::{TestApp, TestUser, d1};
+use crate::helpers::{d1, TestApp, TestUser};
 
 const NEW_PASSWORD: &str = "Fresh-Lantern-42!x";
 
@@ -9,7 +9,8 @@ async fn changing_password_works() {
     let mut app = TestApp::new();
     let user = app.signed_up_user().await;
 
-    let response = app.change_password(json!({ "current_password": user.password, "new_password": NEW_PASSWORD })).await;
+    let response =
+        app.change_password(json!({ "current_password": user.password, "new_password": NEW_PASSWORD })).await;
 
     assert_eq!(response.status, 200, "{}", response.text);
     TestApp::new().login(&user.email, &user.password).await.assert_error(401, "invalid_credentials");
@@ -23,7 +24,8 @@ async fn current_password_must_be_valid() {
     let mut app = TestApp::new();
     let user = app.signed_up_user().await;
 
-    let response = app.change_password(json!({ "current_password": "Not-my-password-1!", "new_password": NEW_PASSWORD })).await;
+    let response =
+        app.change_password(json!({ "current_password": "Not-my-password-1!", "new_password": NEW_PASSWORD })).await;
 
     response.assert_error(403, "wrong_password");
     assert_eq!(TestApp::new().login(&user.email, &user.password).await.status, 200);
@@ -46,9 +48,15 @@ async fn new_password_must_follow_the_rules() {
         (format!("{first_name}-Q7!x-{first_name}"), "contains_name"),
     ];
     for (new_password, code) in cases {
-        let response = app.change_password(json!({ "current_password": user.password, "new_password": new_password })).await;
+        let response =
+            app.change_password(json!({ "current_password": user.password, "new_password": new_password })).await;
         response.assert_error(400, "invalid_input");
-        let problems: Vec<&str> = response.body["error"]["problems"].as_array().unwrap().iter().map(|p| p["code"].as_str().unwrap()).collect();
+        let problems: Vec<&str> = response.body["error"]["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["code"].as_str().unwrap())
+            .collect();
         assert!(problems.contains(&code), "{new_password}: {problems:?}");
     }
     assert_eq!(TestApp::new().login(&user.email, &user.password).await.status, 200);
@@ -59,7 +67,8 @@ async fn new_password_must_differ_from_the_current_one() {
     let mut app = TestApp::new();
     let user = app.signed_up_user().await;
 
-    let response = app.change_password(json!({ "current_password": user.password, "new_password": user.password })).await;
+    let response =
+        app.change_password(json!({ "current_password": user.password, "new_password": user.password })).await;
 
     response.assert_error(400, "invalid_input");
 }
@@ -73,7 +82,8 @@ async fn changing_password_signs_out_other_sessions() {
     second.login(&user.email, &user.password).await;
     third.login(&user.email, &user.password).await;
 
-    let response = app.change_password(json!({ "current_password": user.password, "new_password": NEW_PASSWORD })).await;
+    let response =
+        app.change_password(json!({ "current_password": user.password, "new_password": NEW_PASSWORD })).await;
 
     assert_eq!(response.body["signed_out_sessions"], 2, "{}", response.text);
     second.me().await.assert_error(401, "unauthenticated");
@@ -108,7 +118,8 @@ async fn changing_the_password_is_recorded_without_the_password() {
 
     app.change_password(json!({ "current_password": user.password, "new_password": NEW_PASSWORD })).await;
 
-    let rows = d1(&format!("SELECT type, detail FROM security_events WHERE user_id = '{id}' AND type = 'password_changed'"));
+    let rows =
+        d1(&format!("SELECT type, detail FROM security_events WHERE user_id = '{id}' AND type = 'password_changed'"));
     assert_eq!(rows.len(), 1);
     let dump = serde_json::to_string(&d1(&format!("SELECT * FROM security_events WHERE user_id = '{id}'"))).unwrap();
     assert!(!dump.contains(NEW_PASSWORD) && !dump.contains(&user.password));
@@ -117,12 +128,19 @@ async fn changing_the_password_is_recorded_without_the_password() {
 #[tokio::test]
 async fn changing_password_needs_a_session_and_the_same_origin() {
     let mut anonymous = TestApp::new();
-    anonymous.change_password(json!({ "current_password": "x", "new_password": NEW_PASSWORD })).await.assert_error(401, "unauthenticated");
+    anonymous
+        .change_password(json!({ "current_password": "x", "new_password": NEW_PASSWORD }))
+        .await
+        .assert_error(401, "unauthenticated");
 
     let mut app = TestApp::new();
     let user = app.signed_up_user().await;
     let body = json!({ "current_password": user.password, "new_password": NEW_PASSWORD }).to_string();
-    let req = app.raw(reqwest::Method::PUT, "/api/security/password").header("Origin", "https://evil.example").header("Content-Type", "application/json").body(body);
+    let req = app
+        .raw(reqwest::Method::PUT, "/api/security/password")
+        .header("Origin", "https://evil.example")
+        .header("Content-Type", "application/json")
+        .body(body);
     app.send(req).await.assert_error(403, "csrf_rejected");
     assert_eq!(TestApp::new().login(&user.email, &user.password).await.status, 200);
 }
@@ -143,7 +161,11 @@ async fn bad_password_change_bodies_are_refused_and_change_nothing() {
         assert!((400..500).contains(&response.status), "{}", response.text);
     }
     let base = app.base.clone();
-    let req = app.raw(reqwest::Method::PUT, "/api/security/password").header("Origin", base).header("Content-Type", "application/json").body("{not json");
+    let req = app
+        .raw(reqwest::Method::PUT, "/api/security/password")
+        .header("Origin", base)
+        .header("Content-Type", "application/json")
+        .body("{not json");
     app.send(req).await.assert_error(400, "invalid_json");
 
     assert_eq!(TestApp::new().login(&user.email, &user.password).await.status, 200);
@@ -157,14 +179,16 @@ async fn two_concurrent_password_changes_leave_exactly_one_new_password_working(
     second.login(&user.email, &user.password).await;
     let (a, b) = ("Concurrent-One-11!", "Concurrent-Two-22!");
 
-    let body = |p: &str| json!({ "current_password": user.password, "new_password": p, "sign_out_other_sessions": false });
+    let body =
+        |p: &str| json!({ "current_password": user.password, "new_password": p, "sign_out_other_sessions": false });
     let (ra, rb) = tokio::join!(first.change_password(body(a)), second.change_password(body(b)));
 
     let works = |p: &'static str| {
         let email = user.email.clone();
         async move { TestApp::new().login(&email, p).await.status == 200 }
     };
-    let (a_works, b_works, old_works) = (works(a).await, works(b).await, TestApp::new().login(&user.email, &user.password).await.status == 200);
+    let (a_works, b_works, old_works) =
+        (works(a).await, works(b).await, TestApp::new().login(&user.email, &user.password).await.status == 200);
     assert!(a_works ^ b_works, "exactly one new password must work: {} / {}", ra.text, rb.text);
     assert!(!old_works);
     assert_eq!([ra.status, rb.status].iter().filter(|s| **s == 200).count(), 1);
@@ -182,7 +206,10 @@ async fn a_hash_with_weaker_parameters_is_upgraded_at_the_next_sign_in() {
 
     assert_eq!(TestApp::new().login(&user.email, &user.password).await.status, 200);
 
-    let stored = d1(&format!("SELECT password_hash FROM users WHERE id = '{id}'"))[0]["password_hash"].as_str().unwrap().to_string();
+    let stored = d1(&format!("SELECT password_hash FROM users WHERE id = '{id}'"))[0]["password_hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
     assert_eq!(TestApp::new().login(&user.email, &user.password).await.status, 200);
 }

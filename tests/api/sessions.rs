@@ -1,5 +1,5 @@
 use crate::helpers::{
-    CHROME_WINDOWS, FIREFOX_LINUX, SAFARI_IPHONE, TestApp, kv_get, kv_keys, kv_put, now, plant_session, session_id_of,
+    kv_get, kv_keys, kv_put, now, plant_session, session_id_of, TestApp, CHROME_WINDOWS, FIREFOX_LINUX, SAFARI_IPHONE,
 };
 
 fn ids(response: &crate::helpers::TestResponse) -> Vec<String> {
@@ -20,7 +20,10 @@ async fn the_list_shows_each_device_with_its_browser_and_os_and_marks_the_curren
     let sessions = response.body["sessions"].as_array().unwrap();
     assert_eq!(sessions.len(), 3, "{}", response.text);
     assert_eq!(sessions[0]["current"], true);
-    assert_eq!((sessions[0]["browser"].as_str(), sessions[0]["os"].as_str(), sessions[0]["device"].as_str()), (Some("Safari"), Some("iOS"), Some("mobile")));
+    assert_eq!(
+        (sessions[0]["browser"].as_str(), sessions[0]["os"].as_str(), sessions[0]["device"].as_str()),
+        (Some("Safari"), Some("iOS"), Some("mobile"))
+    );
     assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1);
     let find = |browser: &str| sessions.iter().find(|s| s["browser"] == browser).unwrap().clone();
     assert_eq!((find("Chrome")["os"].as_str(), find("Chrome")["device"].as_str()), (Some("Windows"), Some("desktop")));
@@ -50,7 +53,11 @@ async fn ending_another_session_stops_it_everywhere_at_once() {
     other.security().await.assert_error(401, "unauthenticated");
     assert!(!ids(&app.sessions().await).contains(&other_id));
     let events = app.events(None).await;
-    assert!(events.body["events"].as_array().unwrap().iter().any(|e| e["type"] == "session_revoked"), "{}", events.text);
+    assert!(
+        events.body["events"].as_array().unwrap().iter().any(|e| e["type"] == "session_revoked"),
+        "{}",
+        events.text
+    );
 }
 
 #[tokio::test]
@@ -212,7 +219,8 @@ async fn last_activity_is_not_written_back_on_every_request() {
     assert_eq!(kv_get(&format!("session:{id}")).unwrap(), before);
     let mut refreshed = None;
     for _ in 0..20 {
-        let record: serde_json::Value = serde_json::from_str(&kv_get(&format!("session:{planted_id}")).unwrap()).unwrap();
+        let record: serde_json::Value =
+            serde_json::from_str(&kv_get(&format!("session:{planted_id}")).unwrap()).unwrap();
         refreshed = record["summary"]["last_active_at"].as_u64();
         if refreshed >= Some(t) {
             break;
