@@ -9,12 +9,17 @@ STATE="$PWD/target/test-state-$PORT"
 LOG="$PWD/target/test-worker-$PORT.log"
 BASE_URL="http://127.0.0.1:$PORT"
 
-rm -rf "$STATE"
-mkdir -p "$STATE"
+# The worker under test is a copy of this build, with a config without [build]: edits to the
+# sources or a rebuild while the tests run cannot restart or change it.
+RUN_DIR="$PWD/target/test-run-$PORT"
+rm -rf "$STATE" "$RUN_DIR"
+mkdir -p "$STATE" "$RUN_DIR"
+cp -r build public migrations .dev.vars "$RUN_DIR/"
+sed '/^\[build\]/,/^$/d' wrangler.toml >"$RUN_DIR/wrangler.toml"
 wrangler d1 migrations apply DB --local --persist-to "$STATE" >/dev/null
 
-WEMASY_PREBUILT=1 wrangler dev --ip 127.0.0.1 --port "$PORT" --persist-to "$STATE" \
-  --show-interactive-dev-session=false --log-level log >"$LOG" 2>&1 &
+(cd "$RUN_DIR" && exec wrangler dev --ip 127.0.0.1 --port "$PORT" --persist-to "$STATE" \
+  --show-interactive-dev-session=false --log-level log) >"$LOG" 2>&1 &
 WORKER_PID=$!
 cleanup() { kill "$WORKER_PID" 2>/dev/null || true; wait "$WORKER_PID" 2>/dev/null || true; }
 trap cleanup EXIT
