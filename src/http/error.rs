@@ -34,8 +34,10 @@ impl ApiError {
 
     pub fn status(&self) -> u16 {
         match self {
-            Self::InvalidJson | Self::InvalidInput(_) | Self::WeakPassword(_) => 400,
-            Self::Unauthenticated | Self::InvalidCredentials | Self::InvalidCode => 401,
+            // A wrong code is a mistake in what was typed, not a signed-out state: 401 would make
+            // the page start over, where it should ask for the code again.
+            Self::InvalidJson | Self::InvalidInput(_) | Self::WeakPassword(_) | Self::InvalidCode => 400,
+            Self::Unauthenticated | Self::InvalidCredentials => 401,
             Self::Forbidden | Self::CsrfRejected | Self::WrongPassword | Self::ReauthRequired => 403,
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,

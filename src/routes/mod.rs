@@ -7,6 +7,7 @@ pub mod me;
 pub mod password;
 pub mod security;
 pub mod sessions;
+pub mod two_factor;
 
 use worker::{Method, Request, Response};
 
@@ -26,10 +27,16 @@ pub async fn handle(req: Request, app: &App) -> Result<Response, ApiError> {
     match (method, segments.as_slice()) {
         (Method::Post, ["auth", "signup"]) => auth::signup(req, app).await,
         (Method::Post, ["auth", "login"]) => auth::login(req, app).await,
+        (Method::Post, ["auth", "login", "two-factor"]) => auth::login_two_factor(req, app).await,
+        (Method::Post, ["auth", "confirm"]) => auth::confirm(req, app).await,
         (Method::Post, ["auth", "logout"]) => auth::logout(req, app).await,
         (Method::Get, ["me"]) => me::me(req, app).await,
         (Method::Get, ["security"]) => security::overview(req, app).await,
         (Method::Put, ["security", "password"]) => password::change(req, app).await,
+        (Method::Post, ["security", "two-factor", "setup"]) => two_factor::setup(req, app).await,
+        (Method::Post, ["security", "two-factor", "enable"]) => two_factor::enable(req, app).await,
+        (Method::Post, ["security", "two-factor", "disable"]) => two_factor::disable(req, app).await,
+        (Method::Post, ["security", "two-factor", "recovery-codes"]) => two_factor::regenerate(req, app).await,
         (Method::Get, ["security", "sessions"]) => sessions::list(req, app).await,
         (Method::Post, ["security", "sessions", "revoke-others"]) => sessions::revoke_others(req, app).await,
         (Method::Delete, ["security", "sessions", id]) if *id != "revoke-others" => sessions::end(req, app, id).await,
@@ -40,10 +47,19 @@ pub async fn handle(req: Request, app: &App) -> Result<Response, ApiError> {
 }
 
 fn known_path(segments: &[&str]) -> bool {
-    matches!(segments, ["auth", "signup" | "login" | "logout"] | ["me"] | ["security"] | ["security", "password"]
+    matches!(
+        segments,
+        ["auth", "signup" | "login" | "logout"]
+            | ["me"]
+            | ["security"]
+            | ["security", "password"]
             | ["security", "sessions"]
             | ["security", "sessions", _]
-            | ["security", "events"])
+            | ["security", "events"]
+            | ["auth", "login", "two-factor"]
+            | ["auth", "confirm"]
+            | ["security", "two-factor", "setup" | "enable" | "disable" | "recovery-codes"]
+    )
 }
 
 fn is_same_origin(req: &Request) -> Result<bool, ApiError> {

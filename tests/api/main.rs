@@ -10,3 +10,4 @@ mod password;
 mod sessions;
 mod sign_in;
 mod sign_up;
+mod two_factor;
