@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod events;
 pub mod me;
+pub mod openapi;
 pub mod password;
 pub mod security;
 pub mod sessions;
@@ -30,6 +31,7 @@ pub async fn handle(req: Request, app: &App) -> Result<Response, ApiError> {
         (Method::Post, ["auth", "login", "two-factor"]) => auth::login_two_factor(req, app).await,
         (Method::Post, ["auth", "confirm"]) => auth::confirm(req, app).await,
         (Method::Post, ["auth", "logout"]) => auth::logout(req, app).await,
+        (Method::Get, ["openapi.json"]) => openapi::document(),
         (Method::Get, ["me"]) => me::me(req, app).await,
         (Method::Get, ["security"]) => security::overview(req, app).await,
         (Method::Put, ["security", "password"]) => password::change(req, app).await,
@@ -51,6 +53,7 @@ fn known_path(segments: &[&str]) -> bool {
         segments,
         ["auth", "signup" | "login" | "logout"]
             | ["me"]
+            | ["openapi.json"]
             | ["security"]
             | ["security", "password"]
             | ["security", "sessions"]

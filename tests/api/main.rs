@@ -6,6 +6,7 @@ mod helpers;
 mod events;
 mod http_contract;
 mod observability;
+mod openapi;
 mod password;
 mod sessions;
 mod sign_in;
