@@ -104,7 +104,10 @@ impl TestApp {
     }
 
     pub fn with_user_agent(user_agent: &str) -> Self {
-        let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        // No pooled connections: a test that pauses (e.g. for a wrangler call) would otherwise reuse
+        // a keep-alive connection the server has already closed.
+        let client =
+            Client::builder().redirect(reqwest::redirect::Policy::none()).pool_max_idle_per_host(0).build().unwrap();
         Self { base: base_url(), client, session: None, pending: None, user_agent: user_agent.into() }
     }
 
