@@ -116,11 +116,9 @@ pub struct EventRow {
 }
 
 pub async fn recent(db: &D1Database, user_id: &str, limit: u32) -> Result<Vec<EventRow>, ApiError> {
-    let rows = db
-        .prepare("SELECT type, at, ip, country, city, user_agent, detail FROM security_events WHERE user_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2")
-        .bind(&[text(user_id), int(limit.into())])?
-        .all()
-        .await?
-        .results::<EventRow>()?;
-    Ok(rows)
+    super::all(
+        db.prepare("SELECT type, at, ip, country, city, user_agent, detail FROM security_events WHERE user_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2")
+            .bind(&[text(user_id), int(limit.into())])?,
+    )
+    .await
 }

@@ -6,7 +6,11 @@ pub mod sessions;
 pub mod two_factor;
 pub mod users;
 
+use serde::de::DeserializeOwned;
 use worker::wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement, D1Result};
+
+use crate::http::ApiError;
 
 pub fn text(value: &str) -> JsValue {
     JsValue::from_str(value)
@@ -21,15 +25,60 @@ pub fn opt_text(value: Option<&str>) -> JsValue {
 }
 
 /// Drops revocation rows whose sessions have expired anyway and events older than 90 days.
-pub async fn prune(env: &worker::Env, now: u64) -> Result<(), crate::http::ApiError> {
+pub async fn prune(env: &worker::Env, now: u64) -> Result<(), ApiError> {
     let db = env.d1("DB")?;
-    db.batch(vec![
-        db.prepare("DELETE FROM revoked_sessions WHERE expires_at < ?1").bind(&[int(now)])?,
-        db.prepare("DELETE FROM security_events WHERE at < ?1")
-            .bind(&[int(now.saturating_sub(EVENT_RETENTION_SECONDS))])?,
-    ])
+    batch(
+        &db,
+        vec![
+            db.prepare("DELETE FROM revoked_sessions WHERE expires_at < ?1").bind(&[int(now)])?,
+            db.prepare("DELETE FROM security_events WHERE at < ?1")
+                .bind(&[int(now.saturating_sub(EVENT_RETENTION_SECONDS))])?,
+        ],
+    )
     .await?;
     Ok(())
 }
 
 pub const EVENT_RETENTION_SECONDS: u64 = 90 * 24 * 3600;
+
+/// D1 errors that mean the statement or batch did not take effect (a batch is one transaction),
+/// so trying again is safe: a busy or reset database, a lost connection.
+fn is_transient(error: &worker::Error) -> bool {
+    let text = error.to_string();
+    ["SQLITE_BUSY", "database is locked", "internal error", "Network connection lost", "reset"]
+        .iter()
+        .any(|m| text.contains(m))
+}
+
+async fn retrying<T, F, Fut>(query: F) -> Result<T, ApiError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = worker::Result<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        match query().await {
+            Ok(value) => return Ok(value),
+            Err(error) if attempt < 2 && is_transient(&error) => {
+                attempt += 1;
+                worker::console_warn!("retrying a D1 query after a transient error: {error}");
+                worker::Delay::from(std::time::Duration::from_millis(40 * attempt)).await;
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+}
+
+/// Runs statements as one transaction.
+pub async fn batch(db: &D1Database, statements: Vec<D1PreparedStatement>) -> Result<Vec<D1Result>, ApiError> {
+    retrying(|| db.batch(statements.clone())).await
+}
+
+pub async fn first<T: DeserializeOwned>(statement: D1PreparedStatement) -> Result<Option<T>, ApiError> {
+    retrying(|| statement.first::<T>(None)).await
+}
+
+pub async fn all<T: DeserializeOwned>(statement: D1PreparedStatement) -> Result<Vec<T>, ApiError> {
+    let result = retrying(|| statement.all()).await?;
+    Ok(result.results::<T>()?)
+}

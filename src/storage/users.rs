@@ -26,12 +26,12 @@ const USER_COLUMNS: &str = "id, email, name, password_hash, totp_enabled_at, loc
 
 pub async fn find_by_email(db: &D1Database, email: &str) -> Result<Option<UserRow>, ApiError> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?1");
-    Ok(db.prepare(sql).bind(&[text(email)])?.first::<UserRow>(None).await?)
+    super::first(db.prepare(sql).bind(&[text(email)])?).await
 }
 
 pub async fn find_by_id(db: &D1Database, id: &str) -> Result<Option<UserRow>, ApiError> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
-    Ok(db.prepare(sql).bind(&[text(id)])?.first::<UserRow>(None).await?)
+    super::first(db.prepare(sql).bind(&[text(id)])?).await
 }
 
 pub struct NewUser<'a> {
@@ -64,15 +64,15 @@ pub struct AuthRow {
 }
 
 pub async fn auth_view(db: &D1Database, user_id: &str, session_id: &str) -> Result<Option<AuthRow>, ApiError> {
-    Ok(db
-        .prepare(
+    super::first(
+        db.prepare(
             "SELECT id, email, name, password_changed_at, totp_enabled_at, sessions_valid_after, \
              EXISTS (SELECT 1 FROM revoked_sessions WHERE session_id = ?2) AS session_revoked \
              FROM users WHERE id = ?1",
         )
-        .bind(&[text(user_id), text(session_id)])?
-        .first::<AuthRow>(None)
-        .await?)
+        .bind(&[text(user_id), text(session_id)])?,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,11 +82,11 @@ struct FailureCount {
 
 /// Counts one more failure in a row and answers the new count (atomic in D1).
 pub async fn count_failure(db: &D1Database, user_id: &str) -> Result<u32, ApiError> {
-    let row = db
-        .prepare("UPDATE users SET failed_attempts = failed_attempts + 1 WHERE id = ?1 RETURNING failed_attempts")
-        .bind(&[text(user_id)])?
-        .first::<FailureCount>(None)
-        .await?;
+    let row: Option<FailureCount> = super::first(
+        db.prepare("UPDATE users SET failed_attempts = failed_attempts + 1 WHERE id = ?1 RETURNING failed_attempts")
+            .bind(&[text(user_id)])?,
+    )
+    .await?;
     Ok(row.map_or(0, |r| r.failed_attempts))
 }
 
@@ -121,7 +121,7 @@ pub async fn run_batch(
     db: &D1Database,
     statements: Vec<D1PreparedStatement>,
 ) -> Result<Vec<worker::D1Result>, ApiError> {
-    Ok(db.batch(statements).await?)
+    super::batch(db, statements).await
 }
 
 /// Number of rows the statement at `index` of a batch changed.
@@ -225,11 +225,8 @@ struct RevokedId {
 
 /// Ids of the user's sessions that D1 has ended (kept until they would have expired).
 pub async fn revoked_session_ids(db: &D1Database, user_id: &str) -> Result<Vec<String>, ApiError> {
-    let rows = db
-        .prepare("SELECT session_id FROM revoked_sessions WHERE user_id = ?1")
-        .bind(&[text(user_id)])?
-        .all()
-        .await?
-        .results::<RevokedId>()?;
+    let rows: Vec<RevokedId> =
+        super::all(db.prepare("SELECT session_id FROM revoked_sessions WHERE user_id = ?1").bind(&[text(user_id)])?)
+            .await?;
     Ok(rows.into_iter().map(|r| r.session_id).collect())
 }
