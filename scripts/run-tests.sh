@@ -35,6 +35,7 @@ echo "==> worker up on $BASE_URL"
 
 export WEMASY_BASE_URL="$BASE_URL" WEMASY_STATE_DIR="$STATE" WEMASY_WORKER_LOG="$LOG"
 cargo test --test api -- --test-threads "${API_TEST_THREADS:-2}"
+scripts/fuzz.sh "$BASE_URL"
 
 if ls tests/e2e/*.test.mjs >/dev/null 2>&1; then
   node --test --test-concurrency=1 tests/e2e/

@@ -54,4 +54,6 @@ if [ "${1:-}" = "test" ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
+  python3 -c 'import importlib.metadata as m; assert m.version("schemathesis") == "4.32.5"' 2>/dev/null \
+    || { step "pip install schemathesis 4.32.5"; python3 -m pip install --quiet --root-user-action=ignore schemathesis==4.32.5; }
 fi
