@@ -29,7 +29,8 @@ setup:
 setup-test:
 	@scripts/setup.sh test
 
-# The tests start wrangler with WEMASY_PREBUILT=1: they run the worker built once at the start.
+# WEMASY_PREBUILT=1 makes the [build] step of wrangler.toml a no-op (deploy-check, bench run the
+# worker that was built once at their start).
 ifdef WEMASY_PREBUILT
 build: ;
 else

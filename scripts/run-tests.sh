@@ -34,15 +34,20 @@ answers || { cat "$LOG"; echo "worker did not answer on $BASE_URL"; exit 1; }
 echo "==> worker up on $BASE_URL"
 
 export WEMASY_BASE_URL="$BASE_URL" WEMASY_STATE_DIR="$STATE" WEMASY_WORKER_LOG="$LOG"
-cargo test --test api -- --test-threads "${API_TEST_THREADS:-2}"
-scripts/fuzz.sh "$BASE_URL"
-
+# Every suite runs even if an earlier one failed; the script fails if any did.
+failed=()
+cargo test --test api -- --test-threads "${API_TEST_THREADS:-2}" || failed+=("API tests")
+scripts/fuzz.sh "$BASE_URL" || failed+=("API fuzzing")
 if ls tests/e2e/*.test.mjs >/dev/null 2>&1; then
-  node --test --test-concurrency=1 tests/e2e/
+  node --test --test-concurrency=1 tests/e2e/ || failed+=("browser tests")
 fi
 
 if grep -nE "panicked|RuntimeError|Uncaught" "$LOG"; then
-  echo "the worker log shows a panic or uncaught error"
+  failed+=("worker log (panic or uncaught error)")
+else
+  echo "==> worker log clean"
+fi
+if [ ${#failed[@]} -gt 0 ]; then
+  printf '==> FAILED: %s\n' "${failed[@]}"
   exit 1
 fi
-echo "==> worker log clean"
