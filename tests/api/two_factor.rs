@@ -542,14 +542,19 @@ async fn passwords_codes_and_recovery_codes_share_one_failure_count() {
 async fn d1_holds_no_secret_and_no_recovery_code_in_the_clear() {
     let mut app = TestApp::new();
     let tf = user_with_two_factor(&mut app).await;
-    let pending_secret = app.two_factor_setup().await;
-    pending_secret.assert_error(400, "invalid_input");
+    let mut other = TestApp::new();
+    other.signed_up_user().await;
+    let other_id = TestApp::user_id_of(&other.me().await);
+    let pending_secret = other.two_factor_setup().await.body["secret"].as_str().unwrap().to_string();
 
-    let users = serde_json::to_string(&d1(&format!("SELECT * FROM users WHERE id = '{}'", tf.id))).unwrap();
+    let users =
+        serde_json::to_string(&d1(&format!("SELECT * FROM users WHERE id IN ('{}', '{other_id}')", tf.id))).unwrap();
     let codes = d1(&format!("SELECT * FROM recovery_codes WHERE user_id = '{}'", tf.id));
     let events =
         serde_json::to_string(&d1(&format!("SELECT * FROM security_events WHERE user_id = '{}'", tf.id))).unwrap();
 
+    assert!(users.contains("\"totp_pending_secret\":\"v1."), "{users}");
+    assert!(!users.to_lowercase().contains(&pending_secret.to_lowercase()), "{users}");
     assert_eq!(codes.len(), 10);
     let codes = serde_json::to_string(&codes).unwrap();
     let secret_hex: String = {
