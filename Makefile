@@ -50,7 +50,7 @@ lint:
 	cargo clippy --all-targets -- -D warnings
 
 unit-test:
-	cargo test --lib
+	cargo test --lib --test properties
 
 bench: setup-test build
 	scripts/bench.sh

@@ -45,6 +45,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     }
     let value = serde_json::from_slice(bytes).map_err(|error| match error.classify() {
         serde_json::error::Category::Data => ApiError::InvalidInput(describe(&error)),
+        // serde reads a struct from an array positionally and calls a too-long one a syntax
+        // error, though it is JSON: the wrong shape, not broken JSON.
+        _ if serde_json::from_slice::<serde_json::Value>(bytes).is_ok() => {
+            ApiError::invalid_input("The request body must be a JSON object.")
+        }
         _ => ApiError::InvalidJson,
     })?;
     // serde also fills a struct from an array, positionally; the API takes objects only.
@@ -108,6 +113,7 @@ mod tests {
             r#"{"email":1,"password":"x"}"#,
             r#"[]"#,
             r#"["a@b.c", "pw"]"#,
+            r#"["a@b.c", "pw", null]"#,
             r#"{"email":"a","password":"b","email":"c"}"#,
             r#"{"email":"a","password":"b","admin":true}"#,
         ] {
