@@ -39,9 +39,10 @@ pub async fn current_session(req: &Request, app: &App) -> Result<CurrentSession,
         return Err(ApiError::Unauthenticated);
     }
     if app.now.saturating_sub(record.summary.last_active_at) >= app.config.last_active_write_seconds {
+        // Awaited, not in the background: a handler that writes the record next (confirm's sudo
+        // window) must not be overwritten by this older copy. At most once per 5 minutes.
         record.summary.last_active_at = app.now;
-        let (stored, idle, now, session_id) = (record.clone(), app.config.session_idle_seconds, app.now, id.clone());
-        app.in_background(async move { sessions::put(&kv, &session_id, &stored, idle, now).await });
+        sessions::put(&kv, &id, &record, app.config.session_idle_seconds, app.now).await?;
     }
     Ok(CurrentSession { id, record, user })
 }
