@@ -90,7 +90,7 @@ pub fn insert_when(
     Ok(db.prepare(sql).bind(&binds)?)
 }
 
-fn values(user_id: &str, kind: EventType, at: u64, origin: &Origin, detail: &Value) -> [JsValue; 8] {
+pub(super) fn values(user_id: &str, kind: EventType, at: u64, origin: &Origin, detail: &Value) -> [JsValue; 8] {
     [
         text(user_id),
         text(kind.as_str()),

@@ -12,8 +12,8 @@ use serde_json::Value;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
-use super::events::{EventType, Origin};
-use super::{int, opt_text, text, users};
+use super::events::{self, EventType, Origin};
+use super::{int, text, users};
 use crate::http::ApiError;
 
 #[derive(Deserialize)]
@@ -120,16 +120,7 @@ impl Precondition {
             db,
             "INSERT INTO security_events (user_id, type, at, ip, country, city, user_agent, detail) \
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE {pre}",
-            vec![
-                text(user_id),
-                text(kind.as_str()),
-                int(at),
-                opt_text(origin.ip.as_deref()),
-                opt_text(origin.country.as_deref()),
-                opt_text(origin.city.as_deref()),
-                text(&origin.user_agent),
-                text(&detail.to_string()),
-            ],
+            events::values(user_id, kind, at, origin, &detail).to_vec(),
         )
     }
 }
