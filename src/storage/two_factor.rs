@@ -120,7 +120,7 @@ impl Precondition {
             db,
             "INSERT INTO security_events (user_id, type, at, ip, country, city, user_agent, detail) \
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE {pre}",
-            events::values(user_id, kind, at, origin, &detail).to_vec(),
+            events::values(user_id, kind, at, origin, detail).to_vec(),
         )
     }
 }
