@@ -21,6 +21,11 @@ pub async fn handle(req: Request, app: &App) -> Result<Response, ApiError> {
     if !path.starts_with("/api/") {
         return Err(ApiError::NotFound);
     }
+    // workers-rs reads a method it does not know (PROPFIND, LOCK, ...) as GET: such a request
+    // must not reach a GET handler, nor pass the CSRF check as a read.
+    if !req.inner().method().eq_ignore_ascii_case(method.as_ref()) {
+        return Err(ApiError::MethodNotAllowed);
+    }
     if csrf::is_state_changing(&method) && !is_same_origin(&req)? {
         return Err(ApiError::CsrfRejected);
     }

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod abuse;
 mod events;
 mod http_contract;
 mod observability;
