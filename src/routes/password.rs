@@ -35,7 +35,7 @@ pub async fn change(mut req: Request, app: &App) -> Result<Response, ApiError> {
     let current = current_session(&req, app).await?;
     let body: ChangePassword = read_json(&mut req).await?;
     let db = app.db()?;
-    let user = users::find_by_id(&db, &current.user.id).await?.ok_or(ApiError::Unauthenticated)?;
+    let user = &current.user;
     throttle::ensure_not_locked(user.locked_until, app.now)?;
     if !password::verify(&body.current_password, &user.password_hash, app.config.hash_params).is_right() {
         let detail = json!({ "factor": "password", "action": "change_password" });

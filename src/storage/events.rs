@@ -82,7 +82,7 @@ pub fn insert_when(
     detail: Value,
 ) -> Result<D1PreparedStatement, ApiError> {
     let mut binds = values(user_id, kind, at, origin, &detail).to_vec();
-    binds.push(text(guard.value()));
+    binds.push(text(&guard.value()));
     let sql = format!(
         "INSERT INTO security_events (user_id, type, at, ip, country, city, user_agent, detail) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE {}",
         guard.condition("?1", "?9")

@@ -29,11 +29,6 @@ pub async fn find_by_email(db: &D1Database, email: &str) -> Result<Option<UserRo
     super::first(db.prepare(sql).bind(&[text(email)])?).await
 }
 
-pub async fn find_by_id(db: &D1Database, id: &str) -> Result<Option<UserRow>, ApiError> {
-    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
-    super::first(db.prepare(sql).bind(&[text(id)])?).await
-}
-
 pub struct NewUser<'a> {
     pub id: &'a str,
     pub email: &'a str,
@@ -57,7 +52,10 @@ pub struct AuthRow {
     pub id: String,
     pub email: String,
     pub name: String,
+    /// Read with the session so a password check needs no second query; never answered.
+    pub password_hash: String,
     pub password_changed_at: u64,
+    pub locked_until: u64,
     pub totp_enabled_at: Option<u64>,
     pub sessions_valid_after: u64,
     pub session_revoked: u32,
@@ -66,7 +64,8 @@ pub struct AuthRow {
 pub async fn auth_view(db: &D1Database, user_id: &str, session_id: &str) -> Result<Option<AuthRow>, ApiError> {
     super::first(
         db.prepare(
-            "SELECT id, email, name, password_changed_at, totp_enabled_at, sessions_valid_after, \
+            "SELECT id, email, name, password_hash, password_changed_at, totp_enabled_at, locked_until, \
+             sessions_valid_after, \
              EXISTS (SELECT 1 FROM revoked_sessions WHERE session_id = ?2) AS session_revoked \
              FROM users WHERE id = ?1",
         )
@@ -75,25 +74,42 @@ pub async fn auth_view(db: &D1Database, user_id: &str, session_id: &str) -> Resu
     .await
 }
 
-#[derive(Debug, Deserialize)]
-struct FailureCount {
-    failed_attempts: u32,
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct FailureCount {
+    pub locked_until: u64,
 }
 
-/// Counts one more failure in a row and answers the new count (atomic in D1).
-pub async fn count_failure(db: &D1Database, user_id: &str) -> Result<u32, ApiError> {
-    let row: Option<FailureCount> = super::first(
-        db.prepare("UPDATE users SET failed_attempts = failed_attempts + 1 WHERE id = ?1 RETURNING failed_attempts")
-            .bind(&[text(user_id)])?,
-    )
-    .await?;
-    Ok(row.map_or(0, |r| r.failed_attempts))
-}
-
-pub fn lock_until(db: &D1Database, user_id: &str, until: u64) -> Result<D1PreparedStatement, ApiError> {
+/// Counts one more failure in a row and, from the `threshold`-th on, locks the account for
+/// `schedule[failures - threshold]` seconds (the last entry for anything beyond): one atomic
+/// statement, so a burst of parallel guesses cannot slip past the lock. `RETURNING` answers the
+/// lock (read it with [`failure_count`]).
+pub fn count_failure(
+    db: &D1Database,
+    user_id: &str,
+    now: u64,
+    threshold: u32,
+    schedule: &[u64],
+) -> Result<D1PreparedStatement, ApiError> {
+    let last = schedule.len().saturating_sub(1);
     Ok(db
-        .prepare("UPDATE users SET locked_until = MAX(locked_until, ?2) WHERE id = ?1")
-        .bind(&[text(user_id), int(until)])?)
+        .prepare(
+            "UPDATE users SET failed_attempts = failed_attempts + 1, locked_until = CASE \
+               WHEN failed_attempts + 1 >= ?3 THEN MAX(locked_until, ?2 + \
+                 json_extract(?4, '$[' || MIN(failed_attempts + 1 - ?3, ?5) || ']')) \
+               ELSE locked_until END \
+             WHERE id = ?1 RETURNING locked_until",
+        )
+        .bind(&[
+            text(user_id),
+            int(now),
+            int(threshold.into()),
+            text(&serde_json::json!(schedule).to_string()),
+            int(last as u64),
+        ])?)
+}
+
+pub fn failure_count(result: &worker::D1Result) -> Result<Option<FailureCount>, ApiError> {
+    Ok(result.results::<FailureCount>()?.into_iter().next())
 }
 
 pub fn reset_failures(db: &D1Database, user_id: &str) -> Result<D1PreparedStatement, ApiError> {
@@ -148,6 +164,8 @@ pub enum Guard<'a> {
     UserExists,
     /// The user's password hash is this one (it was just written).
     PasswordHashIs(&'a str),
+    /// The account is locked past this time (a failure just locked it).
+    LockedSince(u64),
 }
 
 impl Guard<'_> {
@@ -158,13 +176,17 @@ impl Guard<'_> {
             Self::PasswordHashIs(_) => {
                 format!("EXISTS (SELECT 1 FROM users WHERE id = {user} AND password_hash = {value})")
             }
+            Self::LockedSince(_) => {
+                format!("EXISTS (SELECT 1 FROM users WHERE id = {user} AND locked_until > CAST({value} AS INTEGER))")
+            }
         }
     }
 
-    pub fn value(&self) -> &str {
+    pub fn value(&self) -> String {
         match self {
-            Self::UserExists => "",
-            Self::PasswordHashIs(hash) => hash,
+            Self::UserExists => String::new(),
+            Self::PasswordHashIs(hash) => hash.to_string(),
+            Self::LockedSince(time) => time.to_string(),
         }
     }
 }
@@ -213,7 +235,7 @@ pub fn revoke_sessions(
     );
     let mut binds = vec![text(user_id), text(&serde_json::Value::from(rows).to_string())];
     if let Some(g) = guard {
-        binds.push(text(g.value()));
+        binds.push(text(&g.value()));
     }
     Ok(db.prepare(sql).bind(&binds)?)
 }
