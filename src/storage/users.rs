@@ -95,7 +95,7 @@ pub fn count_failure(
         .prepare(
             "UPDATE users SET failed_attempts = failed_attempts + 1, locked_until = CASE \
                WHEN failed_attempts + 1 >= ?3 THEN MAX(locked_until, ?2 + \
-                 json_extract(?4, '$[' || MIN(failed_attempts + 1 - ?3, ?5) || ']')) \
+                 json_extract(?4, '$[' || CAST(MIN(failed_attempts + 1 - ?3, ?5) AS INTEGER) || ']')) \
                ELSE locked_until END \
              WHERE id = ?1 RETURNING locked_until",
         )
