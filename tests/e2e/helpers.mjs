@@ -40,7 +40,7 @@ export async function openPage(browser, { width = 1280, height = 900, ...options
   const page = await context.newPage();
   const errors = [];
   watch(page, errors);
-  page.setDefaultTimeout(10000);
+  page.setDefaultTimeout(30000); // a loaded 2-core CI machine can take seconds per page
   return { context, page, errors };
 }
 

@@ -193,7 +193,7 @@ test('two-factor authentication: regenerate recovery codes, then turn it off wit
     await form.getByLabel('Password', { exact: true }).fill(user.password);
     await form.getByRole('button', { name: 'Turn off two-factor authentication' }).click();
     await waitForOrFail(page.locator('#two-factor-off'), page.locator('#disable-error'), 'turning off 2FA');
-    assert.equal((await page.locator('#two-factor-status').innerText()).trim(), 'Off');
+    await page.locator('#two-factor-status', { hasText: 'Off' }).waitFor(); // the badge follows the panel
     assert.match(await readableMessage(page.locator('#two-factor-message')), /Two-factor authentication is off/);
     await page.locator('#activity-list .event', { hasText: 'Two-factor authentication turned off' }).waitFor();
     assertNoConsoleErrors(errors, { allowStatuses: [400, 401, 403] }); // the wrong code and password above
