@@ -19,7 +19,7 @@ sed '/^\[build\]/,/^$/d' wrangler.toml >"$RUN_DIR/wrangler.toml"
 wrangler d1 migrations apply DB --local --persist-to "$STATE" >/dev/null
 
 (cd "$RUN_DIR" && exec wrangler dev --ip 127.0.0.1 --port "$PORT" --persist-to "$STATE" \
-  --show-interactive-dev-session=false --log-level log) >"$LOG" 2>&1 &
+  --show-interactive-dev-session=false --log-level log --test-scheduled) >"$LOG" 2>&1 &
 WORKER_PID=$!
 cleanup() { kill "$WORKER_PID" 2>/dev/null || true; wait "$WORKER_PID" 2>/dev/null || true; }
 trap cleanup EXIT

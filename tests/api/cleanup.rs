@@ -1,0 +1,35 @@
+use crate::helpers::{d1, now, random_hex, TestApp};
+
+/// The daily cron (wrangler.toml `[triggers]`), fired through wrangler's `/__scheduled` hook.
+async fn run_scheduled_cleanup(app: &mut TestApp) {
+    let response = app.request(reqwest::Method::GET, "/__scheduled?cron=17+3+*+*+*", None).await;
+    assert_eq!(response.status, 200, "{}", response.text);
+}
+
+#[tokio::test]
+async fn the_scheduled_cleanup_drops_expired_revocations_and_events_older_than_90_days() {
+    let mut app = TestApp::new();
+    app.signed_up_user().await;
+    let user_id = TestApp::user_id_of(&app.me().await);
+    let t = now();
+    let (expired, live) = (random_hex(16), random_hex(16));
+    d1(&format!(
+        "INSERT INTO revoked_sessions (session_id, user_id, expires_at) VALUES ('{expired}', '{user_id}', {}), ('{live}', '{user_id}', {})",
+        t - 10,
+        t + 86_400
+    ));
+    d1(&format!(
+        "INSERT INTO security_events (user_id, type, at, detail) VALUES ('{user_id}', 'sign_in', {}, '{{}}'), ('{user_id}', 'sign_in', {}, '{{}}')",
+        t - 91 * 86_400,
+        t - 89 * 86_400
+    ));
+
+    run_scheduled_cleanup(&mut app).await;
+
+    let revoked = d1(&format!("SELECT session_id FROM revoked_sessions WHERE session_id IN ('{expired}', '{live}')"));
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(revoked[0]["session_id"], live);
+    let old_events = d1(&format!("SELECT at FROM security_events WHERE user_id = '{user_id}' AND at < {}", t - 60));
+    assert_eq!(old_events.len(), 1, "only the 89-day-old event stays");
+    assert_eq!(app.me().await.status, 200);
+}
