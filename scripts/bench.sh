@@ -271,7 +271,8 @@ REPORT="$OUT/report.md"
   done <"$ROWS"
   argon=$(awk -v s="$SIGNIN_P50" -v m="$ME_P50" 'BEGIN { printf "%.1f", s - m }')
   ratio=$(awk -v a="$argon" -v n="$NATIVE_MS" 'BEGIN { if (n > 0) printf "%.2f", a / n; else print "n/a" }')
-  echo "| argon2id in workerd ≤ 1.5× native | sign-in p50 − /api/me p50 = $argon ms (worker's own duration_ms median: $SIGNIN_WORKER_MS); native median $NATIVE_MS ms: ${ratio}× | $(verdict "$ratio" 1.5) |"
+  echo "| argon2id in workerd ≤ 1.5× native (SPEC §7) | sign-in p50 − /api/me p50 = $argon ms (worker's own duration_ms median: $SIGNIN_WORKER_MS); native median $NATIVE_MS ms: ${ratio}× | $(verdict "$ratio" 1.5) |"
+  echo "| argon2id in workerd ≤ 1.3× native (issue target) | ${ratio}× | $(verdict "$ratio" 1.3) |"
   echo "| gzip'd worker ≤ 1 MiB (Free-plan limit 3 MB) | $WASM_RAW B raw, $WASM_GZ B gzip ($((WASM_GZ / 1024)) KiB) | $(verdict "$WASM_GZ" 1048576) |"
   echo "| gzip'd worker ≤ 512 KiB (team target) | $((WASM_GZ / 1024)) KiB | $(verdict "$WASM_GZ" 524288) |"
   extra=$((FIRST_WORKER - FIRST_STATIC))
