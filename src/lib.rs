@@ -19,7 +19,7 @@ use crate::http::headers::apply_security_headers;
 async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     console_error_panic_hook::set_once();
     let started = worker::Date::now().as_millis();
-    let method = req.method().to_string();
+    let method: String = req.inner().method().chars().filter(char::is_ascii_graphic).take(16).collect();
     let path = req.path();
     let app = App::new(&req, env, ctx);
     let response = match routes::handle(req, &app).await {
