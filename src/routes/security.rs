@@ -3,20 +3,15 @@
 use serde_json::json;
 use worker::{Request, Response};
 
-use super::json;
+use super::{json, sessions};
 use crate::app::App;
 use crate::auth::current_session;
 use crate::http::ApiError;
-use crate::storage::{sessions, two_factor};
 
 pub async fn overview(req: Request, app: &App) -> Result<Response, ApiError> {
     let session = current_session(&req, app).await?;
     let user = &session.user;
-    let remaining = match user.totp_enabled_at {
-        Some(_) => two_factor::recovery_codes_remaining(&app.db()?, &user.id).await?,
-        None => 0,
-    };
-    let active = sessions::list(&app.kv()?, &user.id).await?.len();
+    let active = 1 + sessions::live_others(app, &session).await?.len();
     json(
         200,
         &json!({
@@ -25,7 +20,7 @@ pub async fn overview(req: Request, app: &App) -> Result<Response, ApiError> {
             "two_factor": {
                 "enabled": user.totp_enabled_at.is_some(),
                 "enabled_at": user.totp_enabled_at,
-                "recovery_codes_remaining": remaining,
+                "recovery_codes_remaining": user.recovery_codes_remaining,
             },
             "sessions": { "active": active },
         }),

@@ -17,6 +17,17 @@ use crate::storage::users;
 
 pub async fn list(req: Request, app: &App) -> Result<Response, ApiError> {
     let current = current_session(&req, app).await?;
+    let others = live_others(app, &current).await?;
+    let idle = app.config.session_idle_seconds;
+    let mut out = vec![session_json(&current.id, &current.record.summary, true, idle)];
+    out.extend(others.iter().map(|s| session_json(&s.id, &s.summary, false, idle)));
+    json(200, &json!({ "sessions": out }))
+}
+
+/// The user's other sessions that still work, most recently active first: what KV lists, less
+/// what D1 has ended (KV may still list those) and what has run out of time (KV drops those
+/// late). One KV list and one D1 query.
+pub async fn live_others(app: &App, current: &CurrentSession) -> Result<Vec<ListedSession>, ApiError> {
     let listed = sessions::list(&app.kv()?, &current.user.id).await?;
     let revoked = users::revoked_session_ids(&app.db()?, &current.user.id).await?;
     let idle = app.config.session_idle_seconds;
@@ -27,9 +38,7 @@ pub async fn list(req: Request, app: &App) -> Result<Response, ApiError> {
         .filter(|s| s.summary.ends_at(idle) > app.now)
         .collect();
     live.sort_by_key(|s| std::cmp::Reverse(s.summary.last_active_at));
-    let mut out = vec![session_json(&current.id, &current.record.summary, true, idle)];
-    out.extend(live.iter().map(|s| session_json(&s.id, &s.summary, false, idle)));
-    json(200, &json!({ "sessions": out }))
+    Ok(live)
 }
 
 fn session_json(id: &str, s: &SessionSummary, current: bool, idle: u64) -> Value {

@@ -16,20 +16,6 @@ use super::events::{self, EventType, Origin};
 use super::{int, text, users};
 use crate::http::ApiError;
 
-#[derive(Deserialize)]
-struct Count {
-    n: u32,
-}
-
-pub async fn recovery_codes_remaining(db: &D1Database, user_id: &str) -> Result<u32, ApiError> {
-    let row = db
-        .prepare("SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL")
-        .bind(&[text(user_id)])?
-        .first::<Count>(None)
-        .await?;
-    Ok(row.map_or(0, |r| r.n))
-}
-
 /// What checking a factor needs about the account, in one read.
 #[derive(Debug, Clone, Deserialize)]
 pub struct FactorsRow {

@@ -59,6 +59,7 @@ pub struct AuthRow {
     pub totp_enabled_at: Option<u64>,
     pub sessions_valid_after: u64,
     pub session_revoked: u32,
+    pub recovery_codes_remaining: u32,
 }
 
 pub async fn auth_view(db: &D1Database, user_id: &str, session_id: &str) -> Result<Option<AuthRow>, ApiError> {
@@ -66,7 +67,8 @@ pub async fn auth_view(db: &D1Database, user_id: &str, session_id: &str) -> Resu
         db.prepare(
             "SELECT id, email, name, password_hash, password_changed_at, totp_enabled_at, locked_until, \
              sessions_valid_after, \
-             EXISTS (SELECT 1 FROM revoked_sessions WHERE session_id = ?2) AS session_revoked \
+             EXISTS (SELECT 1 FROM revoked_sessions WHERE session_id = ?2) AS session_revoked, \
+             (SELECT COUNT(*) FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL) AS recovery_codes_remaining \
              FROM users WHERE id = ?1",
         )
         .bind(&[text(user_id), text(session_id)])?,

@@ -80,6 +80,7 @@ async fn a_stale_edge_copy_of_an_ended_session_is_still_refused() {
         response.assert_error(401, "unauthenticated");
     }
     assert!(!ids(&app.sessions().await).contains(&other_id));
+    assert_eq!(app.security().await.body["sessions"]["active"], 1);
 }
 
 #[tokio::test]
