@@ -44,13 +44,13 @@ test('sign-in page: the worker\'s own errors read as sentences', async () => {
   const user = freshUser('errors');
   try {
     // Empty form: the page says what is missing before asking the server.
-    await page.goto('/login');
+    await page.goto('/login', { waitUntil: 'domcontentloaded' });
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     assert.equal(await readableMessage(page.locator('#signin-error')), 'Enter your e-mail address.');
     assert.equal(await page.locator('#signin-email').getAttribute('aria-invalid'), 'true');
 
     // A weak password: every broken rule from the server's `problems`.
-    await page.goto('/login#signup');
+    await page.goto('/login#signup', { waitUntil: 'domcontentloaded' });
     await page.locator('#signup-name').fill(user.name);
     await page.locator('#signup-email').fill(user.email);
     await page.locator('#signup-password').fill('p030710p$e4o');
@@ -66,7 +66,7 @@ test('sign-in page: the worker\'s own errors read as sentences', async () => {
     await page.getByRole('button', { name: /Account menu/ }).click();
     await page.getByRole('menuitem', { name: 'Sign out' }).click();
     await page.waitForURL('**/login?signed_out=1');
-    await page.goto('/login#signup');
+    await page.goto('/login#signup', { waitUntil: 'domcontentloaded' });
     await page.locator('#signup-name').fill(user.name);
     await page.locator('#signup-email').fill(user.email);
     await page.locator('#signup-password').fill(user.password);
@@ -102,7 +102,7 @@ test('sign-in page: rate limits, server failures, odd bodies and a lost connecti
     ['abort', /could not reach WEMASY/],
   ];
   try {
-    await page.goto('/login');
+    await page.goto('/login', { waitUntil: 'domcontentloaded' });
     await page.locator('#signin-email').fill('someone@example.com');
     await page.locator('#signin-password').fill('Whatever-it-is-1!');
     for (const [answer, expected] of cases) {

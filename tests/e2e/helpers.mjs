@@ -134,7 +134,7 @@ export async function screenshot(page, name) {
 // ---------- page steps ----------
 
 export async function signUp(page, user) {
-  await page.goto('/login#signup');
+  await page.goto('/login#signup', { waitUntil: 'domcontentloaded' });
   await page.locator('#signup-name').fill(user.name);
   await page.locator('#signup-email').fill(user.email);
   await page.locator('#signup-password').fill(user.password);
@@ -144,7 +144,7 @@ export async function signUp(page, user) {
 }
 
 export async function signIn(page, email, password) {
-  await page.goto('/login');
+  await page.goto('/login', { waitUntil: 'domcontentloaded' });
   await page.locator('#signin-email').fill(email);
   await page.locator('#signin-password').fill(password);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();

@@ -51,7 +51,7 @@ test('pages are served with the security headers and hold no inline script or st
 test('the Security page sends a signed-out visitor to /login and back after signing in', async () => {
   const { context, page, errors } = await openPage(browser);
   try {
-    await page.goto('/account/security');
+    await page.goto('/account/security', { waitUntil: 'domcontentloaded' });
     await page.waitForURL('**/login?next=%2Faccount%2Fsecurity');
     await page.getByRole('heading', { name: 'Sign in to WEMASY' }).waitFor();
     assertNoConsoleErrors(errors, { allowStatuses: [401] });
@@ -64,7 +64,7 @@ test('sign-in page: accessible in every step, and screenshots at 360 and 1280 px
   for (const width of [1280, 360]) {
     const { context, page, errors } = await openPage(browser, { width, height: width === 360 ? 740 : 860 });
     try {
-      await page.goto('/login');
+      await page.goto('/login', { waitUntil: 'domcontentloaded' });
       await page.getByRole('heading', { name: 'Sign in to WEMASY' }).waitFor();
       await assertAccessible(page, `sign in at ${width}px`);
       await screenshot(page, `login-${width}`);
@@ -129,7 +129,7 @@ test('keyboard only: create an account, open the menu, show a password, reach ev
   const { context, page, errors } = await openPage(browser, { width: 1280 });
   const user = freshUser('keys');
   try {
-    await page.goto('/login');
+    await page.goto('/login', { waitUntil: 'domcontentloaded' });
     await page.getByRole('heading', { name: 'Sign in to WEMASY' }).waitFor();
     // Tab from the top of the page to the "Create an account" link and follow it.
     let reached = false;
