@@ -19,7 +19,7 @@ use crate::http::body::{read_json, refuse_oversized};
 use crate::http::{cookies, ApiError};
 use crate::storage::events::{self, EventType};
 use crate::storage::sessions::{self, PendingSignIn};
-use crate::storage::two_factor;
+use crate::storage::two_factor::{self, FactorsRow};
 use crate::storage::users::{self, Guard, NewUser};
 
 #[derive(Deserialize)]
@@ -239,7 +239,7 @@ pub async fn confirm(mut req: Request, app: &App) -> Result<Response, ApiError> 
     let body: Confirm = read_json(&mut req).await?;
     let factor = SecondFactor::from_fields(body.code, body.recovery_code)?;
     let db = app.db()?;
-    let row = two_factor::factors(&db, &current.user.id).await?.ok_or(ApiError::Unauthenticated)?;
+    let row = FactorsRow::from(&current.user);
     if row.enabled() && factor.is_none() {
         return Err(ApiError::invalid_input(
             "Enter your password and a code from your authenticator app (or a recovery code).",

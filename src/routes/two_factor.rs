@@ -171,7 +171,7 @@ pub async fn enable(mut req: Request, app: &App) -> Result<Response, ApiError> {
     require_sudo(&current, app.now)?;
     let body: Enable = read_json(&mut req).await?;
     let db = app.db()?;
-    let row = two_factor::factors(&db, &current.user.id).await?.ok_or(ApiError::Unauthenticated)?;
+    let row = FactorsRow::from(&current.user);
     if row.enabled() {
         return Err(already_on());
     }
@@ -216,7 +216,7 @@ pub async fn disable(mut req: Request, app: &App) -> Result<Response, ApiError> 
         )
     })?;
     let db = app.db()?;
-    let row = two_factor::factors(&db, &current.user.id).await?.ok_or(ApiError::Unauthenticated)?;
+    let row = FactorsRow::from(&current.user);
     if !row.enabled() {
         return Err(not_on());
     }

@@ -36,6 +36,23 @@ impl FactorsRow {
     }
 }
 
+/// The same view from the row every authenticated request already read with its session.
+impl From<&users::AuthRow> for FactorsRow {
+    fn from(user: &users::AuthRow) -> Self {
+        Self {
+            id: user.id.clone(),
+            email: user.email.clone(),
+            name: user.name.clone(),
+            password_hash: user.password_hash.clone(),
+            locked_until: user.locked_until,
+            totp_secret: user.totp_secret.clone(),
+            totp_pending_secret: user.totp_pending_secret.clone(),
+            totp_enabled_at: user.totp_enabled_at,
+            totp_last_step: user.totp_last_step,
+        }
+    }
+}
+
 pub async fn factors(db: &D1Database, user_id: &str) -> Result<Option<FactorsRow>, ApiError> {
     Ok(db
         .prepare(

@@ -60,13 +60,17 @@ pub struct AuthRow {
     pub sessions_valid_after: u64,
     pub session_revoked: u32,
     pub recovery_codes_remaining: u32,
+    /// The second factor's state (secrets encrypted), so checking a code needs no second read.
+    pub totp_secret: Option<String>,
+    pub totp_pending_secret: Option<String>,
+    pub totp_last_step: u64,
 }
 
 pub async fn auth_view(db: &D1Database, user_id: &str, session_id: &str) -> Result<Option<AuthRow>, ApiError> {
     super::first(
         db.prepare(
             "SELECT id, email, name, password_hash, password_changed_at, totp_enabled_at, locked_until, \
-             sessions_valid_after, \
+             sessions_valid_after, totp_secret, totp_pending_secret, totp_last_step, \
              EXISTS (SELECT 1 FROM revoked_sessions WHERE session_id = ?2) AS session_revoked, \
              (SELECT COUNT(*) FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL) AS recovery_codes_remaining \
              FROM users WHERE id = ?1",
