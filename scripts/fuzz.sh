@@ -36,19 +36,34 @@ run() {
   local name="$1" token="$2"
   shift 2
   [ -n "$token" ] || { echo "fuzz: could not sign up a user on $BASE_URL"; exit 1; }
-  echo "==> schemathesis ($name): $MAX_EXAMPLES examples per operation"
-  schemathesis run "$BASE_URL/api/openapi.json" \
-    --url "$BASE_URL" \
-    --checks not_a_server_error,response_schema_conformance,status_code_conformance \
-    --header "Origin: $BASE_URL" \
-    --header "Cookie: __Host-session=$token" \
-    --max-examples "$MAX_EXAMPLES" \
-    --request-timeout 20 \
-    --workers 2 \
-    --seed "${FUZZ_SEED:-20260501}" \
-    --no-color \
-    --report junit --report-dir "$REPORT_DIR/$name" \
-    "$@"
+  local log="$REPORT_DIR/$name.log"
+  mkdir -p "$REPORT_DIR"
+  for attempt in 1 2; do
+    echo "==> schemathesis ($name): $MAX_EXAMPLES examples per operation"
+    if schemathesis run "$BASE_URL/api/openapi.json" \
+      --url "$BASE_URL" \
+      --checks not_a_server_error,response_schema_conformance,status_code_conformance \
+      --header "Origin: $BASE_URL" \
+      --header "Cookie: __Host-session=$token" \
+      --max-examples "$MAX_EXAMPLES" \
+      --request-timeout 20 \
+      --workers 2 \
+      --seed "${FUZZ_SEED:-20260501}" \
+      --no-color \
+      --report junit --report-dir "$REPORT_DIR/$name" \
+      "$@" 2>&1 | tee "$log"; then
+      return 0
+    fi
+    # Schemathesis' own crash (a "Runtime Error" in its generator) is not a finding about the
+    # worker: run once more. Any real finding fails at once.
+    if [ "$attempt" = 1 ] && grep -q "Runtime Error" "$log" &&
+      ! grep -qE "Server error|Response violates schema|Undocumented HTTP status|API rejected schema-compliant" "$log"; then
+      echo "==> schemathesis crashed internally (no finding); running $name once more"
+      continue
+    fi
+    return 1
+  done
+  return 1
 }
 
 run signed-in "$(session_token)" --exclude-name-regex "$ENDING"
