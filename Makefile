@@ -60,4 +60,4 @@ deploy-check: setup-test build
 	scripts/deploy-check.sh
 
 clean:
-	rm -rf build target/api-test-state
+	rm -rf build target/test-state-* target/test-run-* target/test-worker-*.log

@@ -50,23 +50,33 @@ fn is_transient(error: &worker::Error) -> bool {
         .any(|m| text.contains(m))
 }
 
+/// Runs `operation` up to three times while `retryable` says its error was transient, pausing a
+/// little longer each time; the last error is returned as it was.
+pub(crate) async fn retry<T, E, F, Fut>(retryable: impl Fn(&E) -> bool, operation: F) -> Result<T, E>
+where
+    E: std::fmt::Display,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let mut attempt = 0;
+    loop {
+        match operation().await {
+            Err(error) if attempt < 2 && retryable(&error) => {
+                attempt += 1;
+                worker::console_warn!("retrying a storage call after a transient error: {error}");
+                worker::Delay::from(std::time::Duration::from_millis(40 * attempt)).await;
+            }
+            result => return result,
+        }
+    }
+}
+
 async fn retrying<T, F, Fut>(query: F) -> Result<T, ApiError>
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = worker::Result<T>>,
 {
-    let mut attempt = 0;
-    loop {
-        match query().await {
-            Ok(value) => return Ok(value),
-            Err(error) if attempt < 2 && is_transient(&error) => {
-                attempt += 1;
-                worker::console_warn!("retrying a D1 query after a transient error: {error}");
-                worker::Delay::from(std::time::Duration::from_millis(40 * attempt)).await;
-            }
-            Err(error) => return Err(error.into()),
-        }
-    }
+    Ok(retry(is_transient, query).await?)
 }
 
 /// Runs statements as one transaction.

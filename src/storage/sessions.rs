@@ -76,24 +76,14 @@ pub async fn put(kv: &KvStore, id: &str, record: &SessionRecord, idle_seconds: u
     Ok(())
 }
 
-/// KV writes can fail transiently (a busy store, a rate limit on one key): a few tries with a
-/// short pause before the error becomes a 500.
+/// KV writes can fail transiently (a busy store, a rate limit on one key): a few tries before
+/// the error becomes a 500. Writing the same value again is harmless.
 async fn retrying<F, Fut>(write: F) -> Result<(), KvError>
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Result<(), KvError>>,
 {
-    let mut attempt = 0;
-    loop {
-        match write().await {
-            Ok(()) => return Ok(()),
-            Err(error) if attempt >= 2 => return Err(error),
-            Err(_) => {
-                attempt += 1;
-                worker::Delay::from(std::time::Duration::from_millis(50 * attempt)).await;
-            }
-        }
-    }
+    super::retry(|_: &KvError| true, write).await
 }
 
 pub async fn get(kv: &KvStore, id: &str) -> Result<Option<SessionRecord>, ApiError> {
