@@ -122,7 +122,11 @@ function plural(n, one, many) {
 // ---------- calling the API from this page ----------
 
 /** Signed out (elsewhere, or the session ended): go to the sign-in page and come back here after. */
+let leaving = false;
 function toSignIn() {
+  // Several requests in flight can all come back 401: navigate once, or each replace aborts the last.
+  if (leaving) return;
+  leaving = true;
   location.replace(`/login?expired=1&next=${encodeURIComponent('/account/security')}`);
 }
 
