@@ -1,6 +1,8 @@
 //! What a request handler works with: the bindings, the config, the time, who is asking.
 
-use worker::{Context, D1Database, Env, KvStore, Request};
+use std::cell::RefCell;
+
+use worker::{Context, D1Database, Env, KvStore, Request, Response};
 
 use crate::config::Config;
 use crate::http::ApiError;
@@ -12,6 +14,9 @@ pub struct App {
     pub config: Config,
     pub now: u64,
     pub origin: Origin,
+    /// A `Set-Cookie` that re-sends the session cookie with a slid `Max-Age`, added to the
+    /// response unless the handler set the session cookie itself.
+    session_cookie_refresh: RefCell<Option<String>>,
 }
 
 const MAX_USER_AGENT_CHARS: usize = 512;
@@ -21,7 +26,7 @@ impl App {
     pub fn new(req: &Request, env: Env, ctx: Context) -> Self {
         let config = Config::from_env(&env);
         let now = worker::Date::now().as_millis() / 1000;
-        Self { env, ctx, config, now, origin: origin_of(req) }
+        Self { env, ctx, config, now, origin: origin_of(req), session_cookie_refresh: RefCell::new(None) }
     }
 
     pub fn db(&self) -> Result<D1Database, ApiError> {
@@ -30,6 +35,23 @@ impl App {
 
     pub fn kv(&self) -> Result<KvStore, ApiError> {
         Ok(self.env.kv("SESSIONS")?)
+    }
+
+    pub fn refresh_cookie(&self, cookie: String) {
+        *self.session_cookie_refresh.borrow_mut() = Some(cookie);
+    }
+
+    /// Adds the session cookie refresh to `response` if the handler did not set that cookie.
+    pub fn finish(&self, response: &Response) -> worker::Result<()> {
+        let Some(cookie) = self.session_cookie_refresh.borrow_mut().take() else { return Ok(()) };
+        let prefix = format!("{}=", crate::http::cookies::SESSION);
+        let set_by_handler = response.headers().entries().any(|(name, value)| {
+            name.eq_ignore_ascii_case("set-cookie") && value.split(", ").any(|c| c.trim_start().starts_with(&prefix))
+        });
+        if !set_by_handler && response.status_code() != 401 {
+            response.headers().append("Set-Cookie", &cookie)?;
+        }
+        Ok(())
     }
 
     /// Runs `work` after the response is sent; failures are logged, never answered.

@@ -2,6 +2,7 @@
 //! through the API router, adds the security headers and writes one log line; the scheduled
 //! handler prunes what D1 no longer needs.
 
+mod account;
 mod app;
 mod auth;
 mod config;
@@ -26,6 +27,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
         Ok(response) => response,
         Err(error) => error.into_response(),
     };
+    app.finish(&response)?;
     apply_security_headers(response.headers())?;
     let log = serde_json::json!({
         "msg": "request",

@@ -1,7 +1,6 @@
 //! Who is asking: the session cookie resolved to a live, unrevoked session and its user; starting
-//! and ending sessions; the "sudo" window; the per-account failure throttle.
+//! and ending sessions; the "sudo" window.
 
 pub mod session;
-pub mod throttle;
 
 pub use session::{current_session, require_sudo};

@@ -1,13 +1,15 @@
 //! Sessions from the request's point of view. A session is live only if KV has it, it is within
-//! its idle and absolute lifetime, and D1 has neither revoked its id nor stamped the user's
-//! `sessions_valid_after` past its issue time (SPEC §5.8): a stale KV copy at some edge is
-//! therefore never enough.
+//! its idle and absolute lifetime, D1 has not revoked its id, and the user's `session_generation`
+//! is still the one it was authenticated under (SPEC §5.8): a stale KV copy at some edge is
+//! therefore never enough, and a sign-in that raced "sign out other sessions" or a password
+//! change holds a session of a past generation.
 
 use worker::Request;
 
 use crate::app::App;
 use crate::domain::{tokens, user_agent};
 use crate::http::{cookies, ApiError};
+use crate::storage::attempts::Generations;
 use crate::storage::sessions::{self, SessionRecord, SessionSummary};
 use crate::storage::users::{self, AuthRow};
 
@@ -33,7 +35,10 @@ pub async fn current_session(req: &Request, app: &App) -> Result<CurrentSession,
         return Err(ApiError::Unauthenticated);
     }
     let user = users::auth_view(&app.db()?, &record.user_id, &id).await?.ok_or(ApiError::Unauthenticated)?;
-    if user.session_revoked != 0 || record.issued_at < user.sessions_valid_after {
+    let ended = user.session_revoked != 0
+        || record.issued_at < user.sessions_valid_after
+        || record.generations.session != user.session_generation;
+    if ended {
         let user_id = record.user_id.clone();
         app.in_background(async move { sessions::delete(&kv, &user_id, &id).await });
         return Err(ApiError::Unauthenticated);
@@ -43,6 +48,9 @@ pub async fn current_session(req: &Request, app: &App) -> Result<CurrentSession,
         // window) must not be overwritten by this older copy. At most once per 5 minutes.
         record.summary.last_active_at = app.now;
         sessions::put(&kv, &id, &record, app.config.session_idle_seconds, app.now).await?;
+        // The cookie's Max-Age slides with the record's idle expiry (SPEC §3).
+        let max_age = record.ends_at(app.config.session_idle_seconds).saturating_sub(app.now);
+        app.refresh_cookie(cookies::set(cookies::SESSION, &token, max_age));
     }
     Ok(CurrentSession { id, record, user })
 }
@@ -70,7 +78,12 @@ impl IssuedSession {
 }
 
 /// Starts a new session after a sign-in: a new token every time, sudo open.
-pub async fn start(app: &App, user_id: &str, sign_in_method: &str) -> Result<IssuedSession, ApiError> {
+pub async fn start(
+    app: &App,
+    user_id: &str,
+    sign_in_method: &str,
+    generations: Generations,
+) -> Result<IssuedSession, ApiError> {
     let device = user_agent::parse(&app.origin.user_agent);
     let summary = SessionSummary {
         device: serde_json::to_value(device.kind)?.as_str().unwrap_or("unknown").to_string(),
@@ -84,26 +97,52 @@ pub async fn start(app: &App, user_id: &str, sign_in_method: &str) -> Result<Iss
         created_at: app.now,
         last_active_at: app.now,
         expires_at: app.now + app.config.session_absolute_seconds,
+        session_generation: generations.session,
     };
     let record = SessionRecord {
         user_id: user_id.to_string(),
         issued_at: app.now,
+        generations,
         sudo_until: app.now + app.config.sudo_seconds,
         summary,
     };
     store(app, record).await
 }
 
-/// Replaces the caller's session with a new token carrying the same summary, after a change
-/// that stamped `sessions_valid_after`: the device stays signed in, every older token is dead.
-pub async fn reissue(app: &App, current: &CurrentSession) -> Result<IssuedSession, ApiError> {
+/// Replaces the caller's session with a new token carrying the same summary, under
+/// `generations`, with the sudo window until `sudo_until`. The old token must already be dead in
+/// D1 (revoked, or of a past generation); its KV records go in the background.
+pub async fn reissue(
+    app: &App,
+    current: &CurrentSession,
+    generations: Generations,
+    sudo_until: u64,
+) -> Result<IssuedSession, ApiError> {
     let mut record = current.record.clone();
     record.issued_at = app.now;
+    record.generations = generations;
+    record.sudo_until = sudo_until;
     record.summary.issued_at = app.now;
     record.summary.last_active_at = app.now;
+    record.summary.session_generation = generations.session;
     let issued = store(app, record).await?;
-    sessions::delete(&app.kv()?, &current.record.user_id, &current.id).await?;
+    forget_in_background(app, &current.user.id, vec![current.id.clone()]);
     Ok(issued)
+}
+
+/// Removes ended sessions' KV records after the response: D1 already refuses them everywhere.
+pub fn forget_in_background(app: &App, user_id: &str, ids: Vec<String>) {
+    if ids.is_empty() {
+        return;
+    }
+    let (kv, user_id) = (app.kv(), user_id.to_string());
+    app.in_background(async move {
+        let kv = kv?;
+        for id in ids {
+            sessions::delete(&kv, &user_id, &id).await?;
+        }
+        Ok(())
+    });
 }
 
 async fn store(app: &App, record: SessionRecord) -> Result<IssuedSession, ApiError> {
@@ -113,35 +152,20 @@ async fn store(app: &App, record: SessionRecord) -> Result<IssuedSession, ApiErr
     Ok(IssuedSession { token, record })
 }
 
-/// Every session of the user except the caller's, as KV lists them, with their expiries: the
-/// ids to write into `revoked_sessions` beside the `sessions_valid_after` stamp.
-pub async fn other_sessions(app: &App, current: &CurrentSession) -> Result<Vec<(String, u64)>, ApiError> {
-    Ok(sessions::list(&app.kv()?, &current.user.id)
-        .await?
+/// The user's other sessions that still work, most recently active first: what KV lists, less
+/// what D1 has ended (KV may still list those) and what has run out of time (KV drops those
+/// late). One KV list and one D1 query.
+pub async fn live_others(app: &App, current: &CurrentSession) -> Result<Vec<sessions::ListedSession>, ApiError> {
+    let listed = sessions::list(&app.kv()?, &current.user.id).await?;
+    let revoked = crate::storage::users::revoked_session_ids(&app.db()?, &current.user.id).await?;
+    let idle = app.config.session_idle_seconds;
+    let user = &current.user;
+    let mut live: Vec<sessions::ListedSession> = listed
         .into_iter()
-        .filter(|s| s.id != current.id)
-        .map(|s| (s.id, s.summary.expires_at))
-        .collect())
-}
-
-/// The rows for `revoked_sessions` when ending the others: theirs and the caller's old id, which
-/// [`finish_ending_others`] replaces (a stamp in the same second would not end it).
-pub fn revocation_rows(current: &CurrentSession, others: &[(String, u64)]) -> Vec<(String, u64)> {
-    let mut rows = others.to_vec();
-    rows.push((current.id.clone(), current.record.summary.expires_at));
-    rows
-}
-
-/// After D1 has ended the other sessions: removes their KV records and gives the caller a new
-/// token, since the stamp ended the caller's old one too.
-pub async fn finish_ending_others(
-    app: &App,
-    current: &CurrentSession,
-    others: &[(String, u64)],
-) -> Result<IssuedSession, ApiError> {
-    let kv = app.kv()?;
-    for (id, _) in others {
-        sessions::delete(&kv, &current.user.id, id).await?;
-    }
-    reissue(app, current).await
+        .filter(|s| s.id != current.id && !revoked.contains(&s.id))
+        .filter(|s| s.summary.session_generation == user.session_generation)
+        .filter(|s| s.summary.issued_at >= user.sessions_valid_after && s.summary.ends_at(idle) > app.now)
+        .collect();
+    live.sort_by_key(|s| std::cmp::Reverse(s.summary.last_active_at));
+    Ok(live)
 }

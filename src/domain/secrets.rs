@@ -21,6 +21,7 @@ const FORMAT: &str = "v1";
 const ENCRYPTION_LABEL: &[u8] = b"wemasy/v1/totp-secret-encryption";
 const RECOVERY_LABEL: &[u8] = b"wemasy/v1/recovery-code-hmac";
 const KEY_ID_LABEL: &[u8] = b"wemasy/v1/key-id";
+const DEVICE_LABEL: &[u8] = b"wemasy/v1/device-cookie-hmac";
 const NONCE_BYTES: usize = 12;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +34,7 @@ struct Key {
     id: String,
     encryption: [u8; 32],
     recovery: [u8; 32],
+    device: [u8; 32],
 }
 
 impl Key {
@@ -48,6 +50,7 @@ impl Key {
             id: hex(&hmac_sha256(&material, KEY_ID_LABEL)[..4]),
             encryption: hmac_sha256(&material, ENCRYPTION_LABEL),
             recovery: hmac_sha256(&material, RECOVERY_LABEL),
+            device: hmac_sha256(&material, DEVICE_LABEL),
         })
     }
 }
@@ -124,6 +127,28 @@ impl Keyring {
     }
 }
 
+impl Keyring {
+    /// The signature of a device cookie naming `user_id` and `device_id`, under the current key.
+    pub fn device_signature(&self, user_id: &str, device_id: &str) -> String {
+        URL_SAFE_NO_PAD.encode(&hmac_sha256(&self.current.device, device_message(user_id, device_id).as_bytes())[..16])
+    }
+
+    /// Whether `signature` signs `user_id` and `device_id` under a key of this ring (compared in
+    /// constant time).
+    pub fn device_signature_is_valid(&self, user_id: &str, device_id: &str, signature: &str) -> bool {
+        let Ok(given) = URL_SAFE_NO_PAD.decode(signature) else { return false };
+        self.keys().any(|key| {
+            let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key.device).expect("HMAC takes any key length");
+            mac.update(device_message(user_id, device_id).as_bytes());
+            mac.verify_truncated_left(&given).is_ok() && given.len() == 16
+        })
+    }
+}
+
+fn device_message(user_id: &str, device_id: &str) -> String {
+    format!("device:{user_id}:{device_id}")
+}
+
 fn recovery_hash(key: &Key, user_id: &str, code: &str) -> String {
     let message = format!("{user_id}:{code}");
     format!("{}.{}", key.id, hex(&hmac_sha256(&key.recovery, message.as_bytes())))
@@ -193,6 +218,19 @@ mod tests {
         assert_ne!(hash, ring.recovery_code_hash("u2", "abcd0123efgh4567"));
         assert_ne!(hash, ring.recovery_code_hash("u1", "abcd0123efgh4568"));
         assert!(!hash.contains("abcd"));
+    }
+
+    #[test]
+    fn device_signatures_verify_under_current_and_previous_keys_only() {
+        let old = Keyring::new(KEY_A, None).unwrap();
+        let signature = old.device_signature("u1", "d1");
+        assert!(old.device_signature_is_valid("u1", "d1", &signature));
+        assert!(!old.device_signature_is_valid("u2", "d1", &signature));
+        assert!(!old.device_signature_is_valid("u1", "d2", &signature));
+        assert!(!old.device_signature_is_valid("u1", "d1", &signature[..10]));
+        assert!(!old.device_signature_is_valid("u1", "d1", "not base64!"));
+        assert!(Keyring::new(KEY_B, Some(KEY_A)).unwrap().device_signature_is_valid("u1", "d1", &signature));
+        assert!(!Keyring::new(KEY_B, None).unwrap().device_signature_is_valid("u1", "d1", &signature));
     }
 
     #[test]

@@ -1,8 +1,9 @@
-//! The two cookies (SPEC §3): `__Host-session` and `__Host-pending`. The `__Host-` prefix makes
+//! The cookies (SPEC §3): `__Host-session`, `__Host-pending` and `__Host-device`. The `__Host-` prefix makes
 //! the browser refuse them unless they are `Secure`, host-only and `Path=/`.
 
 pub const SESSION: &str = "__Host-session";
 pub const PENDING: &str = "__Host-pending";
+pub const DEVICE: &str = "__Host-device";
 
 /// The value of cookie `name` in a `Cookie` header, if present and non-empty.
 pub fn find<'a>(header: &'a str, name: &str) -> Option<&'a str> {

@@ -3,15 +3,16 @@
 use serde_json::json;
 use worker::{Request, Response};
 
-use super::{json, sessions};
+use super::json;
 use crate::app::App;
 use crate::auth::current_session;
+use crate::auth::session::live_others;
 use crate::http::ApiError;
 
 pub async fn overview(req: Request, app: &App) -> Result<Response, ApiError> {
     let session = current_session(&req, app).await?;
     let user = &session.user;
-    let active = 1 + sessions::live_others(app, &session).await?.len();
+    let active = 1 + live_others(app, &session).await?.len();
     json(
         200,
         &json!({

@@ -7,38 +7,21 @@ use worker::{Request, Response};
 
 use super::{json, no_content, with_cookie};
 use crate::app::App;
-use crate::auth::session::{self, current_session, require_sudo, CurrentSession};
+use crate::auth::session::{self, current_session, require_sudo};
 use crate::domain::tokens;
 use crate::http::body::refuse_oversized;
 use crate::http::{cookies, ApiError};
 use crate::storage::events::{self, EventType};
-use crate::storage::sessions::{self, ListedSession, SessionSummary};
+use crate::storage::sessions::{self, SessionSummary};
 use crate::storage::users;
 
 pub async fn list(req: Request, app: &App) -> Result<Response, ApiError> {
     let current = current_session(&req, app).await?;
-    let others = live_others(app, &current).await?;
+    let others = session::live_others(app, &current).await?;
     let idle = app.config.session_idle_seconds;
     let mut out = vec![session_json(&current.id, &current.record.summary, true, idle)];
     out.extend(others.iter().map(|s| session_json(&s.id, &s.summary, false, idle)));
     json(200, &json!({ "sessions": out }))
-}
-
-/// The user's other sessions that still work, most recently active first: what KV lists, less
-/// what D1 has ended (KV may still list those) and what has run out of time (KV drops those
-/// late). One KV list and one D1 query.
-pub async fn live_others(app: &App, current: &CurrentSession) -> Result<Vec<ListedSession>, ApiError> {
-    let listed = sessions::list(&app.kv()?, &current.user.id).await?;
-    let revoked = users::revoked_session_ids(&app.db()?, &current.user.id).await?;
-    let idle = app.config.session_idle_seconds;
-    let mut live: Vec<ListedSession> = listed
-        .into_iter()
-        .filter(|s| s.id != current.id)
-        .filter(|s| !revoked.contains(&s.id) && s.summary.issued_at >= current.user.sessions_valid_after)
-        .filter(|s| s.summary.ends_at(idle) > app.now)
-        .collect();
-    live.sort_by_key(|s| std::cmp::Reverse(s.summary.last_active_at));
-    Ok(live)
 }
 
 fn session_json(id: &str, s: &SessionSummary, current: bool, idle: u64) -> Value {
@@ -99,36 +82,19 @@ pub async fn end(req: Request, app: &App, id: &str) -> Result<Response, ApiError
     }
 }
 
-/// `POST /api/security/sessions/revoke-others`: one D1 batch ends them all (the
-/// `sessions_valid_after` stamp plus a row per listed id); the caller gets a fresh token.
+/// `POST /api/security/sessions/revoke-others`: one D1 write (the user's `session_generation`)
+/// ends them all, racing sign-ins included; the caller gets a fresh token of the new generation.
 pub async fn revoke_others(req: Request, app: &App) -> Result<Response, ApiError> {
     refuse_oversized(&req)?;
     let current = current_session(&req, app).await?;
     require_sudo(&current, app.now)?;
-    let issued = end_others(app, &current).await?;
-    with_cookie(json(200, &json!({ "revoked": issued.1 }))?, &issued.0.cookie(app))
-}
-
-async fn end_others(app: &App, current: &CurrentSession) -> Result<(session::IssuedSession, usize), ApiError> {
-    let others = session::other_sessions(app, current).await?;
+    let others = session::live_others(app, &current).await?;
     let db = app.db()?;
     let user_id = &current.user.id;
-    users::run_batch(
-        &db,
-        vec![
-            users::end_sessions_issued_before(&db, user_id, app.now)?,
-            users::revoke_sessions(&db, user_id, &session::revocation_rows(current, &others), None)?,
-            events::insert(
-                &db,
-                user_id,
-                EventType::OtherSessionsRevoked,
-                app.now,
-                &app.origin,
-                json!({ "revoked": others.len() }),
-            )?,
-        ],
-    )
-    .await?;
-    let issued = session::finish_ending_others(app, current, &others).await?;
-    Ok((issued, others.len()))
+    let detail = json!({ "revoked": others.len() });
+    let event = events::insert(&db, user_id, EventType::OtherSessionsRevoked, app.now, &app.origin, detail)?;
+    let generations = users::end_all_sessions(&db, user_id, vec![event]).await?;
+    session::forget_in_background(app, user_id, others.iter().map(|s| s.id.clone()).collect());
+    let issued = session::reissue(app, &current, generations, current.record.sudo_until).await?;
+    with_cookie(json(200, &json!({ "revoked": others.len() }))?, &issued.cookie(app))
 }

@@ -1,7 +1,9 @@
 //! The only code that touches D1 and KV. Handlers and domain code see typed records; SQL and key
 //! formats live here.
 
+pub mod attempts;
 pub mod events;
+pub mod ip_limits;
 pub mod sessions;
 pub mod two_factor;
 pub mod users;
@@ -24,7 +26,15 @@ pub fn opt_text(value: Option<&str>) -> JsValue {
     value.map_or(JsValue::NULL, JsValue::from_str)
 }
 
-/// Drops revocation rows whose sessions have expired anyway and events older than 90 days.
+/// What an atomic change did: it took effect, or the state it was decided on had changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Applied,
+    LostRace,
+}
+
+/// Drops revocation rows whose sessions have expired anyway, events older than 90 days and
+/// failure budgets nobody used for half a year.
 pub async fn prune(env: &worker::Env, now: u64) -> Result<(), ApiError> {
     let db = env.d1("DB")?;
     batch(
@@ -33,6 +43,7 @@ pub async fn prune(env: &worker::Env, now: u64) -> Result<(), ApiError> {
             db.prepare("DELETE FROM revoked_sessions WHERE expires_at < ?1").bind(&[int(now)])?,
             db.prepare("DELETE FROM security_events WHERE at < ?1")
                 .bind(&[int(now.saturating_sub(EVENT_RETENTION_SECONDS))])?,
+            attempts::prune(&db, now)?,
         ],
     )
     .await?;

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use worker::{KvError, KvStore};
 
+use super::attempts::{Budget, Generations};
 use crate::http::ApiError;
 
 /// KV refuses expirations closer than 60 seconds.
@@ -26,13 +27,21 @@ pub struct SessionSummary {
     pub created_at: u64,
     pub last_active_at: u64,
     pub expires_at: u64,
+    /// The user's `session_generation` when this session started: the list leaves out sessions
+    /// of older generations (ended by "sign out other sessions" or a password change).
+    #[serde(default)]
+    pub session_generation: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionRecord {
     pub user_id: String,
-    /// Compared with `users.sessions_valid_after`: a session issued before it is ended.
+    /// Compared with `users.sessions_valid_after` (a stamp older versions wrote).
     pub issued_at: u64,
+    /// The generations the session was authenticated under; it is valid only while the user's
+    /// `session_generation` is still this one (SPEC §5.8).
+    #[serde(default)]
+    pub generations: Generations,
     /// Until when sensitive changes need no fresh password ("sudo").
     pub sudo_until: u64,
     pub summary: SessionSummary,
@@ -87,10 +96,12 @@ where
 }
 
 pub async fn get(kv: &KvStore, id: &str) -> Result<Option<SessionRecord>, ApiError> {
-    match kv.get(&session_key(id)).text().await? {
-        None => Ok(None),
-        Some(text) => Ok(serde_json::from_str(&text).ok()),
-    }
+    read_json(kv, &session_key(id)).await
+}
+
+async fn read_json<T: serde::de::DeserializeOwned>(kv: &KvStore, key: &str) -> Result<Option<T>, ApiError> {
+    let text = super::retry(|_: &KvError| true, || kv.get(key).text()).await?;
+    Ok(text.and_then(|text| serde_json::from_str(&text).ok()))
 }
 
 pub async fn delete(kv: &KvStore, user_id: &str, id: &str) -> Result<(), ApiError> {
@@ -133,27 +144,35 @@ pub async fn list(kv: &KvStore, user_id: &str) -> Result<Vec<ListedSession>, Api
     Ok(sessions)
 }
 
-/// A sign-in waiting for its second factor.
+/// A sign-in waiting for its second factor: the failure run its password was counted in, and
+/// the generations it was verified under (it is refused once they are stale).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PendingSignIn {
     pub user_id: String,
     pub created_at: u64,
     pub failures: u32,
+    #[serde(default = "strangers")]
+    pub budget: Budget,
+    #[serde(default)]
+    pub generations: Generations,
+}
+
+fn strangers() -> Budget {
+    Budget::Strangers
 }
 
 pub async fn put_pending(kv: &KvStore, id: &str, pending: &PendingSignIn, ttl: u64) -> Result<(), ApiError> {
-    kv.put(&pending_key(id), serde_json::to_string(pending)?)?.expiration_ttl(ttl.max(KV_MIN_TTL)).execute().await?;
+    let (key, value) = (pending_key(id), serde_json::to_string(pending)?);
+    retrying(|| async { kv.put(&key, value.as_str())?.expiration_ttl(ttl.max(KV_MIN_TTL)).execute().await }).await?;
     Ok(())
 }
 
 pub async fn get_pending(kv: &KvStore, id: &str) -> Result<Option<PendingSignIn>, ApiError> {
-    match kv.get(&pending_key(id)).text().await? {
-        None => Ok(None),
-        Some(text) => Ok(serde_json::from_str(&text).ok()),
-    }
+    read_json(kv, &pending_key(id)).await
 }
 
 pub async fn delete_pending(kv: &KvStore, id: &str) -> Result<(), ApiError> {
-    kv.delete(&pending_key(id)).await?;
+    let key = pending_key(id);
+    retrying(|| kv.delete(&key)).await?;
     Ok(())
 }

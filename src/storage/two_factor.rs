@@ -2,18 +2,19 @@
 //!
 //! Every change is one `batch` (one transaction) whose statements share a *precondition*: the
 //! state that was verified before the batch (this pending secret, a step above the last one,
-//! this unused recovery code). Events and side writes come first, each guarded by it; the
-//! deciding write comes last and is guarded by it too, so two racing requests cannot both win
-//! and an event is written only with the change it records. The caller checks the deciding
-//! write's `changes` (see [`decided`]).
+//! this unused recovery code, the generations a sign-in was verified under). Events and side
+//! writes come first, each guarded by it; the deciding write comes last and is guarded by it
+//! too, so two racing requests cannot both win and an event is written only with the change it
+//! records. Each function runs its batch and answers an [`Outcome`].
 
 use serde::Deserialize;
 use serde_json::Value;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
+use super::attempts::{self, Budget, Generations};
 use super::events::{self, EventType, Origin};
-use super::{int, text, users};
+use super::{int, text, users, Outcome};
 use crate::http::ApiError;
 
 /// What checking a factor needs about the account, in one read.
@@ -23,7 +24,6 @@ pub struct FactorsRow {
     pub email: String,
     pub name: String,
     pub password_hash: String,
-    pub locked_until: u64,
     pub totp_secret: Option<String>,
     pub totp_pending_secret: Option<String>,
     pub totp_enabled_at: Option<u64>,
@@ -44,7 +44,6 @@ impl From<&users::AuthRow> for FactorsRow {
             email: user.email.clone(),
             name: user.name.clone(),
             password_hash: user.password_hash.clone(),
-            locked_until: user.locked_until,
             totp_secret: user.totp_secret.clone(),
             totp_pending_secret: user.totp_pending_secret.clone(),
             totp_enabled_at: user.totp_enabled_at,
@@ -53,26 +52,25 @@ impl From<&users::AuthRow> for FactorsRow {
     }
 }
 
-pub async fn factors(db: &D1Database, user_id: &str) -> Result<Option<FactorsRow>, ApiError> {
+/// The statement that reads [`FactorsRow`], to run in a batch (the second sign-in step reads it
+/// with its reservation).
+pub fn factors_statement(db: &D1Database, user_id: &str) -> Result<D1PreparedStatement, ApiError> {
     Ok(db
         .prepare(
-            "SELECT id, email, name, password_hash, locked_until, totp_secret, totp_pending_secret, \
+            "SELECT id, email, name, password_hash, totp_secret, totp_pending_secret, \
              totp_enabled_at, totp_last_step FROM users WHERE id = ?1",
         )
-        .bind(&[text(user_id)])?
-        .first::<FactorsRow>(None)
-        .await?)
+        .bind(&[text(user_id)])?)
 }
 
-/// Keeps a new (encrypted) secret as the unfinished set-up, replacing any earlier one; `false`
-/// when two-factor authentication is already on.
-pub async fn start_setup(db: &D1Database, user_id: &str, pending_secret: &str) -> Result<bool, ApiError> {
-    let result = db
+/// Keeps a new (encrypted) secret as the unfinished set-up, replacing any earlier one;
+/// `LostRace` when two-factor authentication is already on.
+pub async fn start_setup(db: &D1Database, user_id: &str, pending_secret: &str) -> Result<Outcome, ApiError> {
+    let statement = db
         .prepare("UPDATE users SET totp_pending_secret = ?2 WHERE id = ?1 AND totp_enabled_at IS NULL")
-        .bind(&[text(user_id), text(pending_secret)])?
-        .run()
-        .await?;
-    Ok(result.meta()?.and_then(|m| m.changes).unwrap_or(0) == 1)
+        .bind(&[text(user_id), text(pending_secret)])?;
+    let results = users::run_batch(db, vec![statement]).await?;
+    Ok(outcome_at(&results, 0))
 }
 
 /// The state a batch was decided on, as SQL over `?` markers and their values.
@@ -119,17 +117,51 @@ impl Precondition {
         origin: &Origin,
         detail: &Value,
     ) -> Result<D1PreparedStatement, ApiError> {
-        self.statement(
-            db,
+        self.event_with_detail_sql(db, user_id, kind, at, origin, detail, "?8")
+    }
+
+    /// An event whose detail is computed by `detail_sql` (over `?1`.. `?8`, `?8` being `detail`).
+    #[allow(clippy::too_many_arguments)]
+    fn event_with_detail_sql(
+        &self,
+        db: &D1Database,
+        user_id: &str,
+        kind: EventType,
+        at: u64,
+        origin: &Origin,
+        detail: &Value,
+        detail_sql: &str,
+    ) -> Result<D1PreparedStatement, ApiError> {
+        let sql = format!(
             "INSERT INTO security_events (user_id, type, at, ip, country, city, user_agent, detail) \
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE {pre}",
-            events::values(user_id, kind, at, origin, detail).to_vec(),
-        )
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, {detail_sql} WHERE {{pre}}"
+        );
+        self.statement(db, &sql, events::values(user_id, kind, at, origin, detail).to_vec())
     }
 }
 
 fn enabled(user_id: &str) -> Precondition {
     Precondition::new("EXISTS (SELECT 1 FROM users WHERE id = ? AND totp_enabled_at IS NOT NULL)", vec![text(user_id)])
+}
+
+/// The user is still under the generations a sign-in was verified under.
+fn current(user_id: &str, generations: Generations) -> Precondition {
+    Precondition::new(
+        "EXISTS (SELECT 1 FROM users WHERE id = ? AND password_generation = ? AND session_generation = ?)",
+        vec![text(user_id), int(generations.password), int(generations.session)],
+    )
+}
+
+fn outcome_at(results: &[worker::D1Result], index: usize) -> Outcome {
+    if users::changes(results, index) > 0 {
+        Outcome::Applied
+    } else {
+        Outcome::LostRace
+    }
+}
+
+fn last_outcome(results: &[worker::D1Result]) -> Outcome {
+    outcome_at(results, results.len().saturating_sub(1))
 }
 
 /// A factor the user proved, to be used up by the batch that accepts it.
@@ -147,15 +179,15 @@ impl Proof<'_> {
                 "EXISTS (SELECT 1 FROM users WHERE id = ? AND totp_enabled_at IS NOT NULL AND totp_secret = ? AND totp_last_step < ?)",
                 vec![text(user_id), text(secret), int(*step)],
             ),
-            Self::RecoveryCode { candidates } => enabled(user_id).and(Precondition::new(
-                "EXISTS (SELECT 1 FROM recovery_codes WHERE user_id = ? AND used_at IS NULL AND code_hash IN (SELECT value FROM json_each(?)))",
-                vec![text(user_id), text(&Value::from(candidates.to_vec()).to_string())],
-            )),
+            Self::RecoveryCode { candidates } => enabled(user_id).and(self.unused_code(user_id, candidates)),
         }
     }
 
-    pub fn is_recovery_code(&self) -> bool {
-        matches!(self, Self::RecoveryCode { .. })
+    fn unused_code(&self, user_id: &str, candidates: &[String]) -> Precondition {
+        Precondition::new(
+            "EXISTS (SELECT 1 FROM recovery_codes WHERE user_id = ? AND used_at IS NULL AND code_hash IN (SELECT value FROM json_each(?)))",
+            vec![text(user_id), text(&Value::from(candidates.to_vec()).to_string())],
+        )
     }
 }
 
@@ -165,46 +197,52 @@ pub struct Event {
     pub detail: Value,
 }
 
+/// What a successful factor check ends besides the proof: the failure run it was counted in,
+/// and (for a sign-in) the generations it must still be under.
+pub struct Use<'a> {
+    pub budget: &'a Budget,
+    pub generations: Option<Generations>,
+    pub events: &'a [Event],
+}
+
 /// Uses up `proof` (the TOTP step becomes the last accepted one; the recovery code is marked
-/// used), resets the failure count, and records `events` (plus `recovery_code_used` for a
-/// recovery code) — all only if the proof is still unused. Check with [`decided`].
-pub fn use_proof(
+/// used, recorded as `recovery_code_used` with the codes that remain), ends the failure run and
+/// records the events, all only if the proof is still unused (and the generations current).
+pub async fn use_proof(
     db: &D1Database,
     user_id: &str,
     proof: &Proof<'_>,
+    using: &Use<'_>,
     now: u64,
     origin: &Origin,
-    events: &[Event],
-) -> Result<Vec<D1PreparedStatement>, ApiError> {
-    let pre = proof.precondition(user_id);
-    let mut statements = guarded_events(db, &pre, user_id, proof, now, origin, events)?;
-    match proof {
-        Proof::Totp { step, .. } => statements.push(pre.statement(
-            db,
-            "UPDATE users SET totp_last_step = ?2, failed_attempts = 0, locked_until = 0 WHERE id = ?1 AND {pre}",
-            vec![text(user_id), int(*step)],
-        )?),
-        Proof::RecoveryCode { candidates } => {
-            statements.push(pre.statement(
-                db,
-                "UPDATE users SET failed_attempts = 0, locked_until = 0 WHERE id = ?1 AND {pre}",
-                vec![text(user_id)],
-            )?);
-            statements.push(
-                db.prepare(
-                    "UPDATE recovery_codes SET used_at = ?3 WHERE user_id = ?1 AND used_at IS NULL \
-                     AND code_hash IN (SELECT value FROM json_each(?2)) \
-                     AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND totp_enabled_at IS NOT NULL)",
-                )
-                .bind(&[
-                    text(user_id),
-                    text(&Value::from(candidates.to_vec()).to_string()),
-                    int(now),
-                ])?,
-            );
-        }
+) -> Result<Outcome, ApiError> {
+    let mut pre = proof.precondition(user_id);
+    if let Some(generations) = using.generations {
+        pre = pre.and(current(user_id, generations));
     }
-    Ok(statements)
+    let mut statements = guarded_events(db, &pre, user_id, proof, now, origin, using.events)?;
+    let (reset_sql, reset_binds) = attempts::reset_when(user_id, using.budget);
+    statements.push(pre.statement(db, &reset_sql, reset_binds)?);
+    statements.push(match proof {
+        Proof::Totp { step, .. } => pre.statement(
+            db,
+            "UPDATE users SET totp_last_step = ?2 WHERE id = ?1 AND {pre}",
+            vec![text(user_id), int(*step)],
+        )?,
+        Proof::RecoveryCode { candidates } => {
+            let mut condition = enabled(user_id);
+            if let Some(generations) = using.generations {
+                condition = condition.and(current(user_id, generations));
+            }
+            condition.statement(
+                db,
+                "UPDATE recovery_codes SET used_at = ?3 WHERE user_id = ?1 AND used_at IS NULL \
+                 AND code_hash IN (SELECT value FROM json_each(?2)) AND {pre}",
+                vec![text(user_id), text(&Value::from(candidates.to_vec()).to_string()), int(now)],
+            )?
+        }
+    });
+    Ok(last_outcome(&users::run_batch(db, statements).await?))
 }
 
 fn guarded_events(
@@ -217,9 +255,20 @@ fn guarded_events(
     events: &[Event],
 ) -> Result<Vec<D1PreparedStatement>, ApiError> {
     let mut statements = Vec::new();
-    if proof.is_recovery_code() {
+    if let Proof::RecoveryCode { .. } = proof {
+        // Written before the code is marked used: the count left after this use.
+        let remaining = "json_object('remaining', \
+            (SELECT COUNT(*) FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL) - 1)";
         let detail = serde_json::json!({});
-        statements.push(pre.event(db, user_id, EventType::RecoveryCodeUsed, now, origin, &detail)?);
+        statements.push(pre.event_with_detail_sql(
+            db,
+            user_id,
+            EventType::RecoveryCodeUsed,
+            now,
+            origin,
+            &detail,
+            remaining,
+        )?);
     }
     for event in events {
         statements.push(pre.event(db, user_id, event.kind, now, origin, &event.detail)?);
@@ -228,45 +277,49 @@ fn guarded_events(
 }
 
 /// Turns two-factor authentication on with the pending secret `pending` if the code of `step`
-/// proved it, storing `step` as used and `code_hashes` as the recovery codes (replacing any).
-pub fn enable(
+/// proved it, storing `step` as used and `code_hashes` as the recovery codes (replacing any),
+/// and ends the failure run of `budget`.
+#[allow(clippy::too_many_arguments)]
+pub async fn enable(
     db: &D1Database,
     user_id: &str,
     pending: &str,
     step: u64,
     code_hashes: &[String],
+    budget: &Budget,
     now: u64,
     origin: &Origin,
-) -> Result<Vec<D1PreparedStatement>, ApiError> {
+) -> Result<Outcome, ApiError> {
     let pre = Precondition::new(
         "EXISTS (SELECT 1 FROM users WHERE id = ? AND totp_enabled_at IS NULL AND totp_pending_secret = ? AND totp_last_step < ?)",
         vec![text(user_id), text(pending), int(step)],
     );
     let mut statements = replace_codes(db, &pre, user_id, code_hashes)?;
     statements.push(pre.event(db, user_id, EventType::TwoFactorEnabled, now, origin, &serde_json::json!({}))?);
+    let (reset_sql, reset_binds) = attempts::reset_when(user_id, budget);
+    statements.push(pre.statement(db, &reset_sql, reset_binds)?);
     statements.push(pre.statement(
         db,
         "UPDATE users SET totp_secret = totp_pending_secret, totp_pending_secret = NULL, totp_enabled_at = ?2, \
-         totp_last_step = ?3, failed_attempts = 0, locked_until = 0 WHERE id = ?1 AND {pre}",
+         totp_last_step = ?3 WHERE id = ?1 AND {pre}",
         vec![text(user_id), int(now), int(step)],
     )?);
-    Ok(statements)
+    Ok(last_outcome(&users::run_batch(db, statements).await?))
 }
 
-/// Replaces the whole set of recovery codes while two-factor authentication is on. Check with
-/// [`decided`] (the insert is the last statement).
-pub fn regenerate(
+/// Replaces the whole set of recovery codes while two-factor authentication is on.
+pub async fn regenerate(
     db: &D1Database,
     user_id: &str,
     code_hashes: &[String],
     now: u64,
     origin: &Origin,
-) -> Result<Vec<D1PreparedStatement>, ApiError> {
+) -> Result<Outcome, ApiError> {
     let pre = enabled(user_id);
     let mut statements =
         vec![pre.event(db, user_id, EventType::RecoveryCodesRegenerated, now, origin, &serde_json::json!({}))?];
     statements.extend(replace_codes(db, &pre, user_id, code_hashes)?);
-    Ok(statements)
+    Ok(last_outcome(&users::run_batch(db, statements).await?))
 }
 
 fn replace_codes(
@@ -287,21 +340,25 @@ fn replace_codes(
 
 /// Turns two-factor authentication off if `proof` is still unused: clears the secrets and the
 /// replay guard, deletes the recovery codes, records `two_factor_disabled` (and
-/// `recovery_code_used`). Check with [`decided_at`] at [`DISABLE_DECIDING_FROM_END`].
-pub fn disable(
+/// `recovery_code_used`), ends the failure run of `budget`.
+pub async fn disable(
     db: &D1Database,
     user_id: &str,
     proof: &Proof<'_>,
+    budget: &Budget,
     now: u64,
     origin: &Origin,
-) -> Result<Vec<D1PreparedStatement>, ApiError> {
+) -> Result<Outcome, ApiError> {
     let pre = proof.precondition(user_id);
     let events = [Event { kind: EventType::TwoFactorDisabled, detail: serde_json::json!({}) }];
     let mut statements = guarded_events(db, &pre, user_id, proof, now, origin, &events)?;
+    let (reset_sql, reset_binds) = attempts::reset_when(user_id, budget);
+    statements.push(pre.statement(db, &reset_sql, reset_binds)?);
+    let deciding = statements.len();
     statements.push(pre.statement(
         db,
         "UPDATE users SET totp_secret = NULL, totp_pending_secret = NULL, totp_enabled_at = NULL, \
-         totp_last_step = 0, failed_attempts = 0, locked_until = 0 WHERE id = ?1 AND {pre}",
+         totp_last_step = 0 WHERE id = ?1 AND {pre}",
         vec![text(user_id)],
     )?);
     // Whoever turned it off, an account without two-factor authentication keeps no codes.
@@ -312,18 +369,5 @@ pub fn disable(
         )
         .bind(&[text(user_id)])?,
     );
-    Ok(statements)
-}
-
-/// In [`disable`]'s batch, the deciding write is the one before the last.
-pub const DISABLE_DECIDING_FROM_END: usize = 2;
-
-/// Whether the deciding (last) statement of a batch changed anything.
-pub fn decided(results: &[worker::D1Result]) -> bool {
-    decided_at(results, 1)
-}
-
-/// Whether the statement `from_end` places from the end (1 = last) changed anything.
-pub fn decided_at(results: &[worker::D1Result], from_end: usize) -> bool {
-    results.len() >= from_end && users::changes(results, results.len() - from_end) > 0
+    Ok(outcome_at(&users::run_batch(db, statements).await?, deciding))
 }

@@ -3,6 +3,7 @@
 use serde::Deserialize;
 use worker::{D1Database, D1PreparedStatement};
 
+use super::attempts::Generations;
 use super::{int, text};
 use crate::http::ApiError;
 
@@ -13,20 +14,27 @@ pub struct UserRow {
     pub name: String,
     pub password_hash: String,
     pub totp_enabled_at: Option<u64>,
-    pub locked_until: u64,
+    pub password_generation: u64,
+    pub session_generation: u64,
 }
 
 impl UserRow {
     pub fn two_factor_enabled(&self) -> bool {
         self.totp_enabled_at.is_some()
     }
+
+    pub fn generations(&self) -> Generations {
+        Generations { password: self.password_generation, session: self.session_generation }
+    }
 }
 
-const USER_COLUMNS: &str = "id, email, name, password_hash, totp_enabled_at, locked_until";
-
-pub async fn find_by_email(db: &D1Database, email: &str) -> Result<Option<UserRow>, ApiError> {
-    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?1");
-    super::first(db.prepare(sql).bind(&[text(email)])?).await
+pub fn find_by_email_statement(db: &D1Database, email: &str) -> Result<D1PreparedStatement, ApiError> {
+    Ok(db
+        .prepare(
+            "SELECT id, email, name, password_hash, totp_enabled_at, password_generation, session_generation \
+             FROM users WHERE email = ?1",
+        )
+        .bind(&[text(email)])?)
 }
 
 pub struct NewUser<'a> {
@@ -55,7 +63,6 @@ pub struct AuthRow {
     /// Read with the session so a password check needs no second query; never answered.
     pub password_hash: String,
     pub password_changed_at: u64,
-    pub locked_until: u64,
     pub totp_enabled_at: Option<u64>,
     pub sessions_valid_after: u64,
     pub session_revoked: u32,
@@ -64,13 +71,15 @@ pub struct AuthRow {
     pub totp_secret: Option<String>,
     pub totp_pending_secret: Option<String>,
     pub totp_last_step: u64,
+    pub session_generation: u64,
 }
 
 pub async fn auth_view(db: &D1Database, user_id: &str, session_id: &str) -> Result<Option<AuthRow>, ApiError> {
     super::first(
         db.prepare(
-            "SELECT id, email, name, password_hash, password_changed_at, totp_enabled_at, locked_until, \
+            "SELECT id, email, name, password_hash, password_changed_at, totp_enabled_at, \
              sessions_valid_after, totp_secret, totp_pending_secret, totp_last_step, \
+             session_generation, \
              EXISTS (SELECT 1 FROM revoked_sessions WHERE session_id = ?2) AS session_revoked, \
              (SELECT COUNT(*) FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL) AS recovery_codes_remaining \
              FROM users WHERE id = ?1",
@@ -78,50 +87,6 @@ pub async fn auth_view(db: &D1Database, user_id: &str, session_id: &str) -> Resu
         .bind(&[text(user_id), text(session_id)])?,
     )
     .await
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-pub struct FailureCount {
-    pub locked_until: u64,
-}
-
-/// Counts one more failure in a row and, from the `threshold`-th on, locks the account for
-/// `schedule[failures - threshold]` seconds (the last entry for anything beyond): one atomic
-/// statement, so a burst of parallel guesses cannot slip past the lock. `RETURNING` answers the
-/// lock (read it with [`failure_count`]).
-pub fn count_failure(
-    db: &D1Database,
-    user_id: &str,
-    now: u64,
-    threshold: u32,
-    schedule: &[u64],
-) -> Result<D1PreparedStatement, ApiError> {
-    let last = schedule.len().saturating_sub(1);
-    Ok(db
-        .prepare(
-            "UPDATE users SET failed_attempts = failed_attempts + 1, locked_until = CASE \
-               WHEN failed_attempts + 1 >= ?3 THEN MAX(locked_until, ?2 + \
-                 json_extract(?4, '$[' || CAST(MIN(failed_attempts + 1 - ?3, ?5) AS INTEGER) || ']')) \
-               ELSE locked_until END \
-             WHERE id = ?1 RETURNING locked_until",
-        )
-        .bind(&[
-            text(user_id),
-            int(now),
-            int(threshold.into()),
-            text(&serde_json::json!(schedule).to_string()),
-            int(last as u64),
-        ])?)
-}
-
-pub fn failure_count(result: &worker::D1Result) -> Result<Option<FailureCount>, ApiError> {
-    Ok(result.results::<FailureCount>()?.into_iter().next())
-}
-
-pub fn reset_failures(db: &D1Database, user_id: &str) -> Result<D1PreparedStatement, ApiError> {
-    Ok(db
-        .prepare("UPDATE users SET failed_attempts = 0, locked_until = 0 WHERE id = ?1 AND (failed_attempts != 0 OR locked_until != 0)")
-        .bind(&[text(user_id)])?)
 }
 
 /// Replaces the hash only if it is still the one that was verified, so an upgrade can never
@@ -170,8 +135,8 @@ pub enum Guard<'a> {
     UserExists,
     /// The user's password hash is this one (it was just written).
     PasswordHashIs(&'a str),
-    /// The account is locked past this time (a failure just locked it).
-    LockedSince(u64),
+    /// The user is still under these generations (a sign-in verified under them).
+    Current(Generations),
 }
 
 impl Guard<'_> {
@@ -182,9 +147,10 @@ impl Guard<'_> {
             Self::PasswordHashIs(_) => {
                 format!("EXISTS (SELECT 1 FROM users WHERE id = {user} AND password_hash = {value})")
             }
-            Self::LockedSince(_) => {
-                format!("EXISTS (SELECT 1 FROM users WHERE id = {user} AND locked_until > CAST({value} AS INTEGER))")
-            }
+            Self::Current(_) => format!(
+                "EXISTS (SELECT 1 FROM users WHERE id = {user} \
+                 AND password_generation || ':' || session_generation = {value})"
+            ),
         }
     }
 
@@ -192,58 +158,113 @@ impl Guard<'_> {
         match self {
             Self::UserExists => String::new(),
             Self::PasswordHashIs(hash) => hash.to_string(),
-            Self::LockedSince(time) => time.to_string(),
+            Self::Current(g) => format!("{}:{}", g.password, g.session),
         }
     }
 }
 
-/// Sets a new password hash if the stored one is still `old_hash` (so of two concurrent changes
-/// exactly one wins), clears the failure count and, when asked, ends every session issued before now.
-pub fn change_password(
+/// Completes a sign-in verified under `generations`, only if they are still current: ends the
+/// failure run of `budget`, records `event` (built with [`Guard::Current`]) and replaces the
+/// hash with `upgrade` (old, new) when asked. `LostRace` when a password change or "sign out
+/// other sessions" came in between.
+pub async fn complete_sign_in(
     db: &D1Database,
     user_id: &str,
-    old_hash: &str,
-    new_hash: &str,
-    now: u64,
-    end_sessions: bool,
-) -> Result<D1PreparedStatement, ApiError> {
-    Ok(db
+    generations: Generations,
+    budget: &super::attempts::Budget,
+    event: D1PreparedStatement,
+    upgrade: Option<(&str, &str)>,
+) -> Result<super::Outcome, ApiError> {
+    let guard = Guard::Current(generations);
+    let (reset, mut binds) = super::attempts::reset_when(user_id, budget);
+    binds.extend([text(user_id), text(&guard.value())]);
+    let mut statements = vec![db.prepare(reset.replace("{pre}", &guard.condition("?2", "?3"))).bind(&binds)?];
+    if let Some((old, new)) = upgrade {
+        statements.push(upgrade_hash(db, user_id, old, new)?);
+    }
+    statements.push(event);
+    let results = run_batch(db, statements).await?;
+    Ok(if changes(&results, results.len() - 1) > 0 { super::Outcome::Applied } else { super::Outcome::LostRace })
+}
+
+/// What a password change did.
+pub enum PasswordChange {
+    /// The new hash is stored; the user's generations are now these.
+    Applied(Generations),
+    /// The stored hash was no longer `old_hash`: another change won.
+    LostRace,
+}
+
+/// Sets a new password hash if the stored one is still `old_hash` (so of two concurrent changes
+/// exactly one wins), bumps `password_generation` (pending sign-ins and racing sign-ins under
+/// the old password fail) and, when `end_sessions`, `session_generation` (every session ends);
+/// clears the account's strangers' failure run and records `password_changed` with `detail`,
+/// all in one transaction with `also`.
+pub async fn change_password(
+    db: &D1Database,
+    change: &NewPassword<'_>,
+    event: D1PreparedStatement,
+    also: Vec<D1PreparedStatement>,
+) -> Result<PasswordChange, ApiError> {
+    let update = db
         .prepare(
             "UPDATE users SET password_hash = ?3, password_changed_at = ?4, failed_attempts = 0, locked_until = 0, \
-             sessions_valid_after = CASE WHEN ?5 = 1 THEN ?4 ELSE sessions_valid_after END \
-             WHERE id = ?1 AND password_hash = ?2",
+             password_generation = password_generation + 1, \
+             session_generation = session_generation + CASE WHEN ?5 = 1 THEN 1 ELSE 0 END \
+             WHERE id = ?1 AND password_hash = ?2 RETURNING password_generation, session_generation",
         )
-        .bind(&[text(user_id), text(old_hash), text(new_hash), int(now), int(u64::from(end_sessions))])?)
+        .bind(&[
+            text(change.user_id),
+            text(change.old_hash),
+            text(change.new_hash),
+            int(change.now),
+            int(u64::from(change.end_sessions)),
+        ])?;
+    let mut statements = vec![update, event];
+    statements.extend(also);
+    let results = run_batch(db, statements).await?;
+    let row = results.first().map(|r| r.results::<GenerationsRow>()).transpose()?.and_then(|r| r.into_iter().next());
+    Ok(match row {
+        Some(g) => {
+            PasswordChange::Applied(Generations { password: g.password_generation, session: g.session_generation })
+        }
+        None => PasswordChange::LostRace,
+    })
 }
 
-/// Ends every session issued before `now` in one write; the caller's own is re-issued after.
-pub fn end_sessions_issued_before(db: &D1Database, user_id: &str, now: u64) -> Result<D1PreparedStatement, ApiError> {
-    Ok(db
-        .prepare("UPDATE users SET sessions_valid_after = MAX(sessions_valid_after, ?2) WHERE id = ?1")
-        .bind(&[text(user_id), int(now)])?)
+pub struct NewPassword<'a> {
+    pub user_id: &'a str,
+    pub old_hash: &'a str,
+    pub new_hash: &'a str,
+    pub now: u64,
+    pub end_sessions: bool,
 }
 
-/// Revocation rows for many sessions in one statement (ids as a JSON array), optionally only
-/// if `guard` holds. Rows cover sessions issued in the same second as the stamp.
-pub fn revoke_sessions(
+#[derive(Deserialize)]
+struct GenerationsRow {
+    password_generation: u64,
+    session_generation: u64,
+}
+
+/// Ends every session of the user at once ("sign out other sessions"): bumps
+/// `session_generation`, in one transaction with `also` (the event). Answers the new generations.
+pub async fn end_all_sessions(
     db: &D1Database,
     user_id: &str,
-    sessions: &[(String, u64)],
-    guard: Option<&Guard<'_>>,
-) -> Result<D1PreparedStatement, ApiError> {
-    let rows: Vec<serde_json::Value> =
-        sessions.iter().map(|(id, expires_at)| serde_json::json!([id, expires_at])).collect();
-    let condition = guard.map_or_else(|| "1".to_string(), |g| g.condition("?1", "?3"));
-    let sql = format!(
-        "INSERT INTO revoked_sessions (session_id, user_id, expires_at) \
-         SELECT json_extract(value, '$[0]'), ?1, json_extract(value, '$[1]') FROM json_each(?2) WHERE {condition} \
-         ON CONFLICT (session_id) DO NOTHING"
-    );
-    let mut binds = vec![text(user_id), text(&serde_json::Value::from(rows).to_string())];
-    if let Some(g) = guard {
-        binds.push(text(&g.value()));
-    }
-    Ok(db.prepare(sql).bind(&binds)?)
+    also: Vec<D1PreparedStatement>,
+) -> Result<Generations, ApiError> {
+    let bump = db
+        .prepare(
+            "UPDATE users SET session_generation = session_generation + 1 WHERE id = ?1 \
+             RETURNING password_generation, session_generation",
+        )
+        .bind(&[text(user_id)])?;
+    let mut statements = vec![bump];
+    statements.extend(also);
+    let results = run_batch(db, statements).await?;
+    let row = results.first().map(|r| r.results::<GenerationsRow>()).transpose()?.and_then(|r| r.into_iter().next());
+    let row = row.ok_or(ApiError::Unauthenticated)?;
+    Ok(Generations { password: row.password_generation, session: row.session_generation })
 }
 
 #[derive(Deserialize)]

@@ -1,0 +1,136 @@
+//! The authentication core's counter (SPEC §5.7). An [`Attempt`] exists only once it has been
+//! counted as a failure in D1, before any secret is checked; whoever holds one must end it in
+//! one of three ways: [`Attempt::failed`] (records the failure, maybe the lock, and answers the
+//! error), [`Attempt::refund`] (the secret was right but the sign-in goes on), or passing its
+//! [`Attempt::budget`] to the storage write that completes the success and resets the run.
+
+use serde_json::{json, Value};
+
+use crate::app::App;
+use crate::auth::session::CurrentSession;
+use crate::http::ApiError;
+use crate::storage::attempts::{self, Budget, Condition, Generations, Reservation};
+use crate::storage::events::{self, EventType};
+use crate::storage::users::{self, Guard};
+
+#[must_use = "an attempt must fail, be refunded or complete"]
+pub struct Attempt {
+    user_id: String,
+    budget: Budget,
+    /// The lock that stands if this attempt is a failure (0: none).
+    locks_until: u64,
+}
+
+impl Attempt {
+    /// The attempt a sign-in with an unknown e-mail stands for: it counts nowhere, and failing it
+    /// does the same awaited work as failing a real one.
+    pub fn nobody() -> Self {
+        Self { user_id: String::new(), budget: Budget::Strangers, locks_until: 0 }
+    }
+
+    /// Turns a reservation into an attempt, or the answer for a locked run (429) or a stale
+    /// sign-in (401).
+    pub fn from_reservation(
+        app: &App,
+        user_id: &str,
+        budget: Budget,
+        reservation: Reservation,
+    ) -> Result<Self, ApiError> {
+        match reservation {
+            Reservation::Reserved { locks_until } => Ok(Self { user_id: user_id.into(), budget, locks_until }),
+            Reservation::Locked { until } => {
+                Err(ApiError::RateLimited { retry_after: until.saturating_sub(app.now).max(1) })
+            }
+            Reservation::Stale => Err(ApiError::Unauthenticated),
+        }
+    }
+
+    /// An attempt of a signed-in session at its own password or codes: counted against the
+    /// session, not the account (strangers cannot lock the owner's session out).
+    pub async fn by_session(app: &App, current: &CurrentSession) -> Result<Self, ApiError> {
+        let budget = Budget::Session(current.id.clone());
+        let (reservation, _): (Reservation, Option<Value>) = attempts::reserve(
+            &app.db()?,
+            &budget,
+            Condition::UserId(&current.user.id),
+            app.config.throttle,
+            app.now,
+            None,
+        )
+        .await?;
+        Self::from_reservation(app, &current.user.id, budget, reservation)
+    }
+
+    /// An attempt at the second step of a sign-in, in the run its password was counted in,
+    /// refused (401) when the sign-in's generations are stale. Also answers the row `select` reads.
+    pub async fn for_second_step<T: serde::de::DeserializeOwned>(
+        app: &App,
+        user_id: &str,
+        budget: Budget,
+        generations: Generations,
+        select: worker::D1PreparedStatement,
+    ) -> Result<(Self, Option<T>), ApiError> {
+        let (reservation, row) = attempts::reserve(
+            &app.db()?,
+            &budget,
+            Condition::Current(user_id, generations),
+            app.config.throttle,
+            app.now,
+            Some(select),
+        )
+        .await?;
+        Ok((Self::from_reservation(app, user_id, budget, reservation)?, row))
+    }
+
+    pub fn budget(&self) -> &Budget {
+        &self.budget
+    }
+
+    /// The secret was wrong: records `sign_in_failed` with `detail` (and `locked_out` when this
+    /// failure locked the run) and answers `wrong`, or 429 once the run is locked.
+    pub async fn failed(self, app: &App, detail: Value, wrong: ApiError) -> Result<ApiError, ApiError> {
+        let db = app.db()?;
+        let mut detail = detail;
+        detail["client"] = json!(self.budget.name());
+        let exists = Guard::UserExists;
+        let mut statements = vec![events::insert_when(
+            &db,
+            &exists,
+            &self.user_id,
+            EventType::SignInFailed,
+            app.now,
+            &app.origin,
+            detail,
+        )?];
+        let locked = self.locks_until > app.now;
+        if locked {
+            let detail = json!({
+                "after_failures": app.config.throttle.threshold,
+                "client": self.budget.name(),
+                "retry_after": self.locks_until - app.now,
+            });
+            statements.push(events::insert_when(
+                &db,
+                &exists,
+                &self.user_id,
+                EventType::LockedOut,
+                app.now,
+                &app.origin,
+                detail,
+            )?);
+        }
+        users::run_batch(&db, statements).await?;
+        Ok(if locked { ApiError::RateLimited { retry_after: self.locks_until - app.now } } else { wrong })
+    }
+
+    /// The secret was right but nothing is complete yet (a password before its second factor),
+    /// or the attempt was refused for another reason: the count goes back.
+    pub async fn refund(self, app: &App) -> Result<(), ApiError> {
+        if self.user_id.is_empty() {
+            return Ok(());
+        }
+        let db = app.db()?;
+        users::run_batch(&db, vec![attempts::refund(&db, &self.user_id, &self.budget, app.now)?]).await?;
+        Ok(())
+    }
+}

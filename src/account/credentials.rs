@@ -1,0 +1,138 @@
+//! A signed-in session proving its password again: "Confirm it's you" (sudo) and the password
+//! change (SPEC §5.3, §5.8). Failures count against the session, never the account.
+
+use serde_json::json;
+
+use super::attempts::Attempt;
+use super::factors::{self, SecondFactor};
+use super::keys::keyring;
+use super::sign_in::hash_password;
+use crate::app::App;
+use crate::auth::session::{self, CurrentSession, IssuedSession};
+use crate::domain::email::Email;
+use crate::domain::password;
+use crate::domain::password_rules::{self, PasswordContext};
+use crate::http::ApiError;
+use crate::storage::attempts as attempt_store;
+use crate::storage::events::{self, EventType};
+use crate::storage::two_factor::{self, FactorsRow, Use};
+use crate::storage::users::{self, Guard, NewPassword, PasswordChange};
+use crate::storage::Outcome;
+
+/// `POST /api/auth/confirm`: the password (and, with 2FA on, a code or recovery code) opens the
+/// sudo window on a new token; the old token ends at once (ASVS 5.0 V7.2.4).
+pub async fn confirm(
+    app: &App,
+    current: &CurrentSession,
+    password: &str,
+    factor: Option<SecondFactor>,
+) -> Result<IssuedSession, ApiError> {
+    let row = FactorsRow::from(&current.user);
+    if row.enabled() && factor.is_none() {
+        return Err(ApiError::invalid_input(
+            "Enter your password and a code from your authenticator app (or a recovery code).",
+        ));
+    }
+    let attempt = Attempt::by_session(app, current).await?;
+    if !password::verify(password, &row.password_hash, app.config.hash_params).is_right() {
+        let detail = json!({ "factor": "password", "action": "confirm" });
+        return Err(attempt.failed(app, detail, ApiError::WrongPassword).await?);
+    }
+    let db = app.db()?;
+    let revoke_old = users::revoke_session(&db, &current.id, &current.user.id, current.record.summary.expires_at)?;
+    match factor.filter(|_| row.enabled()) {
+        Some(factor) => {
+            let keys = keyring(app)?;
+            let outcome = match factors::candidate(app, &keys, &row, &factor)? {
+                Some(candidate) => {
+                    let using = Use { budget: attempt.budget(), generations: None, events: &[] };
+                    two_factor::use_proof(&db, &row.id, &candidate.proof(), &using, app.now, &app.origin).await?
+                }
+                None => Outcome::LostRace,
+            };
+            if outcome == Outcome::LostRace {
+                let detail = json!({ "factor": factor.name(), "action": "confirm" });
+                return Err(attempt.failed(app, detail, ApiError::InvalidCode).await?);
+            }
+            users::run_batch(&db, vec![revoke_old]).await?;
+        }
+        None => {
+            let reset = attempt_store::reset(&db, &row.id, attempt.budget())?;
+            users::run_batch(&db, vec![reset, revoke_old]).await?;
+        }
+    }
+    let generations = current.record.generations;
+    session::reissue(app, current, generations, app.now + app.config.sudo_seconds).await
+}
+
+/// What a password change answers.
+pub struct PasswordChanged {
+    pub signed_out_sessions: usize,
+    /// The caller's new session when the others were signed out (the old token ended too).
+    pub session: Option<IssuedSession>,
+}
+
+/// `PUT /api/security/password`: needs the current password; by default ends every other
+/// session (one D1 write bumps the generations) and gives the caller a new token.
+pub async fn change_password(
+    app: &App,
+    current: &CurrentSession,
+    current_password: &str,
+    new_password: &str,
+    sign_out_others: bool,
+) -> Result<PasswordChanged, ApiError> {
+    let user = &current.user;
+    let attempt = Attempt::by_session(app, current).await?;
+    if !password::verify(current_password, &user.password_hash, app.config.hash_params).is_right() {
+        let detail = json!({ "factor": "password", "action": "change_password" });
+        return Err(attempt.failed(app, detail, ApiError::WrongPassword).await?);
+    }
+    let db = app.db()?;
+    let email = Email::parse(&user.email).map_err(|_| ApiError::Internal)?;
+    let problems = password_rules::check(
+        new_password,
+        &PasswordContext { email_local_part: email.local_part(), name: &user.name },
+    );
+    let refusal = if !problems.is_empty() {
+        Some(ApiError::WeakPassword(problems))
+    } else if new_password == current_password {
+        Some(ApiError::invalid_input("Choose a new password that is different from your current one."))
+    } else {
+        None
+    };
+    if let Some(refusal) = refusal {
+        users::run_batch(&db, vec![attempt_store::reset(&db, &user.id, attempt.budget())?]).await?;
+        return Err(refusal);
+    }
+    let new_hash = hash_password(new_password, app)?;
+    let others = if sign_out_others { session::live_others(app, current).await? } else { Vec::new() };
+    let detail = json!({ "signed_out_sessions": others.len() });
+    let event = events::insert_when(
+        &db,
+        &Guard::PasswordHashIs(&new_hash),
+        &user.id,
+        EventType::PasswordChanged,
+        app.now,
+        &app.origin,
+        detail,
+    )?;
+    let change = NewPassword {
+        user_id: &user.id,
+        old_hash: &user.password_hash,
+        new_hash: &new_hash,
+        now: app.now,
+        end_sessions: sign_out_others,
+    };
+    let reset = attempt_store::reset(&db, &user.id, attempt.budget())?;
+    let generations = match users::change_password(&db, &change, event, vec![reset]).await? {
+        PasswordChange::Applied(generations) => generations,
+        // Another change won the race: the password given as current is no longer current.
+        PasswordChange::LostRace => return Err(ApiError::WrongPassword),
+    };
+    if !sign_out_others {
+        return Ok(PasswordChanged { signed_out_sessions: 0, session: None });
+    }
+    session::forget_in_background(app, &user.id, others.iter().map(|s| s.id.clone()).collect());
+    let issued = session::reissue(app, current, generations, current.record.sudo_until).await?;
+    Ok(PasswordChanged { signed_out_sessions: others.len(), session: Some(issued) })
+}

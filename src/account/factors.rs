@@ -1,0 +1,72 @@
+//! Second factors as typed (a code from the app or a recovery code) and their check against the
+//! account's enabled factor. Only [`super::attempts::Attempt`] holders call these.
+
+use crate::app::App;
+use crate::domain::secrets::Keyring;
+use crate::domain::{recovery_codes, totp};
+use crate::http::ApiError;
+use crate::storage::two_factor::{FactorsRow, Proof};
+
+/// A second factor as typed: a code from the app or a recovery code.
+pub enum SecondFactor {
+    Code(String),
+    RecoveryCode(String),
+}
+
+impl SecondFactor {
+    /// From a body's optional `code` and `recovery_code`: at most one of them.
+    pub fn from_fields(code: Option<String>, recovery_code: Option<String>) -> Result<Option<Self>, ApiError> {
+        match (code, recovery_code) {
+            (Some(_), Some(_)) => Err(ApiError::invalid_input("Send either a code or a recovery code, not both.")),
+            (Some(code), None) => Ok(Some(Self::Code(code))),
+            (None, Some(recovery)) => Ok(Some(Self::RecoveryCode(recovery))),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// How it is named in events and sign-in methods.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Code(_) => "totp",
+            Self::RecoveryCode(_) => "recovery_code",
+        }
+    }
+}
+
+/// A second factor that passed every check that needs no write: a TOTP code of a step after
+/// the last accepted one, or a well-formed recovery code. The batch that uses it decides.
+pub enum Candidate {
+    Totp { secret: String, step: u64 },
+    RecoveryCode { candidates: Vec<String> },
+}
+
+impl Candidate {
+    pub fn proof(&self) -> Proof<'_> {
+        match self {
+            Self::Totp { secret, step } => Proof::Totp { secret, step: *step },
+            Self::RecoveryCode { candidates } => Proof::RecoveryCode { candidates },
+        }
+    }
+}
+
+/// Checks `factor` against the account's enabled second factor; `None` when it is wrong.
+pub fn candidate(
+    app: &App,
+    keyring: &Keyring,
+    row: &FactorsRow,
+    factor: &SecondFactor,
+) -> Result<Option<Candidate>, ApiError> {
+    match factor {
+        SecondFactor::Code(code) => {
+            let Some(stored) = row.totp_secret.as_deref() else { return Ok(None) };
+            let secret = keyring.decrypt(stored, &row.id).ok_or_else(|| {
+                worker::console_error!("a stored TOTP secret does not decrypt with the configured keys");
+                ApiError::Internal
+            })?;
+            Ok(totp::verify(&secret, code, app.now, row.totp_last_step)
+                .map(|step| Candidate::Totp { secret: stored.to_string(), step }))
+        }
+        SecondFactor::RecoveryCode(typed) => Ok(recovery_codes::normalize(typed)
+            .map(|code| Candidate::RecoveryCode { candidates: keyring.recovery_code_candidates(&row.id, &code) })),
+    }
+}

@@ -1,0 +1,12 @@
+//! Use cases between the routes and storage. Every check of a password, TOTP code or recovery
+//! code goes through [`attempts::Attempt`]: an attempt is counted before the secret is checked,
+//! in the failure run of whoever is trying (strangers, a known device, a signed-in session), and
+//! only a completed sign-in or change ends the run. Routes cannot read, reset or skip it.
+
+pub mod attempts;
+pub mod credentials;
+pub mod devices;
+pub mod factors;
+pub mod keys;
+pub mod sign_in;
+pub mod two_factor;

@@ -1,0 +1,95 @@
+//! Turning two-factor authentication on and off (SPEC §5.4–§5.6): the checks of codes and the
+//! password go through the session's failure run.
+
+use serde_json::json;
+
+use super::attempts::Attempt;
+use super::factors::{self, SecondFactor};
+use super::keys::keyring;
+use crate::app::App;
+use crate::auth::session::CurrentSession;
+use crate::domain::{password, recovery_codes, secrets::Keyring, totp};
+use crate::http::ApiError;
+use crate::storage::two_factor::{self, FactorsRow};
+use crate::storage::Outcome;
+
+pub fn already_on() -> ApiError {
+    ApiError::invalid_input("Two-factor authentication is already on. Turn it off first to set it up again.")
+}
+
+pub fn not_on() -> ApiError {
+    ApiError::invalid_input("Two-factor authentication is not on.")
+}
+
+/// Ten new recovery codes and their stored forms.
+pub fn new_recovery_codes(keyring: &Keyring, user_id: &str) -> Result<(Vec<String>, Vec<String>), ApiError> {
+    let codes = recovery_codes::generate().map_err(|_| ApiError::Internal)?;
+    let hashes = codes
+        .iter()
+        .map(|code| recovery_codes::normalize(code).map(|c| keyring.recovery_code_hash(user_id, &c)))
+        .collect::<Option<Vec<_>>>()
+        .ok_or(ApiError::Internal)?;
+    Ok((codes, hashes))
+}
+
+/// Turns it on with a correct code of the pending secret (that code's step counts as used);
+/// answers the recovery codes, once.
+pub async fn enable(app: &App, current: &CurrentSession, code: &str) -> Result<Vec<String>, ApiError> {
+    let row = FactorsRow::from(&current.user);
+    if row.enabled() {
+        return Err(already_on());
+    }
+    let pending = row.totp_pending_secret.as_deref().ok_or_else(|| {
+        ApiError::invalid_input("There is no set-up to finish. Start setting up two-factor authentication again.")
+    })?;
+    let keys = keyring(app)?;
+    let secret = keys.decrypt(pending, &row.id).ok_or_else(|| {
+        worker::console_error!("a pending TOTP secret does not decrypt with the configured keys");
+        ApiError::Internal
+    })?;
+    let attempt = Attempt::by_session(app, current).await?;
+    let detail = json!({ "factor": "totp", "action": "enable_two_factor" });
+    let Some(step) = totp::verify(&secret, code, app.now, row.totp_last_step) else {
+        return Err(attempt.failed(app, detail, ApiError::InvalidCode).await?);
+    };
+    let (codes, hashes) = new_recovery_codes(&keys, &row.id)?;
+    let db = app.db()?;
+    let outcome =
+        two_factor::enable(&db, &row.id, pending, step, &hashes, attempt.budget(), app.now, &app.origin).await?;
+    if outcome == Outcome::LostRace {
+        // A concurrent request turned it on or used this code first.
+        return Err(attempt.failed(app, detail, ApiError::InvalidCode).await?);
+    }
+    Ok(codes)
+}
+
+/// Turns it off with the password and a code or recovery code (SPEC §5.6).
+pub async fn disable(
+    app: &App,
+    current: &CurrentSession,
+    password_typed: &str,
+    factor: SecondFactor,
+) -> Result<(), ApiError> {
+    let row = FactorsRow::from(&current.user);
+    if !row.enabled() {
+        return Err(not_on());
+    }
+    let attempt = Attempt::by_session(app, current).await?;
+    if !password::verify(password_typed, &row.password_hash, app.config.hash_params).is_right() {
+        let detail = json!({ "factor": "password", "action": "disable_two_factor" });
+        return Err(attempt.failed(app, detail, ApiError::WrongPassword).await?);
+    }
+    let keys = keyring(app)?;
+    let outcome = match factors::candidate(app, &keys, &row, &factor)? {
+        Some(candidate) => {
+            let db = app.db()?;
+            two_factor::disable(&db, &row.id, &candidate.proof(), attempt.budget(), app.now, &app.origin).await?
+        }
+        None => Outcome::LostRace,
+    };
+    if outcome == Outcome::LostRace {
+        let detail = json!({ "factor": factor.name(), "action": "disable_two_factor" });
+        return Err(attempt.failed(app, detail, ApiError::InvalidCode).await?);
+    }
+    Ok(())
+}

@@ -1,0 +1,292 @@
+//! Failure runs in D1 (SPEC §5.7). Every attempt at a secret is *reserved* with one atomic
+//! statement before the secret is checked: it counts the attempt as a failure and, from the
+//! threshold on, locks the run, unless the run is locked already. A success resets the run; a
+//! correct password that still needs a second factor hands its reservation back.
+//!
+//! A run belongs to a *budget*: the account's unknown clients (`users.failed_attempts`), one known
+//! device of the user, or one signed-in session (`attempt_budgets`), so strangers who guess lock
+//! out strangers only.
+
+use serde::Deserialize;
+use worker::wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement};
+
+use super::users::UserRow;
+use super::{int, text};
+use crate::domain::throttle::ThrottlePolicy;
+use crate::http::ApiError;
+
+/// Whose failure run an attempt counts in.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Budget {
+    /// Clients the account does not know: one run per account.
+    Strangers,
+    /// A browser holding a valid `__Host-device` cookie of the user (the device id).
+    Device(String),
+    /// A signed-in session checking its password or a code (the session id).
+    Session(String),
+}
+
+impl Budget {
+    fn scope(&self, user_id: &str) -> Option<String> {
+        match self {
+            Self::Strangers => None,
+            Self::Device(id) => Some(format!("device:{user_id}:{id}")),
+            Self::Session(id) => Some(format!("session:{id}")),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Strangers => "account",
+            Self::Device(_) => "device",
+            Self::Session(_) => "session",
+        }
+    }
+}
+
+/// The generations a session or pending sign-in was authenticated under (SPEC §5.8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, Deserialize)]
+pub struct Generations {
+    pub password: u64,
+    pub session: u64,
+}
+
+/// The answer to "may this client try a secret now?".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// Counted as a failure; `locks_until` is the lock that stands if it is one (0: none).
+    Reserved { locks_until: u64 },
+    /// The run is locked until then; nothing was counted.
+    Locked { until: u64 },
+    /// The generations asked for are no longer current; nothing was counted.
+    Stale,
+}
+
+/// How long budgets of devices and sessions are kept after their last attempt.
+pub const BUDGET_KEEP_SECONDS: u64 = 180 * 24 * 3600;
+
+/// SQL for the lock after failure number `n` (an SQL expression), with the policy at `?p..?p+2`
+/// (threshold, base, max) and now at `?now`.
+fn lock_after(n: &str, p: usize, now: usize) -> String {
+    let (t, base, max) = (p, p + 1, p + 2);
+    format!("CASE WHEN {n} >= ?{t} THEN ?{now} + MIN(?{max}, ?{base} << MIN({n} - ?{t}, 20)) ELSE 0 END")
+}
+
+fn policy_values(policy: ThrottlePolicy) -> [JsValue; 3] {
+    [int(policy.threshold.into()), int(policy.base_seconds), int(policy.max_seconds)]
+}
+
+#[derive(Deserialize)]
+struct LockedUntil {
+    locked_until: u64,
+}
+
+/// The state a reservation is conditional on, besides the run not being locked.
+#[derive(Clone, Copy)]
+pub enum Condition<'a> {
+    /// The user with this id.
+    UserId(&'a str),
+    /// The user with this id, still under these generations.
+    Current(&'a str, Generations),
+}
+
+impl Condition<'_> {
+    fn user_id(&self) -> &str {
+        match self {
+            Self::UserId(id) | Self::Current(id, _) => id,
+        }
+    }
+
+    /// SQL over `users` (unqualified columns) and the values for `?p`, `?p+1`, `?p+2`.
+    fn sql(&self, p: usize) -> (String, Vec<JsValue>) {
+        match self {
+            Self::UserId(id) => (format!("id = ?{p}"), vec![text(id)]),
+            Self::Current(id, g) => (
+                format!("id = ?{p} AND password_generation = ?{} AND session_generation = ?{}", p + 1, p + 2),
+                vec![text(id), int(g.password), int(g.session)],
+            ),
+        }
+    }
+}
+
+/// The reservation statement for `budget` under `condition`; `RETURNING locked_until` when it counted.
+fn reserve_statement(
+    db: &D1Database,
+    budget: &Budget,
+    condition: &Condition<'_>,
+    policy: ThrottlePolicy,
+    now: u64,
+) -> Result<D1PreparedStatement, ApiError> {
+    // ?1 now, ?2..?4 policy, ?5 scope / expiry, then the condition.
+    let mut binds = vec![int(now)];
+    binds.extend(policy_values(policy));
+    Ok(match budget.scope(condition.user_id()) {
+        None => {
+            let (cond, values) = condition.sql(5);
+            binds.extend(values);
+            let lock = lock_after("failed_attempts + 1", 2, 1);
+            db.prepare(format!(
+                "UPDATE users SET failed_attempts = failed_attempts + 1, locked_until = {lock} \
+                 WHERE {cond} AND locked_until <= ?1 RETURNING locked_until"
+            ))
+            .bind(&binds)?
+        }
+        Some(scope) => {
+            binds.push(text(&scope));
+            binds.push(int(now + BUDGET_KEEP_SECONDS));
+            let (cond, values) = condition.sql(7);
+            binds.extend(values);
+            let first = lock_after("1", 2, 1);
+            let next = lock_after("attempt_budgets.failed_attempts + 1", 2, 1);
+            db.prepare(format!(
+                "INSERT INTO attempt_budgets (scope, user_id, failed_attempts, locked_until, expires_at) \
+                 SELECT ?5, id, 1, {first}, ?6 FROM users WHERE {cond} \
+                 ON CONFLICT (scope) DO UPDATE SET failed_attempts = attempt_budgets.failed_attempts + 1, \
+                 locked_until = {next}, expires_at = excluded.expires_at \
+                 WHERE attempt_budgets.locked_until <= ?1 RETURNING locked_until"
+            ))
+            .bind(&binds)?
+        }
+    })
+}
+
+/// The budget's current lock, read after the reservation in the same transaction.
+fn current_lock(db: &D1Database, user_id: &str, budget: &Budget) -> Result<D1PreparedStatement, ApiError> {
+    Ok(match budget.scope(user_id) {
+        None => db.prepare("SELECT locked_until FROM users WHERE id = ?1").bind(&[text(user_id)])?,
+        Some(scope) => db.prepare("SELECT locked_until FROM attempt_budgets WHERE scope = ?1").bind(&[text(&scope)])?,
+    })
+}
+
+fn first_of<T: serde::de::DeserializeOwned>(results: &[worker::D1Result], index: usize) -> Result<Option<T>, ApiError> {
+    Ok(results.get(index).map(|r| r.results::<T>()).transpose()?.and_then(|rows| rows.into_iter().next()))
+}
+
+fn reservation_of(reserved: Option<LockedUntil>, budget_locked_until: u64, now: u64) -> Reservation {
+    match reserved {
+        Some(r) => Reservation::Reserved { locks_until: if r.locked_until > now { r.locked_until } else { 0 } },
+        None if budget_locked_until > now => Reservation::Locked { until: budget_locked_until },
+        None => Reservation::Stale,
+    }
+}
+
+/// Reserves an attempt of a known user. `Stale` when the user is gone or `condition`'s
+/// generations are no longer current. Also answers the row `select` reads in the same transaction.
+pub async fn reserve<T: serde::de::DeserializeOwned>(
+    db: &D1Database,
+    budget: &Budget,
+    condition: Condition<'_>,
+    policy: ThrottlePolicy,
+    now: u64,
+    select: Option<D1PreparedStatement>,
+) -> Result<(Reservation, Option<T>), ApiError> {
+    let mut statements =
+        vec![reserve_statement(db, budget, &condition, policy, now)?, current_lock(db, condition.user_id(), budget)?];
+    statements.extend(select);
+    let results = super::batch(db, statements).await?;
+    let current = first_of::<LockedUntil>(&results, 1)?.map_or(0, |c| c.locked_until);
+    let reservation = reservation_of(first_of(&results, 0)?, current, now);
+    Ok((reservation, first_of(&results, 2)?))
+}
+
+/// A sign-in's first step: finds the account by e-mail and reserves an attempt in the same
+/// transaction, in the run of the device the cookie names (`device`: user id and device id) if
+/// it is this account's, else in the account's strangers' run. An unknown e-mail runs the very
+/// same statements, which change nothing.
+pub async fn reserve_sign_in(
+    db: &D1Database,
+    email: &str,
+    device: Option<(&str, &str)>,
+    policy: ThrottlePolicy,
+    now: u64,
+) -> Result<Option<(UserRow, Budget, Reservation)>, ApiError> {
+    let (device_user, device_id) = device.unwrap_or(("", ""));
+    let device_budget = Budget::Device(device_id.to_string());
+    let scope = device_budget.scope(device_user).unwrap_or_default();
+    let first = lock_after("1", 2, 1);
+    let next = lock_after("attempt_budgets.failed_attempts + 1", 2, 1);
+    let mut binds = vec![int(now)];
+    binds.extend(policy_values(policy));
+    binds.extend([text(&scope), int(now + BUDGET_KEEP_SECONDS), text(email), text(device_user)]);
+    let by_device = db
+        .prepare(format!(
+            "INSERT INTO attempt_budgets (scope, user_id, failed_attempts, locked_until, expires_at) \
+             SELECT ?5, id, 1, {first}, ?6 FROM users WHERE email = ?7 AND id = ?8 AND ?8 != '' \
+             ON CONFLICT (scope) DO UPDATE SET failed_attempts = attempt_budgets.failed_attempts + 1, \
+             locked_until = {next}, expires_at = excluded.expires_at \
+             WHERE attempt_budgets.locked_until <= ?1 RETURNING locked_until"
+        ))
+        .bind(&binds)?;
+    let mut binds = vec![int(now)];
+    binds.extend(policy_values(policy));
+    binds.extend([text(email), text(device_user)]);
+    let by_stranger = db
+        .prepare(format!(
+            "UPDATE users SET failed_attempts = failed_attempts + 1, locked_until = {} \
+             WHERE email = ?5 AND id != ?6 AND locked_until <= ?1 RETURNING locked_until",
+            lock_after("failed_attempts + 1", 2, 1)
+        ))
+        .bind(&binds)?;
+    let lock = db
+        .prepare(
+            "SELECT CASE WHEN id = ?2 THEN COALESCE((SELECT locked_until FROM attempt_budgets WHERE scope = ?3), 0) \
+             ELSE locked_until END AS locked_until FROM users WHERE email = ?1",
+        )
+        .bind(&[text(email), text(device_user), text(&scope)])?;
+    let read = super::users::find_by_email_statement(db, email)?;
+    let results = super::batch(db, vec![by_device, by_stranger, lock, read]).await?;
+    let Some(user) = first_of::<UserRow>(&results, 3)? else {
+        return Ok(None);
+    };
+    let (budget, reserved) = if user.id == device_user {
+        (device_budget, first_of(&results, 0)?)
+    } else {
+        (Budget::Strangers, first_of(&results, 1)?)
+    };
+    let current = first_of::<LockedUntil>(&results, 2)?.map_or(0, |c| c.locked_until);
+    Ok(Some((user, budget, reservation_of(reserved, current, now))))
+}
+
+/// Hands a reservation back: the attempt was not a failure (a correct password that still needs
+/// a second factor, or one refused for another reason before its secret was checked). A lock
+/// that only this reservation set is lifted with it.
+pub fn refund(db: &D1Database, user_id: &str, budget: &Budget, now: u64) -> Result<D1PreparedStatement, ApiError> {
+    Ok(match budget.scope(user_id) {
+        None => db
+            .prepare(
+                "UPDATE users SET failed_attempts = MAX(failed_attempts - 1, 0), locked_until = MIN(locked_until, ?2) \
+                 WHERE id = ?1",
+            )
+            .bind(&[text(user_id), int(now)])?,
+        Some(scope) => db
+            .prepare(
+                "UPDATE attempt_budgets SET failed_attempts = MAX(failed_attempts - 1, 0), \
+                 locked_until = MIN(locked_until, ?2) WHERE scope = ?1",
+            )
+            .bind(&[text(&scope), int(now)])?,
+    })
+}
+
+/// Ends the run after a success (for a sign-in: every factor).
+pub fn reset(db: &D1Database, user_id: &str, budget: &Budget) -> Result<D1PreparedStatement, ApiError> {
+    let (sql, binds) = reset_when(user_id, budget);
+    Ok(db.prepare(sql.replace("{pre}", "1")).bind(&binds)?)
+}
+
+/// [`reset`] as SQL with `{pre}` for a condition that must hold too, and its values (`?1`).
+pub fn reset_when(user_id: &str, budget: &Budget) -> (String, Vec<JsValue>) {
+    match budget.scope(user_id) {
+        None => (
+            "UPDATE users SET failed_attempts = 0, locked_until = 0 WHERE id = ?1 AND {pre}".into(),
+            vec![text(user_id)],
+        ),
+        Some(scope) => ("DELETE FROM attempt_budgets WHERE scope = ?1 AND {pre}".into(), vec![text(&scope)]),
+    }
+}
+
+/// Drops budgets nobody has used for [`BUDGET_KEEP_SECONDS`].
+pub fn prune(db: &D1Database, now: u64) -> Result<D1PreparedStatement, ApiError> {
+    Ok(db.prepare("DELETE FROM attempt_budgets WHERE expires_at < ?1").bind(&[int(now)])?)
+}
