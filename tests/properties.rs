@@ -164,6 +164,95 @@ proptest! {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Common passwords and their trivial variants (SPEC §5.2)
+
+/// The shipped list, read here from the data file rather than through the implementation.
+const COMMON: &str = include_str!("../data/common-passwords.txt");
+
+/// What people type instead of a letter (the SPEC's "common character substitutions").
+fn substitutes(letter: char) -> &'static [char] {
+    match letter {
+        'a' => &['@', '4'],
+        'o' => &['0'],
+        'e' => &['3'],
+        's' => &['$', '5'],
+        't' => &['7'],
+        'i' | 'l' => &['1', '!'],
+        _ => &[],
+    }
+}
+
+/// A listed entry with at least four letters, typed with random case and substitutions (its
+/// first letter stays a letter), and random digits, symbols and spaces before and after it.
+fn trivial_variant() -> impl Strategy<Value = (String, &'static str)> {
+    let entries: Vec<&'static str> =
+        COMMON.lines().filter(|e| e.chars().filter(char::is_ascii_lowercase).count() >= 4).collect();
+    let affix = "[0-9!#?*. _-]{0,6}";
+    (prop::sample::select(entries), prop::collection::vec((any::<bool>(), 0u8..6), 20), affix, affix).prop_map(
+        |(entry, choices, before, after)| {
+            let first_letter = entry.find(|c: char| c.is_ascii_lowercase()).unwrap();
+            let typed: String = entry
+                .char_indices()
+                .zip(choices)
+                .map(|((i, c), (upper, pick))| match substitutes(c) {
+                    subs if i != first_letter && !subs.is_empty() && pick >= 2 => subs[usize::from(pick) % subs.len()],
+                    _ if upper => c.to_ascii_uppercase(),
+                    _ => c,
+                })
+                .collect();
+            (format!("{before}{typed}{after}"), entry)
+        },
+    )
+}
+
+/// Passphrase words: listed ones (`dragon`, `monkey`, …) as well as random letters.
+fn passphrase_word() -> impl Strategy<Value = String> {
+    let listed = prop::sample::select(vec![
+        "dragon", "monkey", "harbor", "copper", "violet", "lantern", "sunshine", "password", "blue", "love",
+    ]);
+    prop_oneof![listed.prop_map(str::to_string), "[a-z]{4,9}"]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn any_listed_password_typed_with_case_substitutions_and_affixes_is_refused((password, entry) in trivial_variant()) {
+        let ctx = PasswordContext { email_local_part: "zz", name: "Zz" };
+        let problems = password_rules::check(&password, &ctx);
+        prop_assert!(problems.contains(&PasswordProblem::Common), "{} (from {}): {:?}", password, entry, problems);
+    }
+
+    #[test]
+    fn a_passphrase_of_three_or_more_words_is_accepted_even_with_listed_words(
+        words in prop::collection::vec((passphrase_word(), any::<bool>()), 3..6),
+        separator in prop::sample::select(vec![" ", "-", ".", "_", "#", "+", "/", "~"]),
+        n in 0u32..10_000,
+        symbol in prop::sample::select(vec!["!", "?", "#", "%", "&"]),
+        number_first in any::<bool>(),
+    ) {
+        let words: Vec<String> = words
+            .into_iter()
+            .map(|(w, capital)| if capital { w[..1].to_uppercase() + &w[1..] } else { w })
+            .collect();
+        let phrase = words.join(separator);
+        let password = if number_first { format!("{n}{symbol}{phrase}") } else { format!("{phrase}{separator}{n}{symbol}") };
+        let ctx = PasswordContext { email_local_part: "zz", name: "Zz" };
+        prop_assert_eq!(password_rules::check(&password, &ctx), vec![], "{}", password);
+    }
+
+    #[test]
+    fn whether_a_password_is_common_does_not_depend_on_letter_case(
+        password in prop_oneof!["[a-zA-Z0-9@$!|. -]{0,24}", trivial_variant().prop_map(|(p, _)| p)],
+    ) {
+        let ctx = PasswordContext { email_local_part: "zz", name: "Zz" };
+        let common = |p: &str| password_rules::check(p, &ctx).contains(&PasswordProblem::Common);
+        prop_assert_eq!(common(&password), common(&password.to_ascii_uppercase()));
+        prop_assert_eq!(common(&password), common(&password.to_ascii_lowercase()));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Base32 (RFC 4648, no padding)
 
 /// The reference: bytes as a bit string, cut into 5-bit symbols, zero-padded at the end.

@@ -1,6 +1,11 @@
 //! The product's "strong password" (SPEC §5.2). Every broken rule is reported, so the page can
 //! show one checklist and the API one `problems` list. Nothing is trimmed, truncated or folded:
 //! the password that passes is exactly the one that gets hashed.
+//!
+//! "Not common" refuses the listed passwords and their trivial variants — other letter case, the
+//! usual character substitutions (`P@ssw0rd`), digits and symbols added before or after
+//! (`!!Password2024`) — but never a listed word that is only part of a longer passphrase; the
+//! exact rule is in [`common_passwords`].
 
 use serde::Serialize;
 
@@ -43,7 +48,9 @@ impl PasswordProblem {
             Self::MissingLetter => "Include at least one letter.",
             Self::MissingNumber => "Include at least one number.",
             Self::MissingSymbol => "Include at least one symbol, such as ! ? # or a space.",
-            Self::Common => "This password is too common. Choose one that is unique to your WEMASY account.",
+            Self::Common => {
+                "This password is too common, or a small variation of a common one. Choose one that is unique to your WEMASY account."
+            }
             Self::ContainsEmail => "Do not use your e-mail address in your password.",
             Self::ContainsName => "Do not use your name in your password.",
         }
@@ -144,6 +151,68 @@ mod tests {
     #[test]
     fn space_counts_as_a_symbol() {
         assert_eq!(problems("correct horse 7 battery"), vec![]);
+    }
+
+    #[test]
+    fn trivial_variants_of_common_passwords_are_refused() {
+        let variants = [
+            "Password123!",
+            "!!Password2024",
+            "P@ssw0rd!2345",
+            "Dr@g0n-1234567",
+            "qwerty123456!",
+            "iloveyou!!123",
+            "PASSWORD-2024!!",
+            "1L0V3Y0U!!2024",
+            "!lov3you#2024",
+            "M0nk3y#1234567",
+            "Sh@d0w-2024-!!",
+            "Sunsh1ne!!2024",
+            "123456789!!Football",
+            "Tr@ct0r_123456",
+            "#1qaz2wsx#2024",
+            "Tru$tn0!-2024#",
+            "  Superman  1984",
+            "L3tM3In!!!2024",
+        ];
+        for p in variants {
+            assert!(problems(p).contains(&Common), "{p}: {:?}", problems(p));
+        }
+        // The other rules are met, so Common is the only reason for most of them.
+        assert_eq!(problems("Password123!"), vec![Common]);
+        assert_eq!(problems("P@ssw0rd!2345"), vec![Common]);
+    }
+
+    #[test]
+    fn strong_passphrases_stay_accepted() {
+        let passphrases = [
+            "Blue-Harbor-a1b2c3d4e5f6-7!",
+            "Blue-Harbor-0f9e8d7c6b5a-7!",
+            "Violet-9f8e7d6c5b4a-Kettle!9",
+            "Copper 0a1b2c3d4e5f Lantern#7",
+            "Tr0ub4dor&3x",
+            "correct horse 7 battery",
+            "ünïcødé-Pässw0",
+            "always-Lit-42x",
+            "Another-Lantern-9!",
+            "Fresh-Lantern-42!x",
+            "Quiet-Lantern-42-a-7f3c!",
+            "Concurrent-One-11!",
+            "Not-my-password-1!",
+            "Zq8#mK2$vL9!",
+            "Legacy-Hash-Pass-1!",
+            "Dragon-Harbor-Sunset-42!",
+            "2024!Monkey-Trombone-Soup",
+            "!!Tr0mbone-Dragon-2024!!",
+            "iloveyou-but-not-Mondays-7",
+            "P@ssw0rd-Is-Not-Enough-9",
+            "7 purple elephants dance!",
+            "Sunshine&Rain#2031x",
+            "Correct-Horse-Battery-42!",
+        ];
+        for p in passphrases {
+            assert_eq!(problems(p), vec![], "{p}");
+        }
     }
 
     #[test]
