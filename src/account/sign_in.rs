@@ -35,7 +35,7 @@ pub struct SignedIn {
 }
 
 pub enum PasswordStep {
-    SignedIn(SignedIn),
+    SignedIn(Box<SignedIn>),
     /// The password was right; the `__Host-pending` cookie to send with the second factor.
     SecondFactorNeeded {
         pending_cookie: String,
@@ -123,7 +123,7 @@ pub async fn with_password(app: &App, req: &Request, email: &str, password: &str
     }
     let signed_in =
         start(app, &keys, device.as_ref(), (&user.id, &user.email, &user.name), user.generations(), "password");
-    Ok(PasswordStep::SignedIn(signed_in.await?))
+    Ok(PasswordStep::SignedIn(Box::new(signed_in.await?)))
 }
 
 fn sign_in_event(

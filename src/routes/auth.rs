@@ -73,7 +73,7 @@ struct Login {
 pub async fn login(mut req: Request, app: &App) -> Result<Response, ApiError> {
     let body: Login = read_json(&mut req).await?;
     match sign_in::with_password(app, &req, &body.email, &body.password).await? {
-        PasswordStep::SignedIn(signed_in) => signed_in_response(app, 200, signed_in),
+        PasswordStep::SignedIn(signed_in) => signed_in_response(app, 200, *signed_in),
         PasswordStep::SecondFactorNeeded { pending_cookie } => {
             with_cookie(json(200, &json!({ "two_factor_required": true }))?, &pending_cookie)
         }

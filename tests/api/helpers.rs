@@ -89,7 +89,12 @@ pub struct TestApp {
     client: Client,
     pub session: Option<String>,
     pub pending: Option<String>,
+    /// The `__Host-device` cookie this browser holds, once a sign-in completed.
+    pub device: Option<String>,
     pub user_agent: String,
+    /// The client address the worker sees (`CF-Connecting-IP`): each app is its own client, so
+    /// the per-address limit of failed sign-ins never couples tests.
+    pub ip: String,
 }
 
 impl Default for TestApp {
@@ -108,7 +113,15 @@ impl TestApp {
         // a keep-alive connection the server has already closed.
         let client =
             Client::builder().redirect(reqwest::redirect::Policy::none()).pool_max_idle_per_host(0).build().unwrap();
-        Self { base: base_url(), client, session: None, pending: None, user_agent: user_agent.into() }
+        Self {
+            base: base_url(),
+            client,
+            session: None,
+            pending: None,
+            device: None,
+            user_agent: user_agent.into(),
+            ip: random_ip(),
+        }
     }
 
     /// Another device: same server, no cookies.
@@ -124,6 +137,9 @@ impl TestApp {
         if let Some(p) = &self.pending {
             parts.push(format!("__Host-pending={p}"));
         }
+        if let Some(d) = &self.device {
+            parts.push(format!("__Host-device={d}"));
+        }
         (!parts.is_empty()).then(|| parts.join("; "))
     }
 
@@ -135,6 +151,7 @@ impl TestApp {
             let slot = match name.trim() {
                 "__Host-session" => &mut self.session,
                 "__Host-pending" => &mut self.pending,
+                "__Host-device" => &mut self.device,
                 _ => continue,
             };
             *slot = if cleared { None } else { Some(token.to_string()) };
@@ -143,8 +160,11 @@ impl TestApp {
 
     /// Any request, as the page would send it (same-origin `Origin`, JSON, this app's cookies).
     pub async fn request(&mut self, method: Method, path: &str, body: Option<Value>) -> TestResponse {
-        let mut req =
-            self.client.request(method.clone(), format!("{}{path}", self.base)).header("User-Agent", &self.user_agent);
+        let mut req = self
+            .client
+            .request(method.clone(), format!("{}{path}", self.base))
+            .header("User-Agent", &self.user_agent)
+            .header("CF-Connecting-IP", &self.ip);
         if method != Method::GET && method != Method::HEAD {
             req = req.header("Origin", &self.base);
         }
@@ -169,8 +189,11 @@ impl TestApp {
 
     /// A raw builder for abuse cases: nothing is added but this app's cookies.
     pub fn raw(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        let mut req =
-            self.client.request(method, format!("{}{path}", self.base)).header("User-Agent", &self.user_agent);
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("User-Agent", &self.user_agent)
+            .header("CF-Connecting-IP", &self.ip);
         if let Some(cookie) = self.cookie_header() {
             req = req.header("Cookie", cookie);
         }
@@ -248,6 +271,17 @@ impl TestApp {
             None => "/api/security/events".into(),
         };
         self.request(Method::GET, &path, None).await
+    }
+
+    /// Another browser that once completed a sign-in of `user` (so it holds a device cookie and
+    /// its attempts count in its own failure run) and then signed out.
+    pub async fn known_device(user: &TestUser, user_agent: &str) -> Self {
+        let mut device = Self::with_user_agent(user_agent);
+        let response = device.login(&user.email, &user.password).await;
+        assert_eq!(response.status, 200, "{}", response.text);
+        assert!(device.device.is_some(), "a completed sign-in sets __Host-device");
+        device.logout().await;
+        device
     }
 
     /// Signs up a fresh random user on this app and answers it.
@@ -331,6 +365,13 @@ pub fn kv_put(key: &str, value: &str, metadata: Option<&Value>) {
     }
     wrangler(&args);
     let _ = std::fs::remove_file(file);
+}
+
+/// A random address from the documentation ranges (never contacted: it is only a header).
+pub fn random_ip() -> String {
+    let mut b = [0u8; 3];
+    getrandom::fill(&mut b).unwrap();
+    format!("198.{}.{}.{}", 18 + (b[0] & 1), b[1], b[2].max(1))
 }
 
 pub fn now() -> u64 {

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod abuse;
+mod attacks;
 mod cleanup;
 mod events;
 mod http_contract;

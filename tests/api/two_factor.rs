@@ -19,7 +19,7 @@ fn unix_now() -> u64 {
 
 /// The current time step, after waiting out the end of a step: the answer and the next step
 /// stay within the server's window for at least 25 seconds.
-fn steady_step() -> u64 {
+pub(crate) fn steady_step() -> u64 {
     let now = unix_now();
     if now % STEP >= STEP - 5 {
         std::thread::sleep(Duration::from_secs(STEP - now % STEP));
@@ -28,7 +28,7 @@ fn steady_step() -> u64 {
 }
 
 /// The code of `step` as `oathtool` computes it from the Base32 secret.
-fn oathtool(secret: &str, step: u64) -> String {
+pub(crate) fn oathtool(secret: &str, step: u64) -> String {
     let output = Command::new("oathtool")
         .args(["--totp", "-b", secret, "--now", &format!("@{}", step * STEP + 1)])
         .output()
@@ -51,23 +51,23 @@ fn otpauth_npm(uri: &str, step: u64) -> (String, String, String) {
 }
 
 /// A six-digit code that is valid at no step the server could accept now.
-fn wrong_code(secret: &str, step: u64) -> String {
+pub(crate) fn wrong_code(secret: &str, step: u64) -> String {
     let valid: Vec<String> = (step - 2..=step + 2).map(|s| oathtool(secret, s)).collect();
     (0..).map(|n| format!("{:06}", n * 7919 % 1_000_000)).find(|c| !valid.contains(c)).unwrap()
 }
 
-struct TwoFactorUser {
-    user: TestUser,
-    id: String,
-    secret: String,
-    recovery_codes: Vec<String>,
+pub(crate) struct TwoFactorUser {
+    pub user: TestUser,
+    pub id: String,
+    pub secret: String,
+    pub recovery_codes: Vec<String>,
     /// The step whose code turned two-factor authentication on.
-    step: u64,
+    pub step: u64,
 }
 
 /// Signs up on `app`, sets up and turns on two-factor authentication with the code of the
 /// current step.
-async fn user_with_two_factor(app: &mut TestApp) -> TwoFactorUser {
+pub(crate) async fn user_with_two_factor(app: &mut TestApp) -> TwoFactorUser {
     let user = app.signed_up_user().await;
     let id = TestApp::user_id_of(&app.me().await);
     let setup = app.two_factor_setup().await;
@@ -82,7 +82,7 @@ async fn user_with_two_factor(app: &mut TestApp) -> TwoFactorUser {
 }
 
 /// A new device that has passed the password step and waits for the second factor.
-async fn pending_sign_in(user: &TestUser) -> TestApp {
+pub(crate) async fn pending_sign_in(user: &TestUser) -> TestApp {
     let mut device = TestApp::with_user_agent(SAFARI_IPHONE);
     let response = device.login(&user.email, &user.password).await;
     assert_eq!(response.status, 200, "{}", response.text);
@@ -92,7 +92,7 @@ async fn pending_sign_in(user: &TestUser) -> TestApp {
     device
 }
 
-fn event_rows(user_id: &str) -> Vec<Value> {
+pub(crate) fn event_rows(user_id: &str) -> Vec<Value> {
     d1(&format!("SELECT type, detail FROM security_events WHERE user_id = '{user_id}' ORDER BY id"))
 }
 
