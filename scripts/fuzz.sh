@@ -32,9 +32,13 @@ session_token() {
 # Operations that can end the session they run with.
 ENDING='^(POST /api/auth/logout|DELETE /api/security/sessions/\{id\}|POST /api/security/sessions/revoke-others|PUT /api/security/password|POST /api/security/two-factor/disable)$'
 
+# Each run is its own client address (CF-Connecting-IP): its failed sign-ins count against the
+# per-address limit of that run alone, not against the browser tests that follow on 127.0.0.1.
+RUNS=0
 run() {
   local name="$1" token="$2"
   shift 2
+  RUNS=$((RUNS + 1))
   [ -n "$token" ] || { echo "fuzz: could not sign up a user on $BASE_URL"; exit 1; }
   local log="$REPORT_DIR/$name.log"
   mkdir -p "$REPORT_DIR"
@@ -45,6 +49,7 @@ run() {
       --checks not_a_server_error,response_schema_conformance,status_code_conformance \
       --header "Origin: $BASE_URL" \
       --header "Cookie: __Host-session=$token" \
+      --header "CF-Connecting-IP: 198.51.100.$RUNS" \
       --max-examples "$MAX_EXAMPLES" \
       --request-timeout 20 \
       --workers 2 \
