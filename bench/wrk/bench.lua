@@ -2,12 +2,16 @@
 --   BENCH_METHOD, BENCH_COOKIE (session token), BENCH_BODY, BENCH_ORIGIN
 --   BENCH_USERS: file of "token password" lines, one per wrk thread: password-change mode, where
 --   each thread (one connection) changes its own user's password back and forth.
+--   BENCH_EMAILS: file of e-mail addresses, one per wrk thread: each thread (one connection) puts
+--   its own address for "{email}" in BENCH_BODY. Sign-in at c=16 needs it: an attempt is counted
+--   before the password is checked (SPEC §5.7), so 16 parallel sign-ins of one account get 429s.
 -- Prints one machine-readable RESULT line at the end.
 local method = os.getenv("BENCH_METHOD") or "GET"
 local cookie = os.getenv("BENCH_COOKIE") or ""
 local body = os.getenv("BENCH_BODY")
 local origin = os.getenv("BENCH_ORIGIN")
 local users_file = os.getenv("BENCH_USERS")
+local emails_file = os.getenv("BENCH_EMAILS")
 
 local counter = 0
 function setup(thread)
@@ -28,6 +32,15 @@ function init(args)
       end
     end
     assert(current, "no user line for thread " .. tostring(tid))
+  end
+  if emails_file and emails_file ~= "" and body then
+    local n, email = 0, nil
+    for line in io.lines(emails_file) do
+      n = n + 1
+      if n == tid then email = line end
+    end
+    assert(email, "no e-mail line for thread " .. tostring(tid))
+    body = body:gsub("{email}", email)
   end
 end
 
