@@ -124,11 +124,17 @@ pub async fn list(kv: &KvStore, user_id: &str) -> Result<Vec<ListedSession>, Api
     let mut sessions = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let mut request = kv.list().prefix(prefix.clone());
-        if let Some(c) = cursor.take() {
-            request = request.cursor(c);
-        }
-        let page = request.execute().await?;
+        let page = super::retry(
+            |_: &KvError| true,
+            || {
+                let request = kv.list().prefix(prefix.clone());
+                match cursor.clone() {
+                    Some(c) => request.cursor(c).execute(),
+                    None => request.execute(),
+                }
+            },
+        )
+        .await?;
         for key in page.keys {
             let Some(id) = key.name.strip_prefix(&prefix) else { continue };
             let Some(summary) = key.metadata.and_then(|m| serde_json::from_value::<SessionSummary>(m).ok()) else {
