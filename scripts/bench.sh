@@ -18,6 +18,7 @@ LOG="$PWD/target/bench-worker.log"
 OUT="$PWD/target/bench"
 rm -rf "$STATE" "$OUT"
 mkdir -p "$STATE" "$OUT"
+export WRANGLER_REGISTRY_PATH="$OUT/registry" # not shared with other wrangler dev instances
 step() { printf '==> %s\n' "$*" >&2; }
 command -v wrk >/dev/null || { echo "wrk missing: run scripts/setup.sh test"; exit 1; }
 [ -f build/index_bg.wasm ] || { echo "build/ missing: run make build"; exit 1; }

@@ -14,6 +14,9 @@ BASE_URL="http://127.0.0.1:$PORT"
 RUN_DIR="$PWD/target/test-run-$PORT"
 rm -rf "$STATE" "$RUN_DIR"
 mkdir -p "$STATE" "$RUN_DIR"
+# A dev registry of its own: other `wrangler dev` instances on this machine (make dev, a bench)
+# register there by default, and their starts and stops made this worker restart mid-request.
+export WRANGLER_REGISTRY_PATH="$RUN_DIR/registry"
 cp -r build public migrations .dev.vars "$RUN_DIR/"
 sed '/^\[build\]/,/^$/d' wrangler.toml >"$RUN_DIR/wrangler.toml"
 wrangler d1 migrations apply DB --local --persist-to "$STATE" >/dev/null
