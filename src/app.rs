@@ -55,7 +55,7 @@ impl App {
     }
 
     /// Runs `work` after the response is sent; failures are logged, never answered.
-    pub fn in_background(&self, work: impl std::future::Future<Output = Result<(), ApiError>> + 'static) {
+    pub fn in_background<E: std::fmt::Debug>(&self, work: impl std::future::Future<Output = Result<(), E>> + 'static) {
         self.ctx.wait_until(async move {
             if let Err(error) = work.await {
                 worker::console_error!("background work failed: {error:?}");

@@ -134,7 +134,7 @@ fn sign_in_event(
 ) -> Result<worker::D1PreparedStatement, ApiError> {
     let db = app.db()?;
     let detail = json!({ "method": method });
-    events::insert_when(&db, &Guard::Current(generations), user_id, EventType::SignIn, app.now, &app.origin, detail)
+    Ok(events::insert_when(&db, &Guard::Current(generations), user_id, EventType::SignIn, app.now, &app.origin, detail)?)
 }
 
 /// Starts the session of a completed sign-in and, for a browser that is not yet a known device

@@ -141,7 +141,7 @@ pub fn forget_in_background(app: &App, user_id: &str, ids: Vec<String>) {
         for id in ids {
             sessions::delete(&kv, &user_id, &id).await?;
         }
-        Ok(())
+        Ok::<(), ApiError>(())
     });
 }
 

@@ -133,6 +133,14 @@ impl From<worker::Error> for ApiError {
     }
 }
 
+/// Storage failures, the same way.
+impl From<crate::storage::Error> for ApiError {
+    fn from(error: crate::storage::Error) -> Self {
+        worker::console_error!("storage error: {error}");
+        Self::Internal
+    }
+}
+
 impl From<worker::kv::KvError> for ApiError {
     fn from(error: worker::kv::KvError) -> Self {
         worker::console_error!("kv error: {error}");

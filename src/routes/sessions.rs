@@ -93,7 +93,7 @@ pub async fn revoke_others(req: Request, app: &App) -> Result<Response, ApiError
     let user_id = &current.user.id;
     let detail = json!({ "revoked": others.len() });
     let event = events::insert(&db, user_id, EventType::OtherSessionsRevoked, app.now, &app.origin, detail)?;
-    let generations = users::end_all_sessions(&db, user_id, vec![event]).await?;
+    let generations = users::end_all_sessions(&db, user_id, vec![event]).await?.ok_or(ApiError::Unauthenticated)?;
     session::forget_in_background(app, user_id, others.iter().map(|s| s.id.clone()).collect());
     let issued = session::reissue(app, &current, generations, current.record.sudo_until).await?;
     with_cookie(json(200, &json!({ "revoked": others.len() }))?, &issued.cookie(app))

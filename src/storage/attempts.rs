@@ -14,7 +14,7 @@ use worker::{D1Database, D1PreparedStatement};
 use super::users::UserRow;
 use super::{int, text};
 use crate::domain::throttle::ThrottlePolicy;
-use crate::http::ApiError;
+use super::Error;
 
 /// Whose failure run an attempt counts in.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
@@ -118,7 +118,7 @@ fn reserve_statement(
     condition: &Condition<'_>,
     policy: ThrottlePolicy,
     now: u64,
-) -> Result<D1PreparedStatement, ApiError> {
+) -> Result<D1PreparedStatement, Error> {
     // ?1 now, ?2..?4 policy, ?5 scope / expiry, then the condition.
     let mut binds = vec![int(now)];
     binds.extend(policy_values(policy));
@@ -153,14 +153,14 @@ fn reserve_statement(
 }
 
 /// The budget's current lock, read after the reservation in the same transaction.
-fn current_lock(db: &D1Database, user_id: &str, budget: &Budget) -> Result<D1PreparedStatement, ApiError> {
+fn current_lock(db: &D1Database, user_id: &str, budget: &Budget) -> Result<D1PreparedStatement, Error> {
     Ok(match budget.scope(user_id) {
         None => db.prepare("SELECT locked_until FROM users WHERE id = ?1").bind(&[text(user_id)])?,
         Some(scope) => db.prepare("SELECT locked_until FROM attempt_budgets WHERE scope = ?1").bind(&[text(&scope)])?,
     })
 }
 
-fn first_of<T: serde::de::DeserializeOwned>(results: &[worker::D1Result], index: usize) -> Result<Option<T>, ApiError> {
+fn first_of<T: serde::de::DeserializeOwned>(results: &[worker::D1Result], index: usize) -> Result<Option<T>, Error> {
     Ok(results.get(index).map(|r| r.results::<T>()).transpose()?.and_then(|rows| rows.into_iter().next()))
 }
 
@@ -181,7 +181,7 @@ pub async fn reserve<T: serde::de::DeserializeOwned>(
     policy: ThrottlePolicy,
     now: u64,
     select: Option<D1PreparedStatement>,
-) -> Result<(Reservation, Option<T>), ApiError> {
+) -> Result<(Reservation, Option<T>), Error> {
     let mut statements =
         vec![reserve_statement(db, budget, &condition, policy, now)?, current_lock(db, condition.user_id(), budget)?];
     statements.extend(select);
@@ -201,7 +201,7 @@ pub async fn reserve_sign_in(
     device: Option<(&str, &str)>,
     policy: ThrottlePolicy,
     now: u64,
-) -> Result<Option<(UserRow, Budget, Reservation)>, ApiError> {
+) -> Result<Option<(UserRow, Budget, Reservation)>, Error> {
     let (device_user, device_id) = device.unwrap_or(("", ""));
     let device_budget = Budget::Device(device_id.to_string());
     let scope = device_budget.scope(device_user).unwrap_or_default();
@@ -252,7 +252,7 @@ pub async fn reserve_sign_in(
 /// Hands a reservation back: the attempt was not a failure (a correct password that still needs
 /// a second factor, or one refused for another reason before its secret was checked). A lock
 /// that only this reservation set is lifted with it.
-pub fn refund(db: &D1Database, user_id: &str, budget: &Budget, now: u64) -> Result<D1PreparedStatement, ApiError> {
+pub fn refund(db: &D1Database, user_id: &str, budget: &Budget, now: u64) -> Result<D1PreparedStatement, Error> {
     Ok(match budget.scope(user_id) {
         None => db
             .prepare(
@@ -270,7 +270,7 @@ pub fn refund(db: &D1Database, user_id: &str, budget: &Budget, now: u64) -> Resu
 }
 
 /// Ends the run after a success (for a sign-in: every factor).
-pub fn reset(db: &D1Database, user_id: &str, budget: &Budget) -> Result<D1PreparedStatement, ApiError> {
+pub fn reset(db: &D1Database, user_id: &str, budget: &Budget) -> Result<D1PreparedStatement, Error> {
     let (sql, binds) = reset_when(user_id, budget);
     Ok(db.prepare(sql.replace("{pre}", "1")).bind(&binds)?)
 }
@@ -287,6 +287,6 @@ pub fn reset_when(user_id: &str, budget: &Budget) -> (String, Vec<JsValue>) {
 }
 
 /// Drops budgets nobody has used for [`BUDGET_KEEP_SECONDS`].
-pub fn prune(db: &D1Database, now: u64) -> Result<D1PreparedStatement, ApiError> {
+pub fn prune(db: &D1Database, now: u64) -> Result<D1PreparedStatement, Error> {
     Ok(db.prepare("DELETE FROM attempt_budgets WHERE expires_at < ?1").bind(&[int(now)])?)
 }

@@ -7,7 +7,7 @@ use worker::{D1Database, D1PreparedStatement};
 
 use super::users::Guard;
 use super::{int, opt_text, text};
-use crate::http::ApiError;
+use super::Error;
 
 /// The event types of SPEC §5.9.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,7 +64,7 @@ pub fn insert(
     at: u64,
     origin: &Origin,
     detail: Value,
-) -> Result<D1PreparedStatement, ApiError> {
+) -> Result<D1PreparedStatement, Error> {
     Ok(db
         .prepare("INSERT INTO security_events (user_id, type, at, ip, country, city, user_agent, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
         .bind(&values(user_id, kind, at, origin, &detail))?)
@@ -80,7 +80,7 @@ pub fn insert_when(
     at: u64,
     origin: &Origin,
     detail: Value,
-) -> Result<D1PreparedStatement, ApiError> {
+) -> Result<D1PreparedStatement, Error> {
     let mut binds = values(user_id, kind, at, origin, &detail).to_vec();
     binds.push(text(&guard.value()));
     let sql = format!(
@@ -115,7 +115,7 @@ pub struct EventRow {
     pub detail: String,
 }
 
-pub async fn recent(db: &D1Database, user_id: &str, limit: u32) -> Result<Vec<EventRow>, ApiError> {
+pub async fn recent(db: &D1Database, user_id: &str, limit: u32) -> Result<Vec<EventRow>, Error> {
     super::all(
         db.prepare("SELECT type, at, ip, country, city, user_agent, detail FROM security_events WHERE user_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2")
             .bind(&[text(user_id), int(limit.into())])?,

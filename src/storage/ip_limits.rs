@@ -6,7 +6,7 @@
 
 use worker::{Env, KvError, KvStore};
 
-use crate::http::ApiError;
+use super::Error;
 
 /// The period of `SIGN_IN_FAILURES` in wrangler.toml, and so how long an address waits.
 pub const PERIOD_SECONDS: u64 = 60;
@@ -15,14 +15,14 @@ fn key(ip: &str) -> String {
     format!("ip-throttled:{ip}")
 }
 
-pub async fn is_throttled(kv: &KvStore, ip: &str) -> Result<bool, ApiError> {
+pub async fn is_throttled(kv: &KvStore, ip: &str) -> Result<bool, Error> {
     let key = key(ip);
     Ok(super::retry(|_: &KvError| true, || kv.get(&key).text()).await?.is_some())
 }
 
 /// Counts a failed sign-in from `ip`; `true` when the address is now over its limit (it is then
 /// flagged for [`PERIOD_SECONDS`]).
-pub async fn count_failure(env: &Env, kv: &KvStore, ip: &str) -> Result<bool, ApiError> {
+pub async fn count_failure(env: &Env, kv: &KvStore, ip: &str) -> Result<bool, Error> {
     let limiter = env.rate_limiter("SIGN_IN_FAILURES")?;
     if limiter.limit(ip.to_string()).await?.success {
         return Ok(false);

@@ -2,6 +2,7 @@
 //! formats live here.
 
 pub mod attempts;
+mod error;
 pub mod events;
 pub mod ip_limits;
 pub mod sessions;
@@ -12,7 +13,7 @@ use serde::de::DeserializeOwned;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result};
 
-use crate::http::ApiError;
+pub use error::Error;
 
 pub fn text(value: &str) -> JsValue {
     JsValue::from_str(value)
@@ -35,7 +36,7 @@ pub enum Outcome {
 
 /// Drops revocation rows whose sessions have expired anyway, events older than 90 days and
 /// failure budgets nobody used for half a year.
-pub async fn prune(env: &worker::Env, now: u64) -> Result<(), ApiError> {
+pub async fn prune(env: &worker::Env, now: u64) -> Result<(), Error> {
     let db = env.d1("DB")?;
     batch(
         &db,
@@ -82,7 +83,7 @@ where
     }
 }
 
-async fn retrying<T, F, Fut>(query: F) -> Result<T, ApiError>
+async fn retrying<T, F, Fut>(query: F) -> Result<T, Error>
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = worker::Result<T>>,
@@ -91,15 +92,15 @@ where
 }
 
 /// Runs statements as one transaction.
-pub async fn batch(db: &D1Database, statements: Vec<D1PreparedStatement>) -> Result<Vec<D1Result>, ApiError> {
+pub async fn batch(db: &D1Database, statements: Vec<D1PreparedStatement>) -> Result<Vec<D1Result>, Error> {
     retrying(|| db.batch(statements.clone())).await
 }
 
-pub async fn first<T: DeserializeOwned>(statement: D1PreparedStatement) -> Result<Option<T>, ApiError> {
+pub async fn first<T: DeserializeOwned>(statement: D1PreparedStatement) -> Result<Option<T>, Error> {
     retrying(|| statement.first::<T>(None)).await
 }
 
-pub async fn all<T: DeserializeOwned>(statement: D1PreparedStatement) -> Result<Vec<T>, ApiError> {
+pub async fn all<T: DeserializeOwned>(statement: D1PreparedStatement) -> Result<Vec<T>, Error> {
     let result = retrying(|| statement.all()).await?;
     Ok(result.results::<T>()?)
 }

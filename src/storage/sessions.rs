@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use worker::{KvError, KvStore};
 
 use super::attempts::{Budget, Generations};
-use crate::http::ApiError;
+use super::Error;
 
 /// KV refuses expirations closer than 60 seconds.
 const KV_MIN_TTL: u64 = 60;
@@ -76,7 +76,7 @@ fn pending_key(id: &str) -> String {
     format!("pending:{id}")
 }
 
-pub async fn put(kv: &KvStore, id: &str, record: &SessionRecord, idle_seconds: u64, now: u64) -> Result<(), ApiError> {
+pub async fn put(kv: &KvStore, id: &str, record: &SessionRecord, idle_seconds: u64, now: u64) -> Result<(), Error> {
     let ttl = record.ends_at(idle_seconds).saturating_sub(now).max(KV_MIN_TTL);
     let value = serde_json::to_string(record)?;
     let index = index_key(&record.user_id, id);
@@ -95,16 +95,16 @@ where
     super::retry(|_: &KvError| true, write).await
 }
 
-pub async fn get(kv: &KvStore, id: &str) -> Result<Option<SessionRecord>, ApiError> {
+pub async fn get(kv: &KvStore, id: &str) -> Result<Option<SessionRecord>, Error> {
     read_json(kv, &session_key(id)).await
 }
 
-async fn read_json<T: serde::de::DeserializeOwned>(kv: &KvStore, key: &str) -> Result<Option<T>, ApiError> {
+async fn read_json<T: serde::de::DeserializeOwned>(kv: &KvStore, key: &str) -> Result<Option<T>, Error> {
     let text = super::retry(|_: &KvError| true, || kv.get(key).text()).await?;
     Ok(text.and_then(|text| serde_json::from_str(&text).ok()))
 }
 
-pub async fn delete(kv: &KvStore, user_id: &str, id: &str) -> Result<(), ApiError> {
+pub async fn delete(kv: &KvStore, user_id: &str, id: &str) -> Result<(), Error> {
     let (record, index) = (session_key(id), index_key(user_id, id));
     retrying(|| kv.delete(&record)).await?;
     retrying(|| kv.delete(&index)).await?;
@@ -119,7 +119,7 @@ pub struct ListedSession {
 }
 
 /// Every session KV still lists for the user: one `list` call per 1,000 keys.
-pub async fn list(kv: &KvStore, user_id: &str) -> Result<Vec<ListedSession>, ApiError> {
+pub async fn list(kv: &KvStore, user_id: &str) -> Result<Vec<ListedSession>, Error> {
     let prefix = index_prefix(user_id);
     let mut sessions = Vec::new();
     let mut cursor: Option<String> = None;
@@ -167,17 +167,17 @@ fn strangers() -> Budget {
     Budget::Strangers
 }
 
-pub async fn put_pending(kv: &KvStore, id: &str, pending: &PendingSignIn, ttl: u64) -> Result<(), ApiError> {
+pub async fn put_pending(kv: &KvStore, id: &str, pending: &PendingSignIn, ttl: u64) -> Result<(), Error> {
     let (key, value) = (pending_key(id), serde_json::to_string(pending)?);
     retrying(|| async { kv.put(&key, value.as_str())?.expiration_ttl(ttl.max(KV_MIN_TTL)).execute().await }).await?;
     Ok(())
 }
 
-pub async fn get_pending(kv: &KvStore, id: &str) -> Result<Option<PendingSignIn>, ApiError> {
+pub async fn get_pending(kv: &KvStore, id: &str) -> Result<Option<PendingSignIn>, Error> {
     read_json(kv, &pending_key(id)).await
 }
 
-pub async fn delete_pending(kv: &KvStore, id: &str) -> Result<(), ApiError> {
+pub async fn delete_pending(kv: &KvStore, id: &str) -> Result<(), Error> {
     let key = pending_key(id);
     retrying(|| kv.delete(&key)).await?;
     Ok(())

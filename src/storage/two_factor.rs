@@ -15,7 +15,7 @@ use worker::{D1Database, D1PreparedStatement};
 use super::attempts::{self, Budget, Generations};
 use super::events::{self, EventType, Origin};
 use super::{int, text, users, Outcome};
-use crate::http::ApiError;
+use super::Error;
 
 /// What checking a factor needs about the account, in one read.
 #[derive(Debug, Clone, Deserialize)]
@@ -54,7 +54,7 @@ impl From<&users::AuthRow> for FactorsRow {
 
 /// The statement that reads [`FactorsRow`], to run in a batch (the second sign-in step reads it
 /// with its reservation).
-pub fn factors_statement(db: &D1Database, user_id: &str) -> Result<D1PreparedStatement, ApiError> {
+pub fn factors_statement(db: &D1Database, user_id: &str) -> Result<D1PreparedStatement, Error> {
     Ok(db
         .prepare(
             "SELECT id, email, name, password_hash, totp_secret, totp_pending_secret, \
@@ -65,7 +65,7 @@ pub fn factors_statement(db: &D1Database, user_id: &str) -> Result<D1PreparedSta
 
 /// Keeps a new (encrypted) secret as the unfinished set-up, replacing any earlier one;
 /// `LostRace` when two-factor authentication is already on.
-pub async fn start_setup(db: &D1Database, user_id: &str, pending_secret: &str) -> Result<Outcome, ApiError> {
+pub async fn start_setup(db: &D1Database, user_id: &str, pending_secret: &str) -> Result<Outcome, Error> {
     let statement = db
         .prepare("UPDATE users SET totp_pending_secret = ?2 WHERE id = ?1 AND totp_enabled_at IS NULL")
         .bind(&[text(user_id), text(pending_secret)])?;
@@ -92,7 +92,7 @@ impl Precondition {
     }
 
     /// A statement: `sql` with `{pre}` standing for the condition, after `binds` (?1..?n).
-    fn statement(&self, db: &D1Database, sql: &str, mut binds: Vec<JsValue>) -> Result<D1PreparedStatement, ApiError> {
+    fn statement(&self, db: &D1Database, sql: &str, mut binds: Vec<JsValue>) -> Result<D1PreparedStatement, Error> {
         let mut condition = String::with_capacity(self.sql.len() + 16);
         let mut next = binds.len() + 1;
         for c in self.sql.chars() {
@@ -116,7 +116,7 @@ impl Precondition {
         at: u64,
         origin: &Origin,
         detail: &Value,
-    ) -> Result<D1PreparedStatement, ApiError> {
+    ) -> Result<D1PreparedStatement, Error> {
         self.event_with_detail_sql(db, user_id, kind, at, origin, detail, "?8")
     }
 
@@ -131,7 +131,7 @@ impl Precondition {
         origin: &Origin,
         detail: &Value,
         detail_sql: &str,
-    ) -> Result<D1PreparedStatement, ApiError> {
+    ) -> Result<D1PreparedStatement, Error> {
         let sql = format!(
             "INSERT INTO security_events (user_id, type, at, ip, country, city, user_agent, detail) \
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, {detail_sql} WHERE {{pre}}"
@@ -215,7 +215,7 @@ pub async fn use_proof(
     using: &Use<'_>,
     now: u64,
     origin: &Origin,
-) -> Result<Outcome, ApiError> {
+) -> Result<Outcome, Error> {
     let mut pre = proof.precondition(user_id);
     if let Some(generations) = using.generations {
         pre = pre.and(current(user_id, generations));
@@ -253,7 +253,7 @@ fn guarded_events(
     now: u64,
     origin: &Origin,
     events: &[Event],
-) -> Result<Vec<D1PreparedStatement>, ApiError> {
+) -> Result<Vec<D1PreparedStatement>, Error> {
     let mut statements = Vec::new();
     if let Proof::RecoveryCode { .. } = proof {
         // Written before the code is marked used: the count left after this use.
@@ -289,7 +289,7 @@ pub async fn enable(
     budget: &Budget,
     now: u64,
     origin: &Origin,
-) -> Result<Outcome, ApiError> {
+) -> Result<Outcome, Error> {
     let pre = Precondition::new(
         "EXISTS (SELECT 1 FROM users WHERE id = ? AND totp_enabled_at IS NULL AND totp_pending_secret = ? AND totp_last_step < ?)",
         vec![text(user_id), text(pending), int(step)],
@@ -314,7 +314,7 @@ pub async fn regenerate(
     code_hashes: &[String],
     now: u64,
     origin: &Origin,
-) -> Result<Outcome, ApiError> {
+) -> Result<Outcome, Error> {
     let pre = enabled(user_id);
     let mut statements =
         vec![pre.event(db, user_id, EventType::RecoveryCodesRegenerated, now, origin, &serde_json::json!({}))?];
@@ -327,7 +327,7 @@ fn replace_codes(
     pre: &Precondition,
     user_id: &str,
     code_hashes: &[String],
-) -> Result<Vec<D1PreparedStatement>, ApiError> {
+) -> Result<Vec<D1PreparedStatement>, Error> {
     Ok(vec![
         pre.statement(db, "DELETE FROM recovery_codes WHERE user_id = ?1 AND {pre}", vec![text(user_id)])?,
         pre.statement(
@@ -348,7 +348,7 @@ pub async fn disable(
     budget: &Budget,
     now: u64,
     origin: &Origin,
-) -> Result<Outcome, ApiError> {
+) -> Result<Outcome, Error> {
     let pre = proof.precondition(user_id);
     let events = [Event { kind: EventType::TwoFactorDisabled, detail: serde_json::json!({}) }];
     let mut statements = guarded_events(db, &pre, user_id, proof, now, origin, &events)?;

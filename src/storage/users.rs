@@ -5,7 +5,7 @@ use worker::{D1Database, D1PreparedStatement};
 
 use super::attempts::Generations;
 use super::{int, text};
-use crate::http::ApiError;
+use super::Error;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct UserRow {
@@ -28,7 +28,7 @@ impl UserRow {
     }
 }
 
-pub fn find_by_email_statement(db: &D1Database, email: &str) -> Result<D1PreparedStatement, ApiError> {
+pub fn find_by_email_statement(db: &D1Database, email: &str) -> Result<D1PreparedStatement, Error> {
     Ok(db
         .prepare(
             "SELECT id, email, name, password_hash, totp_enabled_at, password_generation, session_generation \
@@ -47,7 +47,7 @@ pub struct NewUser<'a> {
 
 /// Inserts the account unless the e-mail is taken; `false` when it was. The unique index
 /// settles races between two sign-ups with the same address.
-pub fn insert(db: &D1Database, user: &NewUser<'_>) -> Result<D1PreparedStatement, ApiError> {
+pub fn insert(db: &D1Database, user: &NewUser<'_>) -> Result<D1PreparedStatement, Error> {
     Ok(db
         .prepare("INSERT INTO users (id, email, name, password_hash, password_changed_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (email) DO NOTHING")
         .bind(&[text(user.id), text(user.email), text(user.name), text(user.password_hash), int(user.now)])?)
@@ -74,7 +74,7 @@ pub struct AuthRow {
     pub session_generation: u64,
 }
 
-pub async fn auth_view(db: &D1Database, user_id: &str, session_id: &str) -> Result<Option<AuthRow>, ApiError> {
+pub async fn auth_view(db: &D1Database, user_id: &str, session_id: &str) -> Result<Option<AuthRow>, Error> {
     super::first(
         db.prepare(
             "SELECT id, email, name, password_hash, password_changed_at, totp_enabled_at, \
@@ -96,7 +96,7 @@ pub fn upgrade_hash(
     user_id: &str,
     old_hash: &str,
     new_hash: &str,
-) -> Result<D1PreparedStatement, ApiError> {
+) -> Result<D1PreparedStatement, Error> {
     Ok(db.prepare("UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2").bind(&[
         text(user_id),
         text(old_hash),
@@ -107,7 +107,7 @@ pub fn upgrade_hash(
 pub async fn run_batch(
     db: &D1Database,
     statements: Vec<D1PreparedStatement>,
-) -> Result<Vec<worker::D1Result>, ApiError> {
+) -> Result<Vec<worker::D1Result>, Error> {
     super::batch(db, statements).await
 }
 
@@ -122,7 +122,7 @@ pub fn revoke_session(
     session_id: &str,
     user_id: &str,
     expires_at: u64,
-) -> Result<D1PreparedStatement, ApiError> {
+) -> Result<D1PreparedStatement, Error> {
     Ok(db
         .prepare("INSERT INTO revoked_sessions (session_id, user_id, expires_at) VALUES (?1, ?2, ?3) ON CONFLICT (session_id) DO NOTHING")
         .bind(&[text(session_id), text(user_id), int(expires_at)])?)
@@ -174,7 +174,7 @@ pub async fn complete_sign_in(
     budget: &super::attempts::Budget,
     event: D1PreparedStatement,
     upgrade: Option<(&str, &str)>,
-) -> Result<super::Outcome, ApiError> {
+) -> Result<super::Outcome, Error> {
     let guard = Guard::Current(generations);
     let (reset, mut binds) = super::attempts::reset_when(user_id, budget);
     binds.extend([text(user_id), text(&guard.value())]);
@@ -205,7 +205,7 @@ pub async fn change_password(
     change: &NewPassword<'_>,
     event: D1PreparedStatement,
     also: Vec<D1PreparedStatement>,
-) -> Result<PasswordChange, ApiError> {
+) -> Result<PasswordChange, Error> {
     let update = db
         .prepare(
             "UPDATE users SET password_hash = ?3, password_changed_at = ?4, failed_attempts = 0, locked_until = 0, \
@@ -252,7 +252,7 @@ pub async fn end_all_sessions(
     db: &D1Database,
     user_id: &str,
     also: Vec<D1PreparedStatement>,
-) -> Result<Generations, ApiError> {
+) -> Result<Option<Generations>, Error> {
     let bump = db
         .prepare(
             "UPDATE users SET session_generation = session_generation + 1 WHERE id = ?1 \
@@ -263,8 +263,7 @@ pub async fn end_all_sessions(
     statements.extend(also);
     let results = run_batch(db, statements).await?;
     let row = results.first().map(|r| r.results::<GenerationsRow>()).transpose()?.and_then(|r| r.into_iter().next());
-    let row = row.ok_or(ApiError::Unauthenticated)?;
-    Ok(Generations { password: row.password_generation, session: row.session_generation })
+    Ok(row.map(|row| Generations { password: row.password_generation, session: row.session_generation }))
 }
 
 #[derive(Deserialize)]
@@ -273,7 +272,7 @@ struct RevokedId {
 }
 
 /// Ids of the user's sessions that D1 has ended (kept until they would have expired).
-pub async fn revoked_session_ids(db: &D1Database, user_id: &str) -> Result<Vec<String>, ApiError> {
+pub async fn revoked_session_ids(db: &D1Database, user_id: &str) -> Result<Vec<String>, Error> {
     let rows: Vec<RevokedId> =
         super::all(db.prepare("SELECT session_id FROM revoked_sessions WHERE user_id = ?1").bind(&[text(user_id)])?)
             .await?;
