@@ -16,6 +16,12 @@ use worker::{event, Context, Env, Request, Response, ScheduleContext, ScheduledE
 use crate::app::App;
 use crate::http::headers::apply_security_headers;
 
+/// Every route of the API as (method, path pattern), from the one route table: what
+/// `openapi.json` must document exactly.
+pub fn api_routes() -> Vec<(String, String)> {
+    routes::table().into_iter().map(|r| (r.method.to_string(), r.path.to_string())).collect()
+}
+
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     console_error_panic_hook::set_once();

@@ -10,8 +10,7 @@ use crate::app::App;
 use crate::auth::session::CurrentSession;
 use crate::http::ApiError;
 use crate::storage::attempts::{self, Budget, Condition, Generations, Reservation};
-use crate::storage::events::{self, EventType};
-use crate::storage::users::{self, Guard};
+use crate::storage::events::EventType;
 
 #[must_use = "an attempt must fail, be refunded or complete"]
 pub struct Attempt {
@@ -89,37 +88,19 @@ impl Attempt {
     /// The secret was wrong: records `sign_in_failed` with `detail` (and `locked_out` when this
     /// failure locked the run) and answers `wrong`, or 429 once the run is locked.
     pub async fn failed(self, app: &App, detail: Value, wrong: ApiError) -> Result<ApiError, ApiError> {
-        let db = app.db()?;
         let mut detail = detail;
         detail["client"] = json!(self.budget.name());
-        let exists = Guard::UserExists;
-        let mut statements = vec![events::insert_when(
-            &db,
-            &exists,
-            &self.user_id,
-            EventType::SignInFailed,
-            app.now,
-            &app.origin,
-            detail,
-        )?];
+        let failed = super::event(app, &self.user_id, EventType::SignInFailed, detail);
         let locked = self.locks_until > app.now;
-        if locked {
+        let lock = locked.then(|| {
             let detail = json!({
                 "after_failures": app.config.throttle.threshold,
                 "client": self.budget.name(),
                 "retry_after": self.locks_until - app.now,
             });
-            statements.push(events::insert_when(
-                &db,
-                &exists,
-                &self.user_id,
-                EventType::LockedOut,
-                app.now,
-                &app.origin,
-                detail,
-            )?);
-        }
-        users::run_batch(&db, statements).await?;
+            super::event(app, &self.user_id, EventType::LockedOut, detail)
+        });
+        attempts::record_failure(&app.db()?, &failed, lock.as_ref()).await?;
         Ok(if locked { ApiError::RateLimited { retry_after: self.locks_until - app.now } } else { wrong })
     }
 
@@ -129,8 +110,11 @@ impl Attempt {
         if self.user_id.is_empty() {
             return Ok(());
         }
-        let db = app.db()?;
-        users::run_batch(&db, vec![attempts::refund(&db, &self.user_id, &self.budget, app.now)?]).await?;
-        Ok(())
+        Ok(attempts::hand_back(&app.db()?, &self.user_id, &self.budget, app.now).await?)
+    }
+
+    /// The secret was right and nothing else is written with it: the run ends.
+    pub async fn passed(self, app: &App) -> Result<(), ApiError> {
+        Ok(attempts::end_run(&app.db()?, &self.user_id, &self.budget).await?)
     }
 }

@@ -13,10 +13,9 @@ use crate::domain::email::Email;
 use crate::domain::password;
 use crate::domain::password_rules::{self, PasswordContext};
 use crate::http::ApiError;
-use crate::storage::attempts as attempt_store;
-use crate::storage::events::{self, EventType};
+use crate::storage::events::EventType;
 use crate::storage::two_factor::{self, FactorsRow, Use};
-use crate::storage::users::{self, Guard, NewPassword, PasswordChange};
+use crate::storage::users::{self, NewPassword, PasswordChange};
 use crate::storage::Outcome;
 
 /// `POST /api/auth/confirm`: the password (and, with 2FA on, a code or recovery code) opens the
@@ -39,7 +38,6 @@ pub async fn confirm(
         return Err(attempt.failed(app, detail, ApiError::WrongPassword).await?);
     }
     let db = app.db()?;
-    let revoke_old = users::revoke_session(&db, &current.id, &current.user.id, current.record.summary.expires_at)?;
     match factor.filter(|_| row.enabled()) {
         Some(factor) => {
             let keys = keyring(app)?;
@@ -54,13 +52,11 @@ pub async fn confirm(
                 let detail = json!({ "factor": factor.name(), "action": "confirm" });
                 return Err(attempt.failed(app, detail, ApiError::InvalidCode).await?);
             }
-            users::run_batch(&db, vec![revoke_old]).await?;
         }
-        None => {
-            let reset = attempt_store::reset(&db, &row.id, attempt.budget())?;
-            users::run_batch(&db, vec![reset, revoke_old]).await?;
-        }
+        None => attempt.passed(app).await?,
     }
+    // The old token ends everywhere before the new one is handed out.
+    users::end_session(&db, &current.id, current.record.summary.expires_at, None, &current.user.id).await?;
     let generations = current.record.generations;
     session::reissue(app, current, generations, app.now + app.config.sudo_seconds).await
 }
@@ -101,21 +97,12 @@ pub async fn change_password(
         None
     };
     if let Some(refusal) = refusal {
-        users::run_batch(&db, vec![attempt_store::reset(&db, &user.id, attempt.budget())?]).await?;
+        attempt.passed(app).await?;
         return Err(refusal);
     }
     let new_hash = hash_password(new_password, app)?;
     let others = if sign_out_others { session::live_others(app, current).await? } else { Vec::new() };
-    let detail = json!({ "signed_out_sessions": others.len() });
-    let event = events::insert_when(
-        &db,
-        &Guard::PasswordHashIs(&new_hash),
-        &user.id,
-        EventType::PasswordChanged,
-        app.now,
-        &app.origin,
-        detail,
-    )?;
+    let event = super::event(app, &user.id, EventType::PasswordChanged, json!({ "signed_out_sessions": others.len() }));
     let change = NewPassword {
         user_id: &user.id,
         old_hash: &user.password_hash,
@@ -123,8 +110,7 @@ pub async fn change_password(
         now: app.now,
         end_sessions: sign_out_others,
     };
-    let reset = attempt_store::reset(&db, &user.id, attempt.budget())?;
-    let generations = match users::change_password(&db, &change, event, vec![reset]).await? {
+    let generations = match users::change_password(&db, &change, &event, attempt.budget()).await? {
         PasswordChange::Applied(generations) => generations,
         // Another change won the race: the password given as current is no longer current.
         PasswordChange::LostRace => return Err(ApiError::WrongPassword),

@@ -8,5 +8,14 @@ pub mod credentials;
 pub mod devices;
 pub mod factors;
 pub mod keys;
+pub mod sessions;
 pub mod sign_in;
 pub mod two_factor;
+
+use crate::app::App;
+use crate::storage::events::{EventType, NewEvent};
+
+/// An event of this request (its time and origin) for `user_id`.
+pub(crate) fn event<'a>(app: &'a App, user_id: &'a str, kind: EventType, detail: serde_json::Value) -> NewEvent<'a> {
+    NewEvent { user_id, kind, at: app.now, origin: &app.origin, detail }
+}

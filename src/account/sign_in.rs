@@ -14,14 +14,16 @@ use super::keys::keyring;
 use crate::app::App;
 use crate::auth::session::{self, IssuedSession};
 use crate::domain::email::Email;
+use crate::domain::name::PersonName;
 use crate::domain::password::{self, Verdict};
+use crate::domain::password_rules::{self, PasswordContext};
 use crate::domain::{secrets::Keyring, tokens};
 use crate::http::{cookies, ApiError};
 use crate::storage::attempts::{self as attempt_store, Generations};
-use crate::storage::events::{self, EventType};
+use crate::storage::events::EventType;
 use crate::storage::sessions::{self, PendingSignIn};
 use crate::storage::two_factor::{self, FactorsRow, Use};
-use crate::storage::users::{self, Guard};
+use crate::storage::users::{self, NewUser};
 use crate::storage::{ip_limits, Outcome};
 
 /// Who signed in, and the cookies that say so.
@@ -115,8 +117,8 @@ pub async fn with_password(app: &App, req: &Request, email: &str, password: &str
         sessions::put_pending(&kv, &tokens::id_of(&token), &pending, ttl).await?;
         return Ok(PasswordStep::SecondFactorNeeded { pending_cookie: cookies::set(cookies::PENDING, &token, ttl) });
     }
-    let event = sign_in_event(app, &user.id, user.generations(), "password")?;
-    let outcome = users::complete_sign_in(&db, &user.id, user.generations(), attempt.budget(), event, upgrade).await?;
+    let event = super::event(app, &user.id, EventType::SignIn, json!({ "method": "password" }));
+    let outcome = users::complete_sign_in(&db, &user.id, user.generations(), attempt.budget(), &event, upgrade).await?;
     if outcome == Outcome::LostRace {
         // The password changed (or every session was ended) while this one was being checked.
         return Err(ApiError::InvalidCredentials);
@@ -124,17 +126,6 @@ pub async fn with_password(app: &App, req: &Request, email: &str, password: &str
     let signed_in =
         start(app, &keys, device.as_ref(), (&user.id, &user.email, &user.name), user.generations(), "password");
     Ok(PasswordStep::SignedIn(Box::new(signed_in.await?)))
-}
-
-fn sign_in_event(
-    app: &App,
-    user_id: &str,
-    generations: Generations,
-    method: &str,
-) -> Result<worker::D1PreparedStatement, ApiError> {
-    let db = app.db()?;
-    let detail = json!({ "method": method });
-    Ok(events::insert_when(&db, &Guard::Current(generations), user_id, EventType::SignIn, app.now, &app.origin, detail)?)
 }
 
 /// Starts the session of a completed sign-in and, for a browser that is not yet a known device
@@ -162,10 +153,25 @@ pub fn hash_password(password: &str, app: &App) -> Result<String, ApiError> {
     })
 }
 
-/// A new account's first session (SPEC §4 signup): it is a completed sign-in too.
-pub async fn after_sign_up(app: &App, req: &Request, user: (&str, &str, &str)) -> Result<SignedIn, ApiError> {
+/// `POST /api/auth/signup`: a new account (rules checked, e-mail unique) and its first session,
+/// which is a completed sign-in too.
+pub async fn sign_up(app: &App, req: &Request, email: &str, password: &str, name: &str) -> Result<SignedIn, ApiError> {
+    let email = Email::parse(email).map_err(ApiError::invalid_input)?;
+    let name = PersonName::parse(name).map_err(ApiError::invalid_input)?;
+    let context = PasswordContext { email_local_part: email.local_part(), name: name.as_str() };
+    let problems = password_rules::check(password, &context);
+    if !problems.is_empty() {
+        return Err(ApiError::WeakPassword(problems));
+    }
+    let hash = hash_password(password, app)?;
+    let id = tokens::new_id().map_err(|_| ApiError::Internal)?;
+    let new_user = NewUser { id: &id, email: email.as_str(), name: name.as_str(), password_hash: &hash, now: app.now };
+    if users::create(&app.db()?, &new_user, &app.origin).await? == Outcome::LostRace {
+        return Err(ApiError::EmailTaken);
+    }
     let keys = keyring(app)?;
     let device = devices::known_device(req, &keys);
+    let user = (id.as_str(), email.as_str(), name.as_str());
     start(app, &keys, device.as_ref(), user, Generations::default(), "password").await
 }
 

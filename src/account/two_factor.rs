@@ -8,21 +8,21 @@ use super::factors::{self, SecondFactor};
 use super::keys::keyring;
 use crate::app::App;
 use crate::auth::session::CurrentSession;
-use crate::domain::{password, recovery_codes, secrets::Keyring, totp};
+use crate::domain::{base32, password, qr, recovery_codes, secrets::Keyring, totp};
 use crate::http::ApiError;
 use crate::storage::two_factor::{self, FactorsRow};
 use crate::storage::Outcome;
 
-pub fn already_on() -> ApiError {
+fn already_on() -> ApiError {
     ApiError::invalid_input("Two-factor authentication is already on. Turn it off first to set it up again.")
 }
 
-pub fn not_on() -> ApiError {
+fn not_on() -> ApiError {
     ApiError::invalid_input("Two-factor authentication is not on.")
 }
 
 /// Ten new recovery codes and their stored forms.
-pub fn new_recovery_codes(keyring: &Keyring, user_id: &str) -> Result<(Vec<String>, Vec<String>), ApiError> {
+fn new_recovery_codes(keyring: &Keyring, user_id: &str) -> Result<(Vec<String>, Vec<String>), ApiError> {
     let codes = recovery_codes::generate().map_err(|_| ApiError::Internal)?;
     let hashes = codes
         .iter()
@@ -30,6 +30,44 @@ pub fn new_recovery_codes(keyring: &Keyring, user_id: &str) -> Result<(Vec<Strin
         .collect::<Option<Vec<_>>>()
         .ok_or(ApiError::Internal)?;
     Ok((codes, hashes))
+}
+
+/// What set-up shows, once: the secret as text, as an `otpauth://` URI and as a QR code.
+pub struct Setup {
+    pub secret: String,
+    pub otpauth_uri: String,
+    pub qr_svg: String,
+}
+
+/// A new secret, kept encrypted as the unfinished set-up (replacing an earlier one).
+pub async fn start_setup(app: &App, current: &CurrentSession) -> Result<Setup, ApiError> {
+    if current.user.totp_enabled_at.is_some() {
+        return Err(already_on());
+    }
+    let keys = keyring(app)?;
+    let mut secret = [0u8; totp::SECRET_BYTES];
+    getrandom::fill(&mut secret).map_err(|_| ApiError::Internal)?;
+    let encrypted = keys.encrypt(&secret, &current.user.id).map_err(|_| ApiError::Internal)?;
+    if two_factor::start_setup(&app.db()?, &current.user.id, &encrypted).await? == Outcome::LostRace {
+        return Err(already_on());
+    }
+    let secret = base32::encode(&secret);
+    let otpauth_uri = totp::otpauth_uri(&app.config.totp_issuer, &current.user.email, &secret);
+    let qr_svg = qr::svg(&otpauth_uri).ok_or(ApiError::Internal)?;
+    Ok(Setup { secret, otpauth_uri, qr_svg })
+}
+
+/// A new set of recovery codes; the old set stops working.
+pub async fn regenerate_codes(app: &App, current: &CurrentSession) -> Result<Vec<String>, ApiError> {
+    if current.user.totp_enabled_at.is_none() {
+        return Err(not_on());
+    }
+    let (codes, hashes) = new_recovery_codes(&keyring(app)?, &current.user.id)?;
+    let outcome = two_factor::regenerate(&app.db()?, &current.user.id, &hashes, app.now, &app.origin).await?;
+    if outcome == Outcome::LostRace {
+        return Err(not_on());
+    }
+    Ok(codes)
 }
 
 /// Turns it on with a correct code of the pending secret (that code's step counts as used);

@@ -3,4 +3,4 @@
 
 pub mod session;
 
-pub use session::{current_session, require_sudo};
+pub use session::require_sudo;

@@ -6,6 +6,7 @@ pub mod email;
 pub mod name;
 pub mod password;
 pub mod password_rules;
+pub mod qr;
 pub mod recovery_codes;
 pub mod secrets;
 

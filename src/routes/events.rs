@@ -1,11 +1,12 @@
 //! `GET /api/security/events?limit=`: the caller's recent security activity, newest first.
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use worker::{Request, Response};
 
 use super::json;
 use crate::app::App;
-use crate::auth::current_session;
+use crate::auth::session::CurrentSession;
 use crate::domain::user_agent;
 use crate::http::ApiError;
 use crate::storage::events;
@@ -13,26 +14,42 @@ use crate::storage::events;
 const DEFAULT_LIMIT: u32 = 20;
 const MAX_LIMIT: u32 = 100;
 
-pub async fn recent(req: Request, app: &App) -> Result<Response, ApiError> {
-    let current = current_session(&req, app).await?;
+#[derive(Serialize)]
+struct EventView {
+    #[serde(rename = "type")]
+    kind: String,
+    at: u64,
+    ip: Option<String>,
+    city: Option<String>,
+    country: Option<String>,
+    device: String,
+    detail: Value,
+}
+
+#[derive(Serialize)]
+struct EventList {
+    events: Vec<EventView>,
+}
+
+pub async fn recent(req: Request, app: &App, current: CurrentSession) -> Result<Response, ApiError> {
     let limit = parse_limit(req.url()?.query_pairs().find(|(k, _)| k == "limit").map(|(_, v)| v.into_owned()))?;
     let rows = events::recent(&app.db()?, &current.user.id, limit).await?;
-    let out: Vec<Value> = rows
+    let events = rows
         .into_iter()
         .map(|row| {
             let device = user_agent::parse(row.user_agent.as_deref().unwrap_or(""));
-            json!({
-                "type": row.kind,
-                "at": row.at,
-                "ip": row.ip,
-                "city": row.city,
-                "country": row.country,
-                "device": format!("{} on {}", device.browser, device.os),
-                "detail": serde_json::from_str::<Value>(&row.detail).unwrap_or(Value::Null),
-            })
+            EventView {
+                kind: row.kind,
+                at: row.at,
+                ip: row.ip,
+                city: row.city,
+                country: row.country,
+                device: format!("{} on {}", device.browser, device.os),
+                detail: serde_json::from_str(&row.detail).unwrap_or(Value::Null),
+            }
         })
         .collect();
-    json(200, &json!({ "events": out }))
+    json(200, &EventList { events })
 }
 
 pub fn parse_limit(raw: Option<String>) -> Result<u32, ApiError> {

@@ -1,73 +1,133 @@
-//! The HTTP API: which handler answers which method and path. Handlers parse, call and map
-//! errors; they hold no SQL and no KV keys.
+//! The HTTP API as one table: method, path, log name, who may call it, and the handler. The
+//! dispatcher derives everything else from it: 404 and 405, the route name in the log line, the
+//! session and sudo checks, and (in tests) the comparison with `openapi.json`. Handlers parse,
+//! call one use case and map its outcome to HTTP; they hold no SQL, no KV keys and import no
+//! other route file.
 
-pub mod auth;
-pub mod events;
-pub mod me;
-pub mod openapi;
-pub mod password;
-pub mod security;
-pub mod sessions;
-pub mod two_factor;
+mod auth;
+mod events;
+mod me;
+mod openapi;
+mod password;
+mod sessions;
+mod two_factor;
 
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::Serialize;
 use worker::{Method, Request, Response};
 
 use crate::app::App;
+use crate::auth::session::{current_session, require_sudo, CurrentSession};
 use crate::http::{csrf, ApiError};
+
+type Handled<'a> = Pin<Box<dyn Future<Output = Result<Response, ApiError>> + 'a>>;
+
+/// Who may call a route, with the handler of that kind.
+pub enum Access {
+    /// Anyone (sign-up, sign-in, sign-out, the API document).
+    Public(for<'a> fn(Request, &'a App) -> Handled<'a>),
+    /// A live session, resolved before the handler runs (401 otherwise).
+    Session(for<'a> fn(Request, &'a App, CurrentSession) -> Handled<'a>),
+    /// A live session within its sudo window (403 `reauth_required` otherwise).
+    Sudo(for<'a> fn(Request, &'a App, CurrentSession) -> Handled<'a>),
+}
+
+pub struct Route {
+    pub method: Method,
+    /// `/api/...`, a `{name}` segment matching any one segment.
+    pub path: &'static str,
+    pub access: Access,
+}
+
+macro_rules! public {
+    ($handler:path) => {
+        Access::Public(|req, app| Box::pin($handler(req, app)))
+    };
+}
+macro_rules! session {
+    ($handler:path) => {
+        Access::Session(|req, app, current| Box::pin($handler(req, app, current)))
+    };
+}
+macro_rules! sudo {
+    ($handler:path) => {
+        Access::Sudo(|req, app, current| Box::pin($handler(req, app, current)))
+    };
+}
+
+/// Every route of the API (SPEC §4); `openapi.json` documents exactly these.
+pub fn table() -> Vec<Route> {
+    use Method::{Delete, Get, Post, Put};
+    let route = |method, path, access| Route { method, path, access };
+    vec![
+        route(Get, "/api/openapi.json", public!(openapi::document)),
+        route(Post, "/api/auth/signup", public!(auth::signup)),
+        route(Post, "/api/auth/login", public!(auth::login)),
+        route(Post, "/api/auth/login/two-factor", public!(auth::login_two_factor)),
+        route(Post, "/api/auth/confirm", session!(auth::confirm)),
+        route(Post, "/api/auth/logout", public!(auth::logout)),
+        route(Get, "/api/me", session!(me::me)),
+        route(Get, "/api/security", session!(me::overview)),
+        route(Put, "/api/security/password", session!(password::change)),
+        route(Post, "/api/security/two-factor/setup", sudo!(two_factor::setup)),
+        route(Post, "/api/security/two-factor/enable", sudo!(two_factor::enable)),
+        route(Post, "/api/security/two-factor/disable", session!(two_factor::disable)),
+        route(Post, "/api/security/two-factor/recovery-codes", sudo!(two_factor::regenerate)),
+        route(Get, "/api/security/sessions", session!(sessions::list)),
+        route(Post, "/api/security/sessions/revoke-others", sudo!(sessions::revoke_others)),
+        route(Delete, "/api/security/sessions/{id}", session!(sessions::end)),
+        route(Get, "/api/security/events", session!(events::recent)),
+    ]
+}
+
+fn matches(pattern: &str, path: &str) -> bool {
+    let (mut p, mut s) = (pattern.split('/'), path.split('/'));
+    loop {
+        match (p.next(), s.next()) {
+            (None, None) => return true,
+            (Some(want), Some(got)) if want == got || (want.starts_with('{') && !got.is_empty()) => {}
+            _ => return false,
+        }
+    }
+}
+
+/// The routes whose path matches, literal paths first (`revoke-others` before `{id}`).
+fn routes_for(path: &str) -> Vec<Route> {
+    let mut found: Vec<Route> = table().into_iter().filter(|r| matches(r.path, path)).collect();
+    found.sort_by_key(|r| r.path.contains('{'));
+    found
+}
 
 pub async fn handle(req: Request, app: &App) -> Result<Response, ApiError> {
     let path = req.path();
     let method = req.method();
-    if !path.starts_with("/api/") {
-        return Err(ApiError::NotFound);
-    }
     // workers-rs reads a method it does not know (PROPFIND, LOCK, ...) as GET: such a request
     // must not reach a GET handler, nor pass the CSRF check as a read.
-    if !req.inner().method().eq_ignore_ascii_case(method.as_ref()) {
-        return Err(ApiError::MethodNotAllowed);
+    let known_method = req.inner().method().eq_ignore_ascii_case(method.as_ref());
+    let candidates = routes_for(&path);
+    if candidates.is_empty() {
+        return Err(ApiError::NotFound);
     }
+    let Some(route) = candidates.into_iter().find(|r| known_method && r.method == method) else {
+        return Err(ApiError::MethodNotAllowed);
+    };
     if csrf::is_state_changing(&method) && !is_same_origin(&req)? {
         return Err(ApiError::CsrfRejected);
     }
-    let segments: Vec<&str> = path.trim_start_matches("/api/").split('/').collect();
-    match (method, segments.as_slice()) {
-        (Method::Post, ["auth", "signup"]) => auth::signup(req, app).await,
-        (Method::Post, ["auth", "login"]) => auth::login(req, app).await,
-        (Method::Post, ["auth", "login", "two-factor"]) => auth::login_two_factor(req, app).await,
-        (Method::Post, ["auth", "confirm"]) => auth::confirm(req, app).await,
-        (Method::Post, ["auth", "logout"]) => auth::logout(req, app).await,
-        (Method::Get, ["openapi.json"]) => openapi::document(),
-        (Method::Get, ["me"]) => me::me(req, app).await,
-        (Method::Get, ["security"]) => security::overview(req, app).await,
-        (Method::Put, ["security", "password"]) => password::change(req, app).await,
-        (Method::Post, ["security", "two-factor", "setup"]) => two_factor::setup(req, app).await,
-        (Method::Post, ["security", "two-factor", "enable"]) => two_factor::enable(req, app).await,
-        (Method::Post, ["security", "two-factor", "disable"]) => two_factor::disable(req, app).await,
-        (Method::Post, ["security", "two-factor", "recovery-codes"]) => two_factor::regenerate(req, app).await,
-        (Method::Get, ["security", "sessions"]) => sessions::list(req, app).await,
-        (Method::Post, ["security", "sessions", "revoke-others"]) => sessions::revoke_others(req, app).await,
-        (Method::Delete, ["security", "sessions", id]) if *id != "revoke-others" => sessions::end(req, app, id).await,
-        (Method::Get, ["security", "events"]) => events::recent(req, app).await,
-        (_, segments) if known_path(segments) => Err(ApiError::MethodNotAllowed),
-        _ => Err(ApiError::NotFound),
+    match route.access {
+        Access::Public(handler) => handler(req, app).await,
+        Access::Session(handler) => {
+            let current = current_session(&req, app).await?;
+            handler(req, app, current).await
+        }
+        Access::Sudo(handler) => {
+            let current = current_session(&req, app).await?;
+            require_sudo(&current, app.now)?;
+            handler(req, app, current).await
+        }
     }
-}
-
-fn known_path(segments: &[&str]) -> bool {
-    matches!(
-        segments,
-        ["auth", "signup" | "login" | "logout"]
-            | ["me"]
-            | ["openapi.json"]
-            | ["security"]
-            | ["security", "password"]
-            | ["security", "sessions"]
-            | ["security", "sessions", _]
-            | ["security", "events"]
-            | ["auth", "login", "two-factor"]
-            | ["auth", "confirm"]
-            | ["security", "two-factor", "setup" | "enable" | "disable" | "recovery-codes"]
-    )
 }
 
 fn is_same_origin(req: &Request) -> Result<bool, ApiError> {
@@ -76,25 +136,91 @@ fn is_same_origin(req: &Request) -> Result<bool, ApiError> {
     Ok(csrf::is_same_origin(&own, header("Origin").as_deref(), header("Sec-Fetch-Site").as_deref()))
 }
 
+/// The route pattern of a path, for the log line: ids are replaced, so no log line holds one.
+/// An unknown path is its own name (control characters dropped, long ones cut).
+pub fn route_name(path: &str) -> String {
+    match routes_for(path).first() {
+        Some(route) => route.path.to_string(),
+        None if path.len() > 100 => "(long path)".into(),
+        None => path.chars().filter(|c| !c.is_control()).collect(),
+    }
+}
+
 /// A JSON answer with the given status.
-pub fn json(status: u16, body: &serde_json::Value) -> Result<Response, ApiError> {
+fn json<T: Serialize>(status: u16, body: &T) -> Result<Response, ApiError> {
     Ok(Response::from_json(body)?.with_status(status))
 }
 
-pub fn no_content() -> Result<Response, ApiError> {
+fn no_content() -> Result<Response, ApiError> {
     Ok(Response::empty()?.with_status(204))
 }
 
-pub fn with_cookie(response: Response, cookie: &str) -> Result<Response, ApiError> {
+fn with_cookie(response: Response, cookie: &str) -> Result<Response, ApiError> {
     response.headers().append("Set-Cookie", cookie)?;
     Ok(response)
 }
 
-/// The path as a route pattern for logs: ids are replaced, so no log line holds one.
-pub fn route_name(path: &str) -> String {
-    match path.strip_prefix("/api/security/sessions/") {
-        Some(rest) if rest != "revoke-others" => "/api/security/sessions/{id}".into(),
-        _ if path.len() > 100 => "(long path)".into(),
-        _ => path.chars().filter(|c| !c.is_control()).collect(),
+/// `{user: {id, email, name}}`.
+#[derive(Serialize)]
+struct UserBody<'a> {
+    user: UserView<'a>,
+}
+
+#[derive(Serialize)]
+struct UserView<'a> {
+    id: &'a str,
+    email: &'a str,
+    name: &'a str,
+}
+
+impl<'a> UserBody<'a> {
+    fn new(id: &'a str, email: &'a str, name: &'a str) -> Self {
+        Self { user: UserView { id, email, name } }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_whole_segments() {
+        assert!(matches("/api/security/sessions/{id}", "/api/security/sessions/abc"));
+        assert!(!matches("/api/security/sessions/{id}", "/api/security/sessions/"));
+        assert!(!matches("/api/security/sessions/{id}", "/api/security/sessions/a/b"));
+        assert!(!matches("/api/me", "/api/me/"));
+        assert_eq!(routes_for("/api/security/sessions/revoke-others")[0].path, "/api/security/sessions/revoke-others");
+    }
+
+    #[test]
+    fn log_names_hide_ids_and_keep_unknown_paths() {
+        assert_eq!(route_name("/api/security/sessions/SECRETID"), "/api/security/sessions/{id}");
+        assert_eq!(route_name("/api/nope"), "/api/nope");
+        assert_eq!(route_name(&format!("/api/{}", "x".repeat(200))), "(long path)");
+    }
+
+    #[test]
+    fn the_table_and_openapi_json_list_the_same_routes() {
+        let document = openapi::parsed();
+        let mut documented: Vec<(String, String)> = document["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, item)| item.as_object().unwrap().keys().map(move |m| (m.to_uppercase(), path.clone())))
+            .collect();
+        let mut routed: Vec<(String, String)> =
+            table().iter().map(|r| (r.method.to_string(), r.path.to_string())).collect();
+        documented.sort();
+        routed.sort();
+        assert_eq!(routed, documented);
+    }
+
+    #[test]
+    fn every_route_is_unique() {
+        let mut seen: Vec<(String, &str)> = table().iter().map(|r| (r.method.to_string(), r.path)).collect();
+        let n = seen.len();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), n);
     }
 }

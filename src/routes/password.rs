@@ -1,14 +1,13 @@
 //! `PUT /api/security/password` (SPEC §5.3): needs the current password, applies the rules, and
 //! by default signs out every other session.
 
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use worker::{Request, Response};
 
 use super::{json, with_cookie};
 use crate::account::credentials;
 use crate::app::App;
-use crate::auth::session::current_session;
+use crate::auth::session::CurrentSession;
 use crate::http::body::read_json;
 use crate::http::ApiError;
 
@@ -25,18 +24,16 @@ struct ChangePassword {
     sign_out_other_sessions: bool,
 }
 
-pub async fn change(mut req: Request, app: &App) -> Result<Response, ApiError> {
-    let current = current_session(&req, app).await?;
+#[derive(Serialize)]
+struct Changed {
+    signed_out_sessions: usize,
+}
+
+pub async fn change(mut req: Request, app: &App, current: CurrentSession) -> Result<Response, ApiError> {
     let body: ChangePassword = read_json(&mut req).await?;
-    let changed = credentials::change_password(
-        app,
-        &current,
-        &body.current_password,
-        &body.new_password,
-        body.sign_out_other_sessions,
-    )
-    .await?;
-    let response = json(200, &json!({ "signed_out_sessions": changed.signed_out_sessions }))?;
+    let (old, new, others) = (&body.current_password, &body.new_password, body.sign_out_other_sessions);
+    let changed = credentials::change_password(app, &current, old, new, others).await?;
+    let response = json(200, &Changed { signed_out_sessions: changed.signed_out_sessions })?;
     match changed.session {
         Some(issued) => with_cookie(response, &issued.cookie(app)),
         None => Ok(response),

@@ -11,10 +11,12 @@ use serde::Deserialize;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
+use super::events::{self, NewEvent};
+use super::precondition::Precondition;
 use super::users::UserRow;
+use super::Error;
 use super::{int, text};
 use crate::domain::throttle::ThrottlePolicy;
-use super::Error;
 
 /// Whose failure run an attempt counts in.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
@@ -252,7 +254,34 @@ pub async fn reserve_sign_in(
 /// Hands a reservation back: the attempt was not a failure (a correct password that still needs
 /// a second factor, or one refused for another reason before its secret was checked). A lock
 /// that only this reservation set is lifted with it.
-pub fn refund(db: &D1Database, user_id: &str, budget: &Budget, now: u64) -> Result<D1PreparedStatement, Error> {
+pub async fn hand_back(db: &D1Database, user_id: &str, budget: &Budget, now: u64) -> Result<(), Error> {
+    super::batch(db, vec![refund(db, user_id, budget, now)?]).await?;
+    Ok(())
+}
+
+/// Ends the run after a success that records nothing else.
+pub async fn end_run(db: &D1Database, user_id: &str, budget: &Budget) -> Result<(), Error> {
+    super::batch(db, vec![reset(db, user_id, budget)?]).await?;
+    Ok(())
+}
+
+/// Records a failed attempt and, when it locked the run, the lock: both only if the user exists,
+/// so the failure of an unknown e-mail runs the same statements and writes nothing.
+pub async fn record_failure(
+    db: &D1Database,
+    failed: &NewEvent<'_>,
+    locked: Option<&NewEvent<'_>>,
+) -> Result<(), Error> {
+    let exists = Precondition::user_exists(failed.user_id);
+    let mut statements = vec![events::insert(db, failed, &exists)?];
+    if let Some(locked) = locked {
+        statements.push(events::insert(db, locked, &exists)?);
+    }
+    super::batch(db, statements).await?;
+    Ok(())
+}
+
+fn refund(db: &D1Database, user_id: &str, budget: &Budget, now: u64) -> Result<D1PreparedStatement, Error> {
     Ok(match budget.scope(user_id) {
         None => db
             .prepare(
@@ -269,8 +298,9 @@ pub fn refund(db: &D1Database, user_id: &str, budget: &Budget, now: u64) -> Resu
     })
 }
 
-/// Ends the run after a success (for a sign-in: every factor).
-pub fn reset(db: &D1Database, user_id: &str, budget: &Budget) -> Result<D1PreparedStatement, Error> {
+/// Ends the run after a success (for a sign-in: every factor), as a statement for the batch of
+/// the change that completes it.
+pub(super) fn reset(db: &D1Database, user_id: &str, budget: &Budget) -> Result<D1PreparedStatement, Error> {
     let (sql, binds) = reset_when(user_id, budget);
     Ok(db.prepare(sql.replace("{pre}", "1")).bind(&binds)?)
 }

@@ -5,9 +5,9 @@ use serde_json::Value;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
-use super::users::Guard;
-use super::{int, opt_text, text};
+use super::precondition::Precondition;
 use super::Error;
+use super::{int, opt_text, text};
 
 /// The event types of SPEC §5.9.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,51 +55,46 @@ pub struct Origin {
     pub user_agent: String,
 }
 
-/// An insert that callers put in the same `batch` as the change it records, so an action and
-/// its event land together or not at all.
-pub fn insert(
-    db: &D1Database,
-    user_id: &str,
-    kind: EventType,
-    at: u64,
-    origin: &Origin,
-    detail: Value,
-) -> Result<D1PreparedStatement, Error> {
-    Ok(db
-        .prepare("INSERT INTO security_events (user_id, type, at, ip, country, city, user_agent, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
-        .bind(&values(user_id, kind, at, origin, &detail))?)
+/// An event to record: who, what, when, from where, and the detail (never a secret).
+pub struct NewEvent<'a> {
+    pub user_id: &'a str,
+    pub kind: EventType,
+    pub at: u64,
+    pub origin: &'a Origin,
+    pub detail: Value,
 }
 
-/// Like [`insert`], but written only if `guard` holds when the batch reaches it: an event for a
-/// change that a concurrent request may have won instead.
-pub fn insert_when(
+/// The one `INSERT` of an event, for the batch of the change it records, written only while
+/// `when` holds: an action and its event land together or not at all.
+pub fn insert(db: &D1Database, event: &NewEvent<'_>, when: &Precondition) -> Result<D1PreparedStatement, Error> {
+    insert_computed(db, event, when, "?8")
+}
+
+/// [`insert`] with the detail computed in SQL by `detail_sql` (over `?1` = user id), so it can
+/// count rows of the same transaction.
+pub fn insert_computed(
     db: &D1Database,
-    guard: &Guard,
-    user_id: &str,
-    kind: EventType,
-    at: u64,
-    origin: &Origin,
-    detail: Value,
+    event: &NewEvent<'_>,
+    when: &Precondition,
+    detail_sql: &str,
 ) -> Result<D1PreparedStatement, Error> {
-    let mut binds = values(user_id, kind, at, origin, &detail).to_vec();
-    binds.push(text(&guard.value()));
     let sql = format!(
-        "INSERT INTO security_events (user_id, type, at, ip, country, city, user_agent, detail) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE {}",
-        guard.condition("?1", "?9")
+        "INSERT INTO security_events (user_id, type, at, ip, country, city, user_agent, detail) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, {detail_sql} WHERE {{pre}}"
     );
-    Ok(db.prepare(sql).bind(&binds)?)
+    when.statement(db, &sql, values(event).to_vec())
 }
 
-pub(super) fn values(user_id: &str, kind: EventType, at: u64, origin: &Origin, detail: &Value) -> [JsValue; 8] {
+fn values(event: &NewEvent<'_>) -> [JsValue; 8] {
     [
-        text(user_id),
-        text(kind.as_str()),
-        int(at),
-        opt_text(origin.ip.as_deref()),
-        opt_text(origin.country.as_deref()),
-        opt_text(origin.city.as_deref()),
-        text(&origin.user_agent),
-        text(&detail.to_string()),
+        text(event.user_id),
+        text(event.kind.as_str()),
+        int(event.at),
+        opt_text(event.origin.ip.as_deref()),
+        opt_text(event.origin.country.as_deref()),
+        opt_text(event.origin.city.as_deref()),
+        text(&event.origin.user_agent),
+        text(&event.detail.to_string()),
     ]
 }
 

@@ -9,13 +9,13 @@
 
 use serde::Deserialize;
 use serde_json::Value;
-use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
 use super::attempts::{self, Budget, Generations};
-use super::events::{self, EventType, Origin};
-use super::{int, text, users, Outcome};
+use super::events::{self, EventType, NewEvent, Origin};
+use super::precondition::Precondition;
 use super::Error;
+use super::{int, text, users, Outcome};
 
 /// What checking a factor needs about the account, in one read.
 #[derive(Debug, Clone, Deserialize)]
@@ -73,83 +73,25 @@ pub async fn start_setup(db: &D1Database, user_id: &str, pending_secret: &str) -
     Ok(outcome_at(&results, 0))
 }
 
-/// The state a batch was decided on, as SQL over `?` markers and their values.
-#[derive(Clone)]
-struct Precondition {
-    sql: String,
-    values: Vec<JsValue>,
-}
-
-impl Precondition {
-    fn new(sql: &str, values: Vec<JsValue>) -> Self {
-        Self { sql: sql.to_string(), values }
-    }
-
-    fn and(mut self, other: Self) -> Self {
-        self.sql = format!("{} AND {}", self.sql, other.sql);
-        self.values.extend(other.values);
-        self
-    }
-
-    /// A statement: `sql` with `{pre}` standing for the condition, after `binds` (?1..?n).
-    fn statement(&self, db: &D1Database, sql: &str, mut binds: Vec<JsValue>) -> Result<D1PreparedStatement, Error> {
-        let mut condition = String::with_capacity(self.sql.len() + 16);
-        let mut next = binds.len() + 1;
-        for c in self.sql.chars() {
-            if c == '?' {
-                condition.push_str(&format!("?{next}"));
-                next += 1;
-            } else {
-                condition.push(c);
-            }
-        }
-        binds.extend(self.values.iter().cloned());
-        Ok(db.prepare(sql.replace("{pre}", &condition)).bind(&binds)?)
-    }
-
-    /// An event written only if the precondition holds.
-    fn event(
-        &self,
-        db: &D1Database,
-        user_id: &str,
-        kind: EventType,
-        at: u64,
-        origin: &Origin,
-        detail: &Value,
-    ) -> Result<D1PreparedStatement, Error> {
-        self.event_with_detail_sql(db, user_id, kind, at, origin, detail, "?8")
-    }
-
-    /// An event whose detail is computed by `detail_sql` (over `?1`.. `?8`, `?8` being `detail`).
-    #[allow(clippy::too_many_arguments)]
-    fn event_with_detail_sql(
-        &self,
-        db: &D1Database,
-        user_id: &str,
-        kind: EventType,
-        at: u64,
-        origin: &Origin,
-        detail: &Value,
-        detail_sql: &str,
-    ) -> Result<D1PreparedStatement, Error> {
-        let sql = format!(
-            "INSERT INTO security_events (user_id, type, at, ip, country, city, user_agent, detail) \
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, {detail_sql} WHERE {{pre}}"
-        );
-        self.statement(db, &sql, events::values(user_id, kind, at, origin, detail).to_vec())
-    }
-}
-
 fn enabled(user_id: &str) -> Precondition {
-    Precondition::new("EXISTS (SELECT 1 FROM users WHERE id = ? AND totp_enabled_at IS NOT NULL)", vec![text(user_id)])
+    Precondition::two_factor_on(user_id)
 }
 
-/// The user is still under the generations a sign-in was verified under.
 fn current(user_id: &str, generations: Generations) -> Precondition {
-    Precondition::new(
-        "EXISTS (SELECT 1 FROM users WHERE id = ? AND password_generation = ? AND session_generation = ?)",
-        vec![text(user_id), int(generations.password), int(generations.session)],
-    )
+    Precondition::current(user_id, generations)
+}
+
+/// An event written only if `pre` holds.
+fn event(
+    db: &D1Database,
+    pre: &Precondition,
+    user_id: &str,
+    kind: EventType,
+    at: u64,
+    origin: &Origin,
+) -> Result<D1PreparedStatement, Error> {
+    let new = NewEvent { user_id, kind, at, origin, detail: serde_json::json!({}) };
+    events::insert(db, &new, pre)
 }
 
 fn outcome_at(results: &[worker::D1Result], index: usize) -> Outcome {
@@ -259,19 +201,13 @@ fn guarded_events(
         // Written before the code is marked used: the count left after this use.
         let remaining = "json_object('remaining', \
             (SELECT COUNT(*) FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL) - 1)";
-        let detail = serde_json::json!({});
-        statements.push(pre.event_with_detail_sql(
-            db,
-            user_id,
-            EventType::RecoveryCodeUsed,
-            now,
-            origin,
-            &detail,
-            remaining,
-        )?);
+        let used =
+            NewEvent { user_id, kind: EventType::RecoveryCodeUsed, at: now, origin, detail: serde_json::json!({}) };
+        statements.push(events::insert_computed(db, &used, pre, remaining)?);
     }
-    for event in events {
-        statements.push(pre.event(db, user_id, event.kind, now, origin, &event.detail)?);
+    for e in events {
+        let new = NewEvent { user_id, kind: e.kind, at: now, origin, detail: e.detail.clone() };
+        statements.push(events::insert(db, &new, pre)?);
     }
     Ok(statements)
 }
@@ -295,7 +231,7 @@ pub async fn enable(
         vec![text(user_id), text(pending), int(step)],
     );
     let mut statements = replace_codes(db, &pre, user_id, code_hashes)?;
-    statements.push(pre.event(db, user_id, EventType::TwoFactorEnabled, now, origin, &serde_json::json!({}))?);
+    statements.push(event(db, &pre, user_id, EventType::TwoFactorEnabled, now, origin)?);
     let (reset_sql, reset_binds) = attempts::reset_when(user_id, budget);
     statements.push(pre.statement(db, &reset_sql, reset_binds)?);
     statements.push(pre.statement(
@@ -316,8 +252,7 @@ pub async fn regenerate(
     origin: &Origin,
 ) -> Result<Outcome, Error> {
     let pre = enabled(user_id);
-    let mut statements =
-        vec![pre.event(db, user_id, EventType::RecoveryCodesRegenerated, now, origin, &serde_json::json!({}))?];
+    let mut statements = vec![event(db, &pre, user_id, EventType::RecoveryCodesRegenerated, now, origin)?];
     statements.extend(replace_codes(db, &pre, user_id, code_hashes)?);
     Ok(last_outcome(&users::run_batch(db, statements).await?))
 }

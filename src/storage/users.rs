@@ -1,11 +1,15 @@
 //! Accounts (`users`), the failed-attempt counter and the D1 side of session revocation.
 
 use serde::Deserialize;
+use serde_json::json;
 use worker::{D1Database, D1PreparedStatement};
 
-use super::attempts::Generations;
-use super::{int, text};
+use super::attempts::{Budget, Generations};
+use super::events::{self, EventType, NewEvent, Origin};
+use super::precondition::Precondition;
 use super::Error;
+use super::Outcome;
+use super::{int, text};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct UserRow {
@@ -45,12 +49,17 @@ pub struct NewUser<'a> {
     pub now: u64,
 }
 
-/// Inserts the account unless the e-mail is taken; `false` when it was. The unique index
-/// settles races between two sign-ups with the same address.
-pub fn insert(db: &D1Database, user: &NewUser<'_>) -> Result<D1PreparedStatement, Error> {
-    Ok(db
+/// Creates the account and records `account_created`, unless the e-mail is taken (`LostRace`):
+/// the unique index settles races between two sign-ups with the same address.
+pub async fn create(db: &D1Database, user: &NewUser<'_>, origin: &Origin) -> Result<Outcome, Error> {
+    let insert = db
         .prepare("INSERT INTO users (id, email, name, password_hash, password_changed_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (email) DO NOTHING")
-        .bind(&[text(user.id), text(user.email), text(user.name), text(user.password_hash), int(user.now)])?)
+        .bind(&[text(user.id), text(user.email), text(user.name), text(user.password_hash), int(user.now)])?;
+    let created =
+        NewEvent { user_id: user.id, kind: EventType::AccountCreated, at: user.now, origin, detail: json!({}) };
+    let event = events::insert(db, &created, &Precondition::user_exists(user.id))?;
+    let results = run_batch(db, vec![insert, event]).await?;
+    Ok(if changes(&results, 0) > 0 { Outcome::Applied } else { Outcome::LostRace })
 }
 
 /// The view of the signed-in user that every authenticated request needs, and whether the
@@ -104,10 +113,7 @@ pub fn upgrade_hash(
     ])?)
 }
 
-pub async fn run_batch(
-    db: &D1Database,
-    statements: Vec<D1PreparedStatement>,
-) -> Result<Vec<worker::D1Result>, Error> {
+pub async fn run_batch(db: &D1Database, statements: Vec<D1PreparedStatement>) -> Result<Vec<worker::D1Result>, Error> {
     super::batch(db, statements).await
 }
 
@@ -116,73 +122,45 @@ pub fn changes(results: &[worker::D1Result], index: usize) -> usize {
     results.get(index).and_then(|r| r.meta().ok().flatten()).and_then(|m| m.changes).unwrap_or(0)
 }
 
-/// Ends one session in D1; the row is kept until the session would have expired anyway.
-pub fn revoke_session(
+/// Ends one session in D1 (the row is kept until the session would have expired anyway) and
+/// records `event` with it, when there is one.
+pub async fn end_session(
     db: &D1Database,
     session_id: &str,
-    user_id: &str,
     expires_at: u64,
-) -> Result<D1PreparedStatement, Error> {
-    Ok(db
+    event: Option<&NewEvent<'_>>,
+    user_id: &str,
+) -> Result<(), Error> {
+    let revoke = db
         .prepare("INSERT INTO revoked_sessions (session_id, user_id, expires_at) VALUES (?1, ?2, ?3) ON CONFLICT (session_id) DO NOTHING")
-        .bind(&[text(session_id), text(user_id), int(expires_at)])?)
-}
-
-/// A condition that later statements of a batch check, so they take effect only together with
-/// the write they belong to.
-pub enum Guard<'a> {
-    /// The user row exists (it was just inserted).
-    UserExists,
-    /// The user's password hash is this one (it was just written).
-    PasswordHashIs(&'a str),
-    /// The user is still under these generations (a sign-in verified under them).
-    Current(Generations),
-}
-
-impl Guard<'_> {
-    /// SQL for the condition, with `user` and `value` as the placeholders to use.
-    pub fn condition(&self, user: &str, value: &str) -> String {
-        match self {
-            Self::UserExists => format!("EXISTS (SELECT 1 FROM users WHERE id = {user} AND {value} IS NOT NULL)"),
-            Self::PasswordHashIs(_) => {
-                format!("EXISTS (SELECT 1 FROM users WHERE id = {user} AND password_hash = {value})")
-            }
-            Self::Current(_) => format!(
-                "EXISTS (SELECT 1 FROM users WHERE id = {user} \
-                 AND password_generation || ':' || session_generation = {value})"
-            ),
-        }
+        .bind(&[text(session_id), text(user_id), int(expires_at)])?;
+    let mut statements = vec![revoke];
+    if let Some(event) = event {
+        statements.push(events::insert(db, event, &Precondition::always())?);
     }
-
-    pub fn value(&self) -> String {
-        match self {
-            Self::UserExists => String::new(),
-            Self::PasswordHashIs(hash) => hash.to_string(),
-            Self::Current(g) => format!("{}:{}", g.password, g.session),
-        }
-    }
+    run_batch(db, statements).await?;
+    Ok(())
 }
 
 /// Completes a sign-in verified under `generations`, only if they are still current: ends the
-/// failure run of `budget`, records `event` (built with [`Guard::Current`]) and replaces the
+/// failure run of `budget`, records `event` (built with [`Precondition::current`]) and replaces the
 /// hash with `upgrade` (old, new) when asked. `LostRace` when a password change or "sign out
 /// other sessions" came in between.
 pub async fn complete_sign_in(
     db: &D1Database,
     user_id: &str,
     generations: Generations,
-    budget: &super::attempts::Budget,
-    event: D1PreparedStatement,
+    budget: &Budget,
+    event: &NewEvent<'_>,
     upgrade: Option<(&str, &str)>,
 ) -> Result<super::Outcome, Error> {
-    let guard = Guard::Current(generations);
-    let (reset, mut binds) = super::attempts::reset_when(user_id, budget);
-    binds.extend([text(user_id), text(&guard.value())]);
-    let mut statements = vec![db.prepare(reset.replace("{pre}", &guard.condition("?2", "?3"))).bind(&binds)?];
+    let current = Precondition::current(user_id, generations);
+    let (reset, binds) = super::attempts::reset_when(user_id, budget);
+    let mut statements = vec![current.statement(db, &reset, binds)?];
     if let Some((old, new)) = upgrade {
         statements.push(upgrade_hash(db, user_id, old, new)?);
     }
-    statements.push(event);
+    statements.push(events::insert(db, event, &current)?);
     let results = run_batch(db, statements).await?;
     Ok(if changes(&results, results.len() - 1) > 0 { super::Outcome::Applied } else { super::Outcome::LostRace })
 }
@@ -198,13 +176,13 @@ pub enum PasswordChange {
 /// Sets a new password hash if the stored one is still `old_hash` (so of two concurrent changes
 /// exactly one wins), bumps `password_generation` (pending sign-ins and racing sign-ins under
 /// the old password fail) and, when `end_sessions`, `session_generation` (every session ends);
-/// clears the account's strangers' failure run and records `password_changed` with `detail`,
-/// all in one transaction with `also`.
+/// clears the account's strangers' failure run and the failure run of `budget` (the session
+/// that changed it) and records `event`, all in one transaction.
 pub async fn change_password(
     db: &D1Database,
     change: &NewPassword<'_>,
-    event: D1PreparedStatement,
-    also: Vec<D1PreparedStatement>,
+    event: &NewEvent<'_>,
+    budget: &Budget,
 ) -> Result<PasswordChange, Error> {
     let update = db
         .prepare(
@@ -220,8 +198,9 @@ pub async fn change_password(
             int(change.now),
             int(u64::from(change.end_sessions)),
         ])?;
-    let mut statements = vec![update, event];
-    statements.extend(also);
+    let changed = Precondition::password_hash_is(change.user_id, change.new_hash);
+    let statements =
+        vec![update, events::insert(db, event, &changed)?, super::attempts::reset(db, change.user_id, budget)?];
     let results = run_batch(db, statements).await?;
     let row = results.first().map(|r| r.results::<GenerationsRow>()).transpose()?.and_then(|r| r.into_iter().next());
     Ok(match row {
@@ -251,7 +230,7 @@ struct GenerationsRow {
 pub async fn end_all_sessions(
     db: &D1Database,
     user_id: &str,
-    also: Vec<D1PreparedStatement>,
+    event: &NewEvent<'_>,
 ) -> Result<Option<Generations>, Error> {
     let bump = db
         .prepare(
@@ -259,9 +238,7 @@ pub async fn end_all_sessions(
              RETURNING password_generation, session_generation",
         )
         .bind(&[text(user_id)])?;
-    let mut statements = vec![bump];
-    statements.extend(also);
-    let results = run_batch(db, statements).await?;
+    let results = run_batch(db, vec![bump, events::insert(db, event, &Precondition::user_exists(user_id))?]).await?;
     let row = results.first().map(|r| r.results::<GenerationsRow>()).transpose()?.and_then(|r| r.into_iter().next());
     Ok(row.map(|row| Generations { password: row.password_generation, session: row.session_generation }))
 }

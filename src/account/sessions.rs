@@ -1,0 +1,66 @@
+//! Ending sessions (SPEC §5.8): one (a sign-out, or another device's from the list) or every other
+//! one. D1 is written first, so the session is refused everywhere at once; KV records follow.
+
+use serde_json::json;
+
+use crate::app::App;
+use crate::auth::require_sudo;
+use crate::auth::session::{self, CurrentSession, IssuedSession};
+use crate::domain::tokens;
+use crate::http::ApiError;
+use crate::storage::events::EventType;
+use crate::storage::{sessions, users};
+
+/// Signs the current session out.
+pub async fn sign_out(app: &App, current: &CurrentSession) -> Result<(), ApiError> {
+    let event = super::event(app, &current.user.id, EventType::SignOut, json!({}));
+    users::end_session(&app.db()?, &current.id, current.record.summary.expires_at, Some(&event), &current.user.id)
+        .await?;
+    sessions::delete(&app.kv()?, &current.user.id, &current.id).await?;
+    Ok(())
+}
+
+/// Whether the session ended by [`end_one`] was the caller's own.
+pub enum Ended {
+    Own,
+    Other,
+}
+
+/// Ends the session `id` of the caller's account: the caller's own needs no sudo (it is a
+/// sign-out); another one does. Unknown ids and other users' ids are the same 404.
+pub async fn end_one(app: &App, current: &CurrentSession, id: &str) -> Result<Ended, ApiError> {
+    if !tokens::looks_like_id(id) {
+        return Err(ApiError::NotFound);
+    }
+    let own = id == current.id;
+    if !own {
+        require_sudo(current, app.now)?;
+    }
+    let kv = app.kv()?;
+    let summary = if own {
+        current.record.summary.clone()
+    } else {
+        match sessions::get(&kv, id).await? {
+            Some(record) if record.user_id == current.user.id => record.summary,
+            _ => return Err(ApiError::NotFound),
+        }
+    };
+    let detail = json!({ "device": summary.device, "browser": summary.browser, "os": summary.os, "current": own });
+    let event = super::event(app, &current.user.id, EventType::SessionRevoked, detail);
+    users::end_session(&app.db()?, id, summary.expires_at, Some(&event), &current.user.id).await?;
+    sessions::delete(&kv, &current.user.id, id).await?;
+    Ok(if own { Ended::Own } else { Ended::Other })
+}
+
+/// Ends every other session with one D1 write (the user's `session_generation`), racing sign-ins
+/// included; the caller gets a new token of the new generation. Answers it and how many
+/// sessions were listed as live.
+pub async fn end_others(app: &App, current: &CurrentSession) -> Result<(IssuedSession, usize), ApiError> {
+    let others = session::live_others(app, current).await?;
+    let user_id = &current.user.id;
+    let event = super::event(app, user_id, EventType::OtherSessionsRevoked, json!({ "revoked": others.len() }));
+    let generations = users::end_all_sessions(&app.db()?, user_id, &event).await?.ok_or(ApiError::Unauthenticated)?;
+    session::forget_in_background(app, user_id, others.iter().map(|s| s.id.clone()).collect());
+    let issued = session::reissue(app, current, generations, current.record.sudo_until).await?;
+    Ok((issued, others.len()))
+}

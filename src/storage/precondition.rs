@@ -1,0 +1,72 @@
+//! The state a write was decided on. Statements guarded by a [`Precondition`] take effect only
+//! while it holds, so every statement of a batch lands together with the change it belongs to,
+//! or not at all, and of two racing requests only one can win.
+
+use worker::wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement};
+
+use super::attempts::Generations;
+use super::{int, text, Error};
+
+/// SQL over `?` markers, and their values in order.
+#[derive(Clone)]
+pub struct Precondition {
+    sql: String,
+    values: Vec<JsValue>,
+}
+
+impl Precondition {
+    pub(super) fn new(sql: &str, values: Vec<JsValue>) -> Self {
+        Self { sql: sql.to_string(), values }
+    }
+
+    /// Holds always (for statements that need no guard).
+    pub fn always() -> Self {
+        Self::new("1", vec![])
+    }
+
+    /// The user exists (e.g. it was just inserted, or an e-mail named a real account).
+    pub fn user_exists(user_id: &str) -> Self {
+        Self::new("EXISTS (SELECT 1 FROM users WHERE id = ?)", vec![text(user_id)])
+    }
+
+    /// The user's password hash is this one (it was just written).
+    pub fn password_hash_is(user_id: &str, hash: &str) -> Self {
+        Self::new("EXISTS (SELECT 1 FROM users WHERE id = ? AND password_hash = ?)", vec![text(user_id), text(hash)])
+    }
+
+    /// The user is still under the generations a sign-in was verified under.
+    pub fn current(user_id: &str, generations: Generations) -> Self {
+        Self::new(
+            "EXISTS (SELECT 1 FROM users WHERE id = ? AND password_generation = ? AND session_generation = ?)",
+            vec![text(user_id), int(generations.password), int(generations.session)],
+        )
+    }
+
+    /// Two-factor authentication is on.
+    pub fn two_factor_on(user_id: &str) -> Self {
+        Self::new("EXISTS (SELECT 1 FROM users WHERE id = ? AND totp_enabled_at IS NOT NULL)", vec![text(user_id)])
+    }
+
+    pub fn and(mut self, other: Self) -> Self {
+        self.sql = format!("{} AND {}", self.sql, other.sql);
+        self.values.extend(other.values);
+        self
+    }
+
+    /// A statement: `sql` with `{pre}` standing for the condition, after `binds` (?1..?n).
+    pub fn statement(&self, db: &D1Database, sql: &str, mut binds: Vec<JsValue>) -> Result<D1PreparedStatement, Error> {
+        let mut condition = String::with_capacity(self.sql.len() + 16);
+        let mut next = binds.len() + 1;
+        for c in self.sql.chars() {
+            if c == '?' {
+                condition.push_str(&format!("?{next}"));
+                next += 1;
+            } else {
+                condition.push(c);
+            }
+        }
+        binds.extend(self.values.iter().cloned());
+        Ok(db.prepare(sql.replace("{pre}", &condition)).bind(&binds)?)
+    }
+}
