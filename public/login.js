@@ -1,23 +1,23 @@
 // The sign-in page: sign in, create an account, and the second-factor step.
-import {
-  api,
-  ApiError,
-  showError,
-  showSuccess,
-  clearMessage,
-  busy,
-  markInvalid,
-  wireRevealButtons,
-  hidePasswords,
-  passwordRules,
-  renderChecklist,
-  safeNext,
-} from '/api.js';
+import { api, ApiError } from './js/api.js';
+import { showError, showSuccess, clearMessage } from './js/messages.js';
+import { onSubmit, markInvalid, blame } from './js/form.js';
+import { wireRevealButtons, hidePasswords } from './js/reveal.js';
+import { liveChecklist } from './js/password-rules.js';
+import { factorSwitch, factorProblem } from './js/second-factor.js';
 
 const $ = (id) => document.getElementById(id);
 const views = { signin: $('signin-view'), signup: $('signup-view'), 'two-factor': $('two-factor-view') };
 const params = new URLSearchParams(location.search);
 const next = safeNext(params.get('next'));
+
+/** A path on this site to go to after signing in; anything else falls back to the Security page. */
+function safeNext(value) {
+  if (typeof value === 'string' && /^\/(?![/\\])[\w\-./?=&%#]*$/.test(value) && !value.startsWith('/login')) {
+    return value;
+  }
+  return '/account/security';
+}
 
 function show(name, { focus = true } = {}) {
   for (const [key, view] of Object.entries(views)) view.hidden = key !== name;
@@ -42,7 +42,7 @@ function goOn() {
   location.assign(next);
 }
 
-/** Client-side check that each required field has something; returns the first empty one. */
+/** Every empty required field is marked; the first one is the problem ("Enter your e-mail address."). */
 function firstEmpty(form) {
   let first = null;
   for (const input of form.querySelectorAll('input[required]')) {
@@ -50,170 +50,109 @@ function firstEmpty(form) {
     markInvalid(input, empty);
     if (empty && !first) first = input;
   }
-  return first;
+  return first && { field: first, message: `Enter your ${labelOf(first).toLowerCase()}.` };
 }
 
-function requiredMessage(input) {
-  const label = form_label(input);
-  return new ApiError(400, 'invalid_input', `Enter your ${label.toLowerCase()}.`);
-}
-
-function form_label(input) {
+function labelOf(input) {
   const label = document.querySelector(`label[for="${input.id}"]`);
   return label ? label.textContent.trim().replace(/^Your /, '') : 'details';
 }
 
+const isApiError = (err, code) => err instanceof ApiError && err.code === code;
+
 // ---------- sign in ----------
 
-$('signin-form').addEventListener('submit', async (event) => {
-  event.preventDefault();
-  const form = event.currentTarget;
-  const error = $('signin-error');
-  clearMessage(error);
-  const empty = firstEmpty(form);
-  if (empty) {
-    showError(error, requiredMessage(empty));
-    empty.focus();
-    return;
-  }
-  const done = busy(form.querySelector('button[type="submit"]'), 'Signing in…');
-  try {
-    const answer = await api('/api/auth/login', {
+const signinForm = $('signin-form');
+onSubmit(signinForm, () => ({
+  region: $('signin-error'),
+  check: () => firstEmpty(signinForm),
+  busyLabel: 'Signing in…',
+  send: () =>
+    api('/api/auth/login', {
       method: 'POST',
-      body: { email: form.email.value.trim(), password: form.password.value },
-    });
-    if (answer && answer.two_factor_required) {
-      done();
-      form.password.value = '';
-      hidePasswords(form);
-      startTwoFactor();
-      return;
-    }
-    goOn();
-  } catch (err) {
-    done();
-    showError(error, err);
-    if (err instanceof ApiError && err.code === 'invalid_credentials') {
-      markInvalid(form.password, true);
-      form.password.select();
-    }
-    form.password.focus();
-  }
-});
+      body: { email: signinForm.email.value.trim(), password: signinForm.password.value },
+    }),
+  stay: true,
+  done: (answer, release) => {
+    if (!answer?.two_factor_required) return goOn();
+    release();
+    signinForm.password.value = '';
+    hidePasswords(signinForm);
+    startTwoFactor();
+  },
+  failed: (err) => {
+    if (isApiError(err, 'invalid_credentials')) blame(signinForm.password, { select: true });
+    else signinForm.password.focus();
+  },
+}));
 
 // ---------- create an account ----------
 
 const signupForm = $('signup-form');
-function updateSignupRules() {
-  renderChecklist(
-    $('signup-rules'),
-    passwordRules(signupForm.password.value, { email: signupForm.email.value, name: $('signup-name').value }),
-  );
-}
-for (const input of [signupForm.password, signupForm.email, $('signup-name')]) {
-  input.addEventListener('input', updateSignupRules);
-}
-updateSignupRules();
+liveChecklist(
+  $('signup-rules'),
+  signupForm.password,
+  () => ({ email: signupForm.email.value, name: $('signup-name').value }),
+  [signupForm.email, $('signup-name')],
+);
 
-signupForm.addEventListener('submit', async (event) => {
-  event.preventDefault();
-  const form = event.currentTarget;
-  const error = $('signup-error');
-  clearMessage(error);
-  const empty = firstEmpty(form);
-  if (empty) {
-    showError(error, requiredMessage(empty));
-    empty.focus();
-    return;
-  }
-  const done = busy(form.querySelector('button[type="submit"]'), 'Creating your account…');
-  try {
-    await api('/api/auth/signup', {
+onSubmit(signupForm, () => ({
+  region: $('signup-error'),
+  check: () => firstEmpty(signupForm),
+  busyLabel: 'Creating your account…',
+  send: () =>
+    api('/api/auth/signup', {
       method: 'POST',
-      body: { name: $('signup-name').value.trim(), email: form.email.value.trim(), password: form.password.value },
-    });
-    goOn();
-  } catch (err) {
-    done();
-    showError(error, err);
-    if (err instanceof ApiError && err.problems.length) {
-      markInvalid(form.password, true);
-      form.password.focus();
-    } else if (err instanceof ApiError && err.code === 'email_taken') {
-      markInvalid(form.email, true);
-      form.email.focus();
-    }
-  }
-});
+      body: { name: $('signup-name').value.trim(), email: signupForm.email.value.trim(), password: signupForm.password.value },
+    }),
+  stay: true,
+  done: goOn,
+  failed: (err) => {
+    if (err instanceof ApiError && err.problems.length) blame(signupForm.password);
+    else if (isApiError(err, 'email_taken')) blame(signupForm.email);
+  },
+}));
 
 // ---------- second factor ----------
 
-let useRecovery = false;
-
-function renderFactor() {
-  $('code-group').hidden = useRecovery;
-  $('recovery-group').hidden = !useRecovery;
-  $('use-recovery').textContent = useRecovery ? 'Use your authenticator app instead' : 'Use a recovery code';
-  clearMessage($('two-factor-error'));
-}
+const factor = factorSwitch({
+  button: $('use-recovery'),
+  codeField: $('code-group'),
+  recoveryField: $('recovery-group'),
+  codeInput: $('two-factor-code'),
+  recoveryInput: $('two-factor-recovery'),
+  onSwitch: () => clearMessage($('two-factor-error')),
+});
 
 function startTwoFactor() {
-  useRecovery = false;
   $('two-factor-form').reset();
-  renderFactor();
+  factor.reset();
   clearMessage($('notice'));
   show('two-factor');
 }
-
-$('use-recovery').addEventListener('click', () => {
-  useRecovery = !useRecovery;
-  renderFactor();
-  (useRecovery ? $('two-factor-recovery') : $('two-factor-code')).focus();
-});
 
 $('back-to-signin').addEventListener('click', () => {
   show('signin');
 });
 
-$('two-factor-form').addEventListener('submit', async (event) => {
-  event.preventDefault();
-  const error = $('two-factor-error');
-  clearMessage(error);
-  const input = useRecovery ? $('two-factor-recovery') : $('two-factor-code');
-  const value = useRecovery ? input.value.trim().toLowerCase() : input.value.replace(/\s+/g, '');
-  if (!value) {
-    markInvalid(input, true);
-    showError(error, new ApiError(400, 'invalid_input', useRecovery ? 'Enter one of your recovery codes.' : 'Enter the 6-digit code from your authenticator app.'));
-    input.focus();
-    return;
-  }
-  if (!useRecovery && !/^\d{6}$/.test(value)) {
-    markInvalid(input, true);
-    showError(error, new ApiError(400, 'invalid_input', 'The code has 6 digits. Check your authenticator app and try again.'));
-    input.focus();
-    return;
-  }
-  markInvalid(input, false);
-  const done = busy(event.currentTarget.querySelector('button[type="submit"]'), 'Verifying…');
-  try {
-    await api('/api/auth/login/two-factor', {
-      method: 'POST',
-      body: useRecovery ? { recovery_code: value } : { code: value },
-    });
-    goOn();
-  } catch (err) {
-    done();
-    if (err instanceof ApiError && err.code === 'unauthenticated') {
+onSubmit($('two-factor-form'), () => {
+  const typed = factor.current();
+  return {
+    region: $('two-factor-error'),
+    check: () => factorProblem(typed, 'The code has 6 digits. Check your authenticator app and try again.'),
+    busyLabel: 'Verifying…',
+    send: () => api('/api/auth/login/two-factor', { method: 'POST', body: typed.body }),
+    stay: true,
+    done: goOn,
+    handled: (err) => {
+      if (!isApiError(err, 'unauthenticated')) return false;
       // The pending sign-in expired (5 minutes) or was used up: start again with the password.
       show('signin');
       showError($('signin-error'), new ApiError(401, 'unauthenticated', 'Your sign-in took too long and has expired. Enter your password again.'));
-      return;
-    }
-    showError(error, err);
-    markInvalid(input, true);
-    input.select();
-    input.focus();
-  }
+      return true;
+    },
+    failed: () => blame(typed.input, { select: true }),
+  };
 });
 
 // ---------- switching views ----------

@@ -43,7 +43,7 @@ test('pages are served with the security headers and hold no inline script or st
       assert.equal(res.status, 200, `${path} links ${asset[1]}`);
     }
   }
-  for (const asset of ['/api.js', '/login.js', '/security.js', '/icons/desktop.svg', '/icons/mobile.svg']) {
+  for (const asset of ['/js/api.js', '/js/form.js', '/login.js', '/security.js', '/icons/desktop.svg', '/icons/mobile.svg']) {
     assert.equal((await fetch(`${BASE_URL}${asset}`)).status, 200, asset);
   }
 });

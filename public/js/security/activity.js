@@ -1,0 +1,139 @@
+// The Recent security activity card (SPEC §5.9): the account's latest security events, newest
+// first, each as words with its details, device, place and time. `EVENT_WORDS` names every event
+// type the server writes, and no other (tests/e2e/event-types.test.mjs holds it to openapi.json).
+import { api, humanSeconds } from '../api.js';
+import { clearMessage } from '../messages.js';
+import { isTime, timeElement, placeOf, browserOnOs, signInMethod, plural } from './words.js';
+import { report } from './page.js';
+
+const $ = (id) => document.getElementById(id);
+
+/** Every event type the server writes, as the title of its row. */
+export const EVENT_WORDS = {
+  account_created: 'Account created',
+  sign_in: 'Signed in',
+  sign_in_failed: 'Failed sign-in attempt',
+  sign_out: 'Signed out',
+  password_changed: 'Password changed',
+  two_factor_enabled: 'Two-factor authentication turned on',
+  two_factor_disabled: 'Two-factor authentication turned off',
+  recovery_codes_regenerated: 'New recovery codes created',
+  recovery_code_used: 'Recovery code used',
+  session_revoked: 'A session was signed out',
+  other_sessions_revoked: 'All other sessions were signed out',
+  locked_out: 'Sign-in paused after too many failed attempts',
+};
+const WARNING_EVENTS = new Set(['sign_in_failed', 'locked_out', 'two_factor_disabled', 'recovery_code_used']);
+
+/** What a failed attempt got wrong (`detail.factor`). */
+const WRONG = { password: 'Wrong password', totp: 'Wrong authenticator code', recovery_code: 'Wrong recovery code' };
+
+/** Where a failed attempt was made (`detail.action`); a plain sign-in needs no words. */
+const WHILE = {
+  confirm: "while confirming it's you",
+  change_password: 'while changing the password',
+  enable_two_factor: 'while turning on two-factor authentication',
+  disable_two_factor: 'while turning off two-factor authentication',
+};
+
+/** Whose attempts a lock holds back (`detail.client`, the failure run it locked). */
+const LOCKED_CLIENT = {
+  account: 'for browsers new to this account',
+  device: 'for one known device',
+  session: 'for one signed-in session',
+};
+
+const count = (n) => typeof n === 'number' && Number.isFinite(n) && n >= 0;
+
+function failedDetail({ factor, action }) {
+  if (!factor) return null;
+  const wrong = WRONG[factor] || 'Wrong code';
+  return WHILE[action] ? `${wrong} ${WHILE[action]}` : wrong;
+}
+
+function lockedDetail({ retry_after: retryAfter, after_failures: failures, client }) {
+  const words = [count(retryAfter) && retryAfter > 0 ? `Locked for ${humanSeconds(retryAfter)}` : 'Locked'];
+  if (count(failures) && failures > 0) words.push(`after ${plural(failures, 'wrong attempt', 'wrong attempts')} in a row`);
+  const text = words.join(' ');
+  return LOCKED_CLIENT[client] ? `${text}, ${LOCKED_CLIENT[client]}` : text;
+}
+
+/** The words for an event's `detail`, or null when it says nothing worth showing. */
+export function eventDetail(event) {
+  const detail = event.detail && typeof event.detail === 'object' ? event.detail : {};
+  switch (event.type) {
+    case 'sign_in': {
+      const method = signInMethod(detail.method);
+      return method ? `With ${method}` : null;
+    }
+    case 'sign_in_failed':
+      return failedDetail(detail);
+    case 'locked_out':
+      return lockedDetail(detail);
+    case 'other_sessions_revoked':
+    case 'password_changed': {
+      const n = detail.revoked ?? detail.signed_out_sessions;
+      return typeof n === 'number' && n > 0 ? `${plural(n, 'session', 'sessions')} signed out` : null;
+    }
+    case 'session_revoked':
+      // The session that was ended (the row's device is the one that ended it).
+      return detail.browser || detail.os ? `Ended: ${browserOnOs(detail)}` : null;
+    case 'recovery_code_used':
+      if (!count(detail.remaining)) return null;
+      return detail.remaining === 0 ? 'No codes left' : `${plural(detail.remaining, 'code', 'codes')} left`;
+    default:
+      return null;
+  }
+}
+
+/** The title of an event: its words, or for a type this page does not know, the type itself. */
+export function eventTitle(type) {
+  const name = typeof type === 'string' ? type : 'event';
+  return Object.hasOwn(EVENT_WORDS, name) ? EVENT_WORDS[name] : name.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
+}
+
+function eventRow(event) {
+  const item = document.createElement('li');
+  item.className = 'event';
+  if (WARNING_EVENTS.has(event.type)) item.classList.add('event-warning');
+  const title = document.createElement('p');
+  title.className = 'event-title';
+  title.textContent = eventTitle(event.type);
+  const detail = eventDetail(event);
+  const meta = document.createElement('p');
+  meta.className = 'event-meta';
+  const parts = [];
+  if (detail) parts.push(detail);
+  if (event.device) parts.push(browserOnOs(event));
+  parts.push(placeOf(event));
+  if (typeof event.ip === 'string' && event.ip) parts.push(`IP ${event.ip}`);
+  meta.textContent = parts.join(' · ');
+  const when = document.createElement('p');
+  when.className = 'event-time';
+  if (isTime(event.at)) when.append(timeElement(event.at));
+  item.append(title, meta, when);
+  return item;
+}
+
+export async function load() {
+  const list = $('activity-list');
+  const message = $('activity-message');
+  list.setAttribute('aria-busy', 'true');
+  try {
+    const answer = await api('/api/security/events?limit=20');
+    const events = Array.isArray(answer?.events) ? answer.events : [];
+    clearMessage(message);
+    if (!events.length) {
+      const empty = document.createElement('li');
+      empty.className = 'empty';
+      empty.textContent = 'No security activity yet.';
+      list.replaceChildren(empty);
+    } else {
+      list.replaceChildren(...events.map(eventRow));
+    }
+  } catch (err) {
+    report(message, err);
+  } finally {
+    list.setAttribute('aria-busy', 'false');
+  }
+}

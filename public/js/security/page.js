@@ -1,0 +1,54 @@
+// What the cards of the Security page share: who is signed in, whether two-factor authentication
+// is on, how a card asks the others to load again after a change, and how an error is said —
+// a signed-out answer (401) leaves for the sign-in page instead (the form helper as the cards use it).
+import { api, ApiError } from '../api.js';
+import { showError } from '../messages.js';
+import * as form from '../form.js';
+
+export const state = { user: null, twoFactorEnabled: false };
+
+const loaders = {};
+
+/** The page entry names how each part loads: `overview`, `sessions`, `activity`. */
+export function setLoaders(named) {
+  Object.assign(loaders, named);
+}
+
+/** Loads the named parts again (after a change one card made that others show). */
+export function reload(...names) {
+  return Promise.all(names.map((name) => loaders[name]()));
+}
+
+/** Signed out (elsewhere, or the session ended): go to the sign-in page and come back here after. */
+let leaving = false;
+export function toSignIn() {
+  // Several requests in flight can all come back 401: navigate once, or each replace aborts the last.
+  if (leaving) return;
+  leaving = true;
+  location.replace(`/login?expired=1&next=${encodeURIComponent('/account/security')}`);
+}
+
+/** Shows what went wrong in a card's live region; a signed-out answer leaves the page instead. */
+export function report(region, err) {
+  if (err instanceof ApiError && err.status === 401) {
+    toSignIn();
+    return;
+  }
+  showError(region, err);
+}
+
+/** The form helper with this page's way of saying an error (`report`). */
+const reporting = (steps) => ({ show: report, ...steps });
+export const run = (button, steps) => form.run(button, reporting(steps));
+export const onClick = (button, stepsOf) => form.onClick(button, () => reporting(stepsOf()));
+export const onSubmit = (element, stepsOf) => form.onSubmit(element, () => reporting(stepsOf()));
+
+/** Signs this browser out (the account menu, or "Sign out" on this device's row). */
+export async function signOut() {
+  try {
+    await api('/api/auth/logout', { method: 'POST' });
+  } catch {
+    // Signed out already, or the network failed: the cookie may still be there; try the page anyway.
+  }
+  location.assign('/login?signed_out=1');
+}

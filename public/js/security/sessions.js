@@ -1,0 +1,163 @@
+// The Active sessions card (SPEC §5.8): every signed-in device with its browser, system, place,
+// address and last activity, "This device" first; "Sign out" per row, "Sign out all other
+// sessions", and "Refresh".
+import { api, ApiError } from '../api.js';
+import { showError, showSuccess, clearMessage } from '../messages.js';
+import { busy } from '../form.js';
+import { isTime, dayOf, timeElement, placeOf, deviceKind, browserOnOs, signInMethod, plural } from './words.js';
+import { report, reload, signOut, run, onClick } from './page.js';
+import { sudo } from './reauth.js';
+
+const $ = (id) => document.getElementById(id);
+
+function titleOf(session, name) {
+  const title = document.createElement('p');
+  title.className = 'session-title';
+  const nameEl = document.createElement('span');
+  nameEl.textContent = name;
+  title.append(nameEl);
+  const kind = deviceKind(session.device);
+  if (kind !== 'unknown') {
+    const kindEl = document.createElement('span');
+    kindEl.className = 'visually-hidden';
+    kindEl.textContent = ` (${kind})`;
+    title.append(kindEl);
+  }
+  if (session.current) {
+    const badge = document.createElement('span');
+    badge.className = 'badge badge-on';
+    badge.textContent = 'This device';
+    title.append(' ', badge);
+  }
+  return title;
+}
+
+function whereOf(session, place) {
+  const where = document.createElement('p');
+  where.className = 'session-meta';
+  where.append(place);
+  if (typeof session.ip === 'string' && session.ip) {
+    where.append(' · ');
+    const ip = document.createElement('span');
+    ip.className = 'ip';
+    ip.textContent = `IP ${session.ip}`;
+    where.append(ip);
+  }
+  return where;
+}
+
+function whenOf(session) {
+  const when = document.createElement('p');
+  when.className = 'session-meta';
+  if (session.current) when.append('Active now');
+  else if (isTime(session.last_active_at)) when.append('Last active ', timeElement(session.last_active_at));
+  if (isTime(session.created_at)) {
+    if (when.childNodes.length) when.append(' · ');
+    when.append('Signed in ', timeElement(session.created_at, dayOf(session.created_at)));
+    const method = signInMethod(session.sign_in_method);
+    if (method) when.append(` with ${method}`);
+  }
+  return when;
+}
+
+function sessionRow(session) {
+  const item = document.createElement('li');
+  item.className = 'session';
+  item.dataset.sessionId = String(session.id ?? '');
+  if (session.current) item.classList.add('session-current');
+
+  const icon = document.createElement('img');
+  icon.className = 'session-icon';
+  icon.src = `/icons/${deviceKind(session.device)}.svg`;
+  icon.alt = '';
+  icon.width = 24;
+  icon.height = 24;
+
+  const name = browserOnOs(session);
+  const place = placeOf(session);
+  const body = document.createElement('div');
+  body.className = 'session-body';
+  body.append(titleOf(session, name), whereOf(session, place), whenOf(session));
+
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'button button-secondary button-small';
+  button.textContent = 'Sign out';
+  button.setAttribute('aria-label', session.current ? `Sign out this device (${name})` : `Sign out ${name}, ${place}`);
+  button.addEventListener('click', () => (session.current ? signOut() : revoke(session, name, button)));
+
+  item.append(icon, body, button);
+  return item;
+}
+
+/** Loads the list; resolves true when it is up to date. */
+export async function load() {
+  const list = $('sessions-list');
+  list.setAttribute('aria-busy', 'true');
+  try {
+    const answer = await api('/api/security/sessions');
+    const sessions = Array.isArray(answer?.sessions) ? answer.sessions : [];
+    sessions.sort((a, b) => Number(Boolean(b.current)) - Number(Boolean(a.current)));
+    list.replaceChildren(...sessions.map(sessionRow));
+    const others = sessions.filter((s) => !s.current).length;
+    $('revoke-others').hidden = others === 0;
+    $('only-session').hidden = others !== 0;
+    $('overview-sessions').textContent = plural(sessions.length, 'device', 'devices');
+    return true;
+  } catch (err) {
+    report($('sessions-message'), err);
+    return false;
+  } finally {
+    list.setAttribute('aria-busy', 'false');
+  }
+}
+
+/** After a session ended: the list again, then the words, focus on Refresh, and the activity. */
+async function ended(words) {
+  await load();
+  showSuccess($('sessions-message'), words);
+  $('refresh-sessions').focus();
+  reload('activity');
+}
+
+function revoke(session, name, button) {
+  const message = $('sessions-message');
+  return run(button, {
+    region: message,
+    busyLabel: 'Signing out…',
+    send: () => sudo(`/api/security/sessions/${encodeURIComponent(session.id)}`, { method: 'DELETE' }),
+    // The row, and the busy button with it, is drawn again.
+    stay: true,
+    done: () => ended(`${name} was signed out.`),
+    handled: (err) => {
+      if (!(err instanceof ApiError && err.code === 'not_found')) return false;
+      showError(message, new ApiError(404, 'not_found', 'That session has already ended.'));
+      load();
+      return true;
+    },
+  });
+}
+
+/** Wires the card's buttons (once, at start). */
+export function init() {
+  onClick($('revoke-others'), () => ({
+    region: $('sessions-message'),
+    busyLabel: 'Signing out other sessions…',
+    send: () => sudo('/api/security/sessions/revoke-others', { method: 'POST' }),
+    done: (answer) => {
+      const revoked = typeof answer?.revoked === 'number' ? answer.revoked : null;
+      return ended(
+        revoked === null ? 'All other sessions were signed out.' : `${plural(revoked, 'other session was', 'other sessions were')} signed out.`,
+      );
+    },
+  }));
+
+  $('refresh-sessions').addEventListener('click', async (event) => {
+    clearMessage($('sessions-message'));
+    const release = busy(event.currentTarget, 'Refreshing…');
+    const ok = await load();
+    release();
+    if (ok) showSuccess($('sessions-message'), 'The list of sessions is up to date.');
+    reload('activity');
+  });
+}

@@ -1,0 +1,101 @@
+// Words for times, places and devices, as the sessions and activity cards show them.
+
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const dayFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+const relativeFormat = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+let regionNames = null;
+try {
+  regionNames = new Intl.DisplayNames(undefined, { type: 'region' });
+} catch {
+  regionNames = null;
+}
+
+export const isTime = (t) => typeof t === 'number' && Number.isFinite(t) && t > 0;
+
+export function fullDate(seconds) {
+  return dateFormat.format(new Date(seconds * 1000));
+}
+
+/** The day of a moment, without the time ("Nov 28, 2026"). */
+export function dayOf(seconds) {
+  return dayFormat.format(new Date(seconds * 1000));
+}
+
+export function ago(seconds) {
+  const diff = Math.round(seconds - Date.now() / 1000);
+  const abs = Math.abs(diff);
+  if (abs < 60) return 'just now';
+  const units = [
+    ['year', 31536000],
+    ['month', 2592000],
+    ['week', 604800],
+    ['day', 86400],
+    ['hour', 3600],
+    ['minute', 60],
+  ];
+  for (const [unit, size] of units) {
+    if (abs >= size) return relativeFormat.format(Math.round(diff / size), unit);
+  }
+  return 'just now';
+}
+
+/** A <time> element: relative words, the exact moment in `datetime` and as a tooltip. */
+export function timeElement(seconds, words) {
+  const el = document.createElement('time');
+  const date = new Date(seconds * 1000);
+  el.dateTime = date.toISOString();
+  el.title = fullDate(seconds);
+  el.textContent = words ?? ago(seconds);
+  return el;
+}
+
+function countryName(code) {
+  if (typeof code !== 'string' || !code || code === 'XX' || code === 'T1') return null;
+  try {
+    return regionNames?.of(code.toUpperCase()) || code;
+  } catch {
+    return code;
+  }
+}
+
+export function placeOf(item) {
+  const parts = [typeof item.city === 'string' ? item.city : null, countryName(item.country)].filter(Boolean);
+  return parts.length ? parts.join(', ') : 'Unknown location';
+}
+
+const KNOWN_DEVICES = new Set(['desktop', 'mobile', 'tablet']);
+
+export function deviceKind(device) {
+  const kind = typeof device === 'string' ? device : device?.kind;
+  return KNOWN_DEVICES.has(kind) ? kind : 'unknown';
+}
+
+/** "Chrome on Linux", from a session or an event (whose device may be a string or an object). */
+export function browserOnOs(item) {
+  if (typeof item.device === 'string' && !KNOWN_DEVICES.has(item.device) && item.device !== 'unknown' && !item.browser) {
+    // Events describe the device in words already ("Chrome on Linux").
+    const words = item.device.replace(/ on Unknown OS$/, '').trim();
+    return !words || words.startsWith('Unknown browser') ? 'Unknown device' : words;
+  }
+  const source = item.device && typeof item.device === 'object' ? item.device : item;
+  const browser = typeof source.browser === 'string' && source.browser ? source.browser : 'Unknown browser';
+  const os = typeof source.os === 'string' && source.os ? source.os : null;
+  if (browser.startsWith('Unknown') && (!os || os.startsWith('Unknown'))) {
+    return typeof item.device === 'string' && KNOWN_DEVICES.has(item.device)
+      ? `Unknown browser on a ${item.device}`
+      : 'Unknown device';
+  }
+  return os && !os.startsWith('Unknown') ? `${browser} on ${os}` : browser;
+}
+
+export function signInMethod(method) {
+  if (typeof method !== 'string') return null;
+  if (/recovery/.test(method)) return 'password and a recovery code';
+  if (/totp|two|code|2fa/.test(method)) return 'password and authenticator code';
+  if (method === 'password') return 'password';
+  return method.replace(/_/g, ' ');
+}
+
+export function plural(n, one, many) {
+  return `${n} ${n === 1 ? one : many}`;
+}

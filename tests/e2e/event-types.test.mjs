@@ -1,0 +1,71 @@
+// The Recent security activity card knows every event type the server can write, and no other:
+// the page's words (EVENT_WORDS of public/js/security/activity.js) are held to the enum of the
+// event `type` in openapi.json, the contract the worker's own tests hold the server to. It also
+// words the details the server writes with failed attempts, locks and used recovery codes.
+// Pure Node: no browser, no worker.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { EVENT_WORDS, eventDetail, eventTitle } from '../../public/js/security/activity.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const openapi = JSON.parse(readFileSync(path.join(ROOT, 'openapi.json'), 'utf8'));
+
+/** The `type` enum of the security event schema: the schema whose `type` lists `account_created`. */
+function serverEventTypes() {
+  const found = Object.entries(openapi.components.schemas).filter(([, schema]) =>
+    schema?.properties?.type?.enum?.includes('account_created'),
+  );
+  assert.equal(found.length, 1, `one event schema in openapi.json (found: ${found.map(([name]) => name)})`);
+  return found[0][1].properties.type.enum;
+}
+
+test('the activity card has words for every event type the server writes, and for no other', () => {
+  const server = [...serverEventTypes()].sort();
+  const page = Object.keys(EVENT_WORDS).sort();
+  assert.deepEqual(
+    { missingOnThePage: server.filter((t) => !page.includes(t)), unknownToTheServer: page.filter((t) => !server.includes(t)) },
+    { missingOnThePage: [], unknownToTheServer: [] },
+  );
+  for (const type of server) {
+    assert.match(eventTitle(type), /^[A-Z][^_]*[a-z]$/, `${type}: a title in words`);
+  }
+  assert.equal(new Set(Object.values(EVENT_WORDS)).size, page.length, 'no two types share their words');
+});
+
+test('the activity card words the details of failed attempts, locks and used recovery codes', () => {
+  const detail = (type, d) => eventDetail({ type, detail: d });
+  assert.equal(detail('sign_in_failed', { factor: 'password', client: 'account' }), 'Wrong password');
+  assert.equal(detail('sign_in_failed', { factor: 'totp', action: 'sign_in', client: 'device' }), 'Wrong authenticator code');
+  assert.equal(detail('sign_in_failed', { factor: 'recovery_code', action: 'sign_in', client: 'account' }), 'Wrong recovery code');
+  assert.equal(
+    detail('sign_in_failed', { factor: 'password', action: 'change_password', client: 'session' }),
+    'Wrong password while changing the password',
+  );
+  assert.equal(
+    detail('sign_in_failed', { factor: 'totp', action: 'confirm', client: 'session' }),
+    "Wrong authenticator code while confirming it's you",
+  );
+  assert.equal(
+    detail('locked_out', { after_failures: 5, client: 'account', retry_after: 30 }),
+    'Locked for 30 seconds after 5 wrong attempts in a row, for browsers new to this account',
+  );
+  assert.match(detail('locked_out', { after_failures: 5, client: 'device', retry_after: 900 }), /^Locked for 15 minutes .*known device$/);
+  assert.match(detail('locked_out', { after_failures: 5, client: 'session', retry_after: 60 }), /^Locked for a minute .*signed-in session$/);
+  assert.equal(detail('recovery_code_used', { remaining: 3 }), '3 codes left');
+  assert.equal(detail('recovery_code_used', { remaining: 1 }), '1 code left');
+  assert.equal(detail('recovery_code_used', { remaining: 0 }), 'No codes left');
+  assert.equal(detail('sign_in', { method: 'password+totp' }), 'With password and authenticator code');
+  assert.equal(detail('password_changed', { signed_out_sessions: 2 }), '2 sessions signed out');
+  assert.equal(detail('other_sessions_revoked', { revoked: 1 }), '1 session signed out');
+  assert.equal(detail('session_revoked', { device: 'desktop', browser: 'Firefox', os: 'Windows', current: false }), 'Ended: Firefox on Windows');
+  // Details the page cannot read say nothing rather than something wrong.
+  for (const type of Object.keys(EVENT_WORDS)) {
+    for (const odd of [null, {}, { factor: 42, remaining: 'x', retry_after: -1 }]) {
+      const words = eventDetail({ type, detail: odd });
+      assert.ok(words === null || !/undefined|null|NaN|\[object/.test(words), `${type} with ${JSON.stringify(odd)}: ${words}`);
+    }
+  }
+});
