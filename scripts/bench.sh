@@ -2,73 +2,49 @@
 # `make bench` (SPEC §7): the release worker in local workerd (`wrangler dev`, prebuilt build/) on
 # port 8795 with fresh state, users and sessions seeded through the API, load from `wrk` on
 # loopback at concurrency 1 and 16. Prints one table and writes it into BENCHMARKS.md between the
-# bench markers (the notes around them are kept). Env: BENCH_SECONDS (per row, default 5);
+# bench markers (the notes around them are kept). The worker is started, awaited and stopped by
+# scripts/lib/worker.sh; rows, verdicts and the table come from bench/report.mjs, which reads what
+# this script leaves in target/bench/ (rows.tsv, ops.tsv, facts.txt, worker-1.log).
+# Env: BENCH_SECONDS (per row, default 5);
 # BENCH_TIMING_ROUNDS (rounds per sign-in timing row, default 8), BENCH_TIMING_ACCOUNTS (accounts
 # seeded for the known-e-mail row, default 200), BENCH_SIGNIN_BASELINE (ms; default: the pinned
 # "Sign-in baseline:" line of BENCHMARKS.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH" WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
+source scripts/lib/worker.sh
+export PATH="$HOME/.cargo/bin:$PATH"
 
 PORT=8795
 BASE="http://127.0.0.1:$PORT"
 SECONDS_PER_ROW="${BENCH_SECONDS:-5}"
 STATE="$PWD/target/bench-state"
-LOG="$PWD/target/bench-worker.log"
 OUT="$PWD/target/bench"
-rm -rf "$STATE" "$OUT"
-mkdir -p "$STATE" "$OUT"
-export WRANGLER_REGISTRY_PATH="$OUT/registry" # not shared with other wrangler dev instances
 step() { printf '==> %s\n' "$*" >&2; }
 command -v wrk >/dev/null || { echo "wrk missing: run scripts/setup.sh test"; exit 1; }
-[ -f build/index_bg.wasm ] || { echo "build/ missing: run make build"; exit 1; }
 
-# wrangler.toml's [build] section makes `wrangler dev` watch src/ and restart the worker whenever
-# a source file changes (others edit concurrently): the bench runs a copy of the top-level config
-# without [build], with absolute paths, over a snapshot of the prebuilt build/ (wrangler dev
-# also reloads when its bundle changes, and others rebuild build/). SECRET_KEY from .dev.vars.
+# The bench runs a snapshot of the prebuilt build/ with a config without [build] (others edit the
+# sources and rebuild concurrently; wrangler dev would restart the worker), in OUT.
+worker_prepare "$OUT"
 CONFIG="$OUT/wrangler.toml"
-cp -r build "$OUT/build"
-awk -v root="$PWD" '
-  /^\[env\./ { exit }
-  /^\[/ { skip = ($0 == "[build]") }
-  skip { next }
-  /^main = / { print "main = \"" root "/target/bench/build/index.js\""; next }
-  /^directory = "public"/ { print "directory = \"" root "/public\""; next }
-  /^migrations_dir = / { print "migrations_dir = \"" root "/migrations\""; next }
-  { print }' wrangler.toml >"$CONFIG"
-[ -f .dev.vars ] || scripts/setup.sh
-cp .dev.vars "$OUT/.dev.vars"
+# The sign-in baseline is read from the BENCHMARKS.md this run starts with (it is rewritten at the end).
+[ ! -f BENCHMARKS.md ] || cp BENCHMARKS.md "$OUT/BENCHMARKS.previous.md"
+FACTS="$OUT/facts.txt" # what the report needs besides the rows: KEY=value lines
+: >"$FACTS"
+fact() { printf '%s=%s\n' "$1" "$2" >>"$FACTS"; }
 
-WORKER_PID=""
-stop_worker() {
-  if [ -n "$WORKER_PID" ]; then kill "$WORKER_PID" 2>/dev/null || true; wait "$WORKER_PID" 2>/dev/null || true; fi
-  WORKER_PID=""
-}
-trap stop_worker EXIT
-# start_worker CONFIG_ARGS... : starts wrangler dev on $PORT; sets STARTUP_MS, launch to first answer.
-# (Not in a $(...) subshell: WORKER_PID must reach stop_worker.)
+trap worker_stop EXIT
+WORKER_POLL_SECONDS=0.02 # launch → first answer is a measured figure (cold start)
+WORKER_RUNS=0
+# start_worker [CONFIG]: wrangler dev on $PORT until it answers anything; sets STARTUP_MS (launch to
+# first answer) and FIRST_MS (that first request's time in wrangler's log).
 start_worker() {
-  local t0 t1
-  WORKER_RUNS=$((${WORKER_RUNS:-0} + 1))
+  WORKER_RUNS=$((WORKER_RUNS + 1))
   LOG="$OUT/worker-$WORKER_RUNS.log" # one log per start, kept for reading afterwards
-  t0=$(date +%s%N)
-  wrangler dev --ip 127.0.0.1 --port "$PORT" --persist-to "$STATE" \
-    --show-interactive-dev-session=false --log-level log "${@:--c=$CONFIG}" >"$LOG" 2>&1 &
-  WORKER_PID=$!
-  for _ in $(seq 1 3000); do
-    if [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/api/me")" != 000 ]; then
-      t1=$(date +%s%N)
-      STARTUP_MS=$(((t1 - t0) / 1000000))
-      sleep 0.3
-      FIRST_MS=$(grep -m1 -o 'GET /api/me [0-9]* [A-Za-z ]*([0-9]*ms)' "$LOG" | sed 's/.*(\([0-9]*\)ms)/\1/')
-      return 0
-    fi
-    kill -0 "$WORKER_PID" 2>/dev/null || { cat "$LOG" >&2; echo "worker exited" >&2; return 1; }
-    sleep 0.02
-  done
-  echo "worker did not answer" >&2
-  return 1
+  worker_start "${1:-$CONFIG}" "$PORT" "$STATE" "$LOG"
+  worker_wait "$PORT" any 120
+  STARTUP_MS=$WORKER_STARTUP_MS
+  sleep 0.3
+  FIRST_MS=$(grep -m1 -o 'GET /api/me [0-9]* [A-Za-z ]*([0-9]*ms)' "$LOG" | sed 's/.*(\([0-9]*\)ms)/\1/')
 }
 
 # --- seeding through the API -----------------------------------------------------------------
@@ -91,15 +67,8 @@ ROWS="$OUT/rows.tsv" # name, c, p50 ms, p99 ms, req/s, bad
 row() { # row NAME C [env assignments for bench.lua...]
   local name=$1 c=$2
   shift 2
-  local result
-  result=$(env "$@" BENCH_ORIGIN="$BASE" wrk -t "$c" -c "$c" -d "${ROW_SECONDS:-$SECONDS_PER_ROW}s" --timeout 10s \
-    -s bench/wrk/bench.lua "$BASE${BENCH_PATH_OF_ROW}" | grep '^RESULT')
-  local p50 p99 n dur bad sock
-  read -r p50 p99 n dur bad sock < <(sed -E 's/[a-z_0-9]+=//g; s/RESULT //' <<<"$result")
-  awk -v name="$name" -v c="$c" -v p50="$p50" -v p99="$p99" -v n="$n" -v dur="$dur" -v bad="$bad" -v sock="$sock" \
-    'BEGIN { errs = bad; if (sock > 0) errs = bad " (+" sock " socket errors/timeouts)"
-            if (n == 0) printf "%s\t%d\tnone answered in the row\t\t0\t%s\n", name, c, errs
-            else printf "%s\t%d\t%.2f\t%.2f\t%.1f\t%s\n", name, c, p50/1000, p99/1000, n/(dur/1e6), errs }' | tee -a "$ROWS" >&2
+  env "$@" BENCH_ORIGIN="$BASE" wrk -t "$c" -c "$c" -d "${ROW_SECONDS:-$SECONDS_PER_ROW}s" --timeout 10s \
+    -s bench/wrk/bench.lua "$BASE${BENCH_PATH_OF_ROW}" | node bench/report.mjs wrk-row "$name" "$c" | tee -a "$ROWS" >&2
 }
 measure() { # measure NAME [env...]: both concurrencies
   local name=$1
@@ -110,29 +79,13 @@ not_yet() { for c in 1 16; do printf '%s\t%d\tnot yet\t\t\t\n' "$1" "$c" >>"$ROW
 
 MACHINE="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-
-# The sign-in figure this run must stay within 10 % of (read now: BENCHMARKS.md is rewritten at the
-# end): BENCH_SIGNIN_BASELINE (ms), else the pinned "Sign-in baseline:" line of BENCHMARKS.md (in the
-# notes, outside the markers, so runs never move it), else the previous run's sign-in c=1 p50.
-BASELINE_MS="" BASELINE_FROM="" BASELINE_NATIVE=""
-if [ -n "${BENCH_SIGNIN_BASELINE:-}" ]; then
-  BASELINE_MS=$BENCH_SIGNIN_BASELINE BASELINE_FROM="BENCH_SIGNIN_BASELINE"
-elif [ -f BENCHMARKS.md ]; then
-  pinned=$(grep -m1 '^Sign-in baseline: \*\*[0-9.]* ms\*\*' BENCHMARKS.md || true)
-  if [ -n "$pinned" ]; then
-    BASELINE_MS=$(sed 's/^Sign-in baseline: \*\*\([0-9.]*\) ms\*\*.*/\1/' <<<"$pinned")
-    BASELINE_FROM="BENCHMARKS.md baseline, $(sed -n 's/.* p50 at c=1, \([^(]*[^ (]\).*/\1/p' <<<"$pinned")"
-    BASELINE_NATIVE=$(sed -n 's/.*native argon2id median \([0-9.]*\) ms.*/\1/p' <<<"$pinned")
-  else
-    BASELINE_MS=$(awk -F' *[|] *' '/<!-- bench:begin -->/ { on = 1 } /<!-- bench:end -->/ { on = 0 }
-      on && $2 == "sign-in (password)" && $3 == "1" { print $4; exit }' BENCHMARKS.md)
-    BASELINE_FROM="previous run, $(sed -n 's/^Measured \(.*\) at commit `\([0-9a-f]*\)`.*/\2, \1/p' BENCHMARKS.md | head -1)"
-  fi
-fi
+fact machine "$MACHINE"
+fact load_before "$LOAD_BEFORE"
+fact seconds_per_row "$SECONDS_PER_ROW"
 step "machine: $MACHINE; load average $LOAD_BEFORE"
 
 step "fresh local D1, worker on $BASE"
-wrangler d1 migrations apply DB --local --persist-to "$STATE" -c "$CONFIG" >/dev/null
+worker_migrate "$CONFIG" "$STATE"
 start_worker
 
 step "seeding users and sessions through the API"
@@ -163,7 +116,7 @@ step "seeding $TIMING_ACCOUNTS accounts for the sign-in timing rows"
 seq 1 "$TIMING_ACCOUNTS" | sed "s/.*/known&-$RUN@example.com/" |
   xargs -P 2 -I{} curl -s -o /dev/null -w '{} %{http_code}\n' -X POST -H 'Content-Type: application/json' \
     -H "Origin: $BASE" -d "{\"email\":\"{}\",\"password\":\"$PASSWORD\",\"name\":\"Bench Person\"}" "$BASE/api/auth/signup" |
-  awk '$2 == 201 { print $1 }' >"$TIMING_EMAILS"
+  sed -n 's/ 201$//p' >"$TIMING_EMAILS"
 [ -s "$TIMING_EMAILS" ] || { echo "seeding the timing accounts failed (no 201)"; exit 1; }
 step "$(wc -l <"$TIMING_EMAILS") timing accounts"
 count=$(curl -s -H "Cookie: __Host-session=$TOKEN_FIFTY" "$BASE/api/security/sessions" | grep -o '"id"' | wc -l)
@@ -172,6 +125,7 @@ step "user with 50 sessions lists $count"
 # The static floor: a file from public/ (a stylesheet if there is one, else the sign-in page).
 STATIC_PATH=$(cd public && { ls -1 ./*.css ./*/*.css 2>/dev/null || true; } | head -1 | sed 's|^\.||')
 [ -n "$STATIC_PATH" ] || { [ -f public/login.html ] && STATIC_PATH=/login; } || STATIC_PATH=/
+fact static_row "static asset $STATIC_PATH"
 step "load: $SECONDS_PER_ROW s per row, c=1 and c=16 (static floor: $STATIC_PATH)"
 has_route() { [ "$(curl -s -o /dev/null -w '%{http_code}' -X "$1" -H "Origin: $BASE" "$BASE$2")" != 404 ]; }
 
@@ -234,28 +188,15 @@ for r in $(seq 1 "$TIMING_ROUNDS"); do
   if [ $((r % 2)) = 1 ]; then timing_round unknown; timing_round known; else timing_round known; timing_round unknown; fi
 done
 [ "$T_CLOCK" = ffi ] || step "note: wrk's Lua has no ffi: the timing rows use wrk's own (corrected) latency histogram"
-# other statuses are "STATUSxCOUNT,..." as login-timing.lua prints them
-count_of() { tr ',' '\n' <<<"$1" | awk -F x '{ n += $2 } END { print n + 0 }'; }
-timing_row() { # timing_row KIND NAME: one row of rows.tsv from all rounds' samples
-  local kind=$1 name=$2
-  sort -n "$OUT/timing-$kind.us" | awk -v name="$name" -v s401="${T_401[$kind]}" -v s429="${T_429[$kind]}" \
-    -v other="${T_OTHER[$kind]}" -v n_other="$(count_of "${T_OTHER[$kind]}")" -v sock="${T_SOCK[$kind]}" -v rounds="$TIMING_ROUNDS" '
-    { t[NR] = $1 }
-    END {
-      errs = s401 " × 401 (expected), " (s429 + n_other) " other"
-      if (s429 > 0) errs = errs ", 429 × " s429
-      if (other != "") errs = errs ", " other
-      if (sock > 0) errs = errs " (+" sock " socket errors/timeouts)"
-      if (NR == 0) { printf "%s\t1\tnone answered in the row\t\t0\t%s\n", name, errs; exit }
-      p50 = NR % 2 ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2
-      i = int(NR * 0.99); if (i < NR * 0.99) i++; if (i < 1) i = 1
-      printf "%s\t1\t%.2f\t%.2f\t(%d requests, %d rounds)\t%s\n", name, p50 / 1000, t[i] / 1000, NR, rounds, errs
-    }' | tee -a "$ROWS" >&2
-}
-TIMING_UNKNOWN_NAME="sign-in, unknown e-mail (wrong password)"
-TIMING_KNOWN_NAME="sign-in, known e-mail, wrong password"
-timing_row unknown "$TIMING_UNKNOWN_NAME"
-timing_row known "$TIMING_KNOWN_NAME"
+fact timing_rounds "$TIMING_ROUNDS"
+fact timing_round_seconds "$TIMING_ROUND_SECONDS"
+for kind in unknown known; do # other statuses are "STATUSxCOUNT,..." as login-timing.lua prints them
+  fact "timing_${kind}_401" "${T_401[$kind]}"
+  fact "timing_${kind}_429" "${T_429[$kind]}"
+  fact "timing_${kind}_other" "${T_OTHER[$kind]}"
+  fact "timing_${kind}_sock" "${T_SOCK[$kind]}"
+  node bench/report.mjs timing-row "$kind" "$OUT" | tee -a "$ROWS" >&2 # from all rounds' samples
+done
 
 if has_route POST /api/auth/login/two-factor; then
   # A TOTP code is accepted once per 30 s step and account (SPEC §5.4): not loadable with wrk.
@@ -276,34 +217,30 @@ if has_route POST /api/security/sessions/revoke-others; then
     samples+=("$(curl -s -o "$OUT/revoke.json" -w '%{http_code} %{time_total}' -X POST -H "Origin: $BASE" \
       -H "Cookie: __Host-session=$token" "$BASE/api/security/sessions/revoke-others")")
   done
-  printf '%s\n' "${samples[@]}" | sort -k2 -g | awk -v name="revoke-others (50 sessions)" '
-    { t[NR] = $2 * 1000; if ($1 !~ /^2/) bad++ }
-    END { printf "%s\t1\t%.2f\t%.2f\t(5 calls)\t%d\n", name, t[int((NR + 1) / 2)], t[NR], bad }' | tee -a "$ROWS" >&2
+  printf '%s\n' "${samples[@]}" | node bench/report.mjs calls-row "revoke-others (50 sessions)" | tee -a "$ROWS" >&2
   tail -c 200 "$OUT/revoke.json" >&2; echo >&2
 else
   printf 'revoke-others (50 sessions)\t1\tnot yet\t\t\t\n' >>"$ROWS"
 fi
 
-# The worker's own duration_ms for sign-ins (workerd's clock; see BENCHMARKS.md on what it counts).
-SIGNIN_WORKER_MS=$(grep -o '{"duration_ms":[0-9]*,"method":"POST","msg":"request","route":"/api/auth/login","status":200}' "$LOG" |
-  sed 's/.*"duration_ms":\([0-9]*\).*/\1/' | sort -n | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print "n/a" }')
-stop_worker
+# Its log (worker-1.log) has the worker's own duration_ms for sign-ins and the statuses it answered.
+worker_stop
 
 # --- storage operations per request, counted ------------------------------------------------------
 # The same worker behind bench/count-ops.mjs, which counts D1/KV calls at the binding boundary and
 # answers them in X-Storage-Ops; one request at a time, on the state seeded above.
 step "storage operations per request (bench/count-ops.mjs)"
 cp bench/count-ops.mjs "$OUT/build/count-ops.mjs"
-sed 's|/target/bench/build/index.js"|/target/bench/build/count-ops.mjs"|' "$CONFIG" >"$OUT/wrangler-ops.toml"
-start_worker -c "$OUT/wrangler-ops.toml"
+sed 's|^main = .*|main = "build/count-ops.mjs"|' "$CONFIG" >"$OUT/wrangler-ops.toml"
+start_worker "$OUT/wrangler-ops.toml"
 OPS="$OUT/ops.tsv"
 : >"$OPS"
 ops() { # ops NAME curl-args...
-  local name=$1 header
+  local name=$1 header status
   shift
   curl -s -D "$OUT/ops-headers" -o /dev/null -H "Origin: $BASE" "$@"
   header=$(tr -d '\r' <"$OUT/ops-headers" | sed -n 's/^[Xx]-[Ss]torage-[Oo]ps: //p')
-  status=$(head -1 "$OUT/ops-headers" | awk '{ print $2 }')
+  read -r _ status _ <"$OUT/ops-headers" || true
   printf '%s (%s)\t%s\n' "$name" "$status" "${header:-served by static assets, the worker does not run}" | tee -a "$OPS" >&2
 }
 ops "static asset $STATIC_PATH" "$BASE$STATIC_PATH"
@@ -330,11 +267,11 @@ ops "password change (signs out 2 others)" -X PUT -H 'Content-Type: application/
 has_route POST /api/security/sessions/revoke-others &&
   ops "revoke-others (50 sessions)" -X POST -H "Cookie: __Host-session=$TOKEN_FIFTY" "$BASE/api/security/sessions/revoke-others"
 ops "sign-out" -X POST -H "Cookie: __Host-session=$TOKEN_ONE" "$BASE/api/auth/logout"
-stop_worker
+worker_stop
 
 # --- cold start ------------------------------------------------------------------------------------
 step "cold start: launch of wrangler dev to first answer, 3 runs each"
-cold() { # cold LABEL ARGS...: median launch-to-first-answer ms
+cold() { # cold [CONFIG]: median launch-to-first-answer ms (COLD_MS) and first request ms (FIRST_MEDIAN)
   local runs=() firsts=()
   for _ in 1 2 3; do
     rm -rf "$STATE"
@@ -342,110 +279,34 @@ cold() { # cold LABEL ARGS...: median launch-to-first-answer ms
     start_worker "$@"
     runs+=("$STARTUP_MS")
     firsts+=("${FIRST_MS:-0}")
-    stop_worker
+    worker_stop
   done
   COLD_MS=$(printf '%s\n' "${runs[@]}" | sort -n | sed -n 2p)
   FIRST_MEDIAN=$(printf '%s\n' "${firsts[@]}" | sort -n | sed -n 2p)
 }
 cold
-COLD_WORKER=$COLD_MS FIRST_WORKER=$FIRST_MEDIAN
-cold -c bench/static-worker/wrangler.toml
-COLD_STATIC=$COLD_MS FIRST_STATIC=$FIRST_MEDIAN
+fact cold_worker "$COLD_MS"
+fact first_worker "$FIRST_MEDIAN"
+# The static-only worker, over the same snapshot of public/ as the worker (OUT/public).
+mkdir -p "$OUT/static-worker"
+cp bench/static-worker/index.js "$OUT/static-worker/"
+sed 's|^directory = .*|directory = "../public"|' bench/static-worker/wrangler.toml >"$OUT/static-worker/wrangler.toml"
+cold "$OUT/static-worker/wrangler.toml"
+fact cold_static "$COLD_MS"
+fact first_static "$FIRST_MEDIAN"
 
 # --- sizes, native argon2 ----------------------------------------------------------------------
-WASM_RAW=$(stat -c %s "$OUT/build/index_bg.wasm")
-WASM_GZ=$(gzip -9 -c "$OUT/build/index_bg.wasm" | wc -c)
+fact wasm_raw "$(stat -c %s "$OUT/build/index_bg.wasm")"
+fact wasm_gz "$(gzip -9 -c "$OUT/build/index_bg.wasm" | wc -c)"
 step "native argon2id (cargo run --release --example argon2_native)"
-NATIVE_MS=$(cargo run -q --release --example argon2_native 2>/dev/null | sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p')
+fact native_ms "$(cargo run -q --release --example argon2_native 2>/dev/null | sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p')"
 
-# --- report ---------------------------------------------------------------------------------------
-p50_of() { awk -F'\t' -v n="$1" -v c="$2" '$1 == n && $2 == c { print $3 }' "$ROWS"; }
-STATIC_P50=$(p50_of "static asset $STATIC_PATH" 1)
-ME_P50=$(p50_of "GET /api/me" 1)
-SIGNIN_P50=$(p50_of "sign-in (password)" 1)
-verdict() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && a + 0 <= b + 0) print "met"; else print "**NOT met**" }'; }
-REPORT="$OUT/report.md"
-{
-  echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') at commit \`$(git rev-parse --short HEAD)\`$(git diff --quiet HEAD -- src Cargo.toml Cargo.lock || echo ' (plus uncommitted work in the tree)'), on $MACHINE;"
-  echo "load average before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg). wrk, ${SECONDS_PER_ROW} s per row ($((SECONDS_PER_ROW * 3)) s for sign-in and password change; the two sign-in timing rows $TIMING_ROUNDS × $TIMING_ROUND_SECONDS s each, alternating), loopback."
-  echo
-  echo "| request | c | p50 ms | p99 ms | req/s | non-2xx/3xx |"
-  echo "|---|---|---|---|---|---|"
-  awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6 }' "$ROWS"
-  echo
-  echo "| target (SPEC §7) | measured | verdict |"
-  echo "|---|---|---|"
-  while IFS=$'\t' read -r name c p50 _; do
-    case "$name" in GET*) ;; *) continue ;; esac
-    [ "$c" = 1 ] && [ "$p50" != "not yet" ] || continue
-    over=$(awk -v a="$p50" -v b="$STATIC_P50" 'BEGIN { printf "%+.2f", a - b }')
-    echo "| $name p50 ≤ static + 1 ms (c=1) | $p50 vs $STATIC_P50 ms: $over ms | $(verdict "$over" 1) |"
-  done <"$ROWS"
-  argon=$(awk -v s="$SIGNIN_P50" -v m="$ME_P50" 'BEGIN { printf "%.1f", s - m }')
-  ratio=$(awk -v a="$argon" -v n="$NATIVE_MS" 'BEGIN { if (n > 0) printf "%.2f", a / n; else print "n/a" }')
-  echo "| argon2id in workerd ≤ 1.5× native (SPEC §7) | sign-in p50 − /api/me p50 = $argon ms (worker's own duration_ms median: $SIGNIN_WORKER_MS); native median $NATIVE_MS ms: ${ratio}× | $(verdict "$ratio" 1.5) |"
-  echo "| argon2id in workerd ≤ 1.3× native (issue target) | ${ratio}× | $(verdict "$ratio" 1.3) |"
-  unknown_p50=$(p50_of "$TIMING_UNKNOWN_NAME" 1)
-  known_p50=$(p50_of "$TIMING_KNOWN_NAME" 1)
-  bad_answers=$((T_429[unknown] + T_429[known] + $(count_of "${T_OTHER[unknown]}") + $(count_of "${T_OTHER[known]}")))
-  timing=$(awk -v k="$known_p50" -v u="$unknown_p50" -v bad="$bad_answers" -v n429="$((T_429[unknown] + T_429[known]))" \
-    -v sock="$((T_SOCK[unknown] + T_SOCK[known]))" 'BEGIN {
-      if (k !~ /^[0-9.]+$/ || u !~ /^[0-9.]+$/ || u == 0) { print "no samples\t**NOT met**"; exit }
-      r = k / u; d = (r - 1) * 100
-      v = (d <= 5 && d >= -5) ? "met" : "**NOT met**"
-      note = ""
-      if (bad > 0) { v = "**NOT met**"; note = "; " bad " answers other than 401 (" n429 " × 429): the rows do not measure the wrong-password work" }
-      if (sock > 0) { v = "**NOT met**"; note = note "; " sock " socket errors/timeouts" }
-      printf "known %.2f ms / unknown %.2f ms p50: %.3f× (%+.1f %%)%s\t%s", k, u, r, d, note, v }')
-  echo "| sign-in, unknown vs known e-mail + wrong password: same awaited work, p50 ratio (known/unknown) within 5 % (SPEC §5.7; c=1, $TIMING_ROUNDS interleaved rounds each) | ${timing%$'\t'*} | ${timing##*$'\t'} |"
-  if [ -n "$BASELINE_MS" ]; then
-    versus=$(awk -v now="$SIGNIN_P50" -v was="$BASELINE_MS" -v native="$NATIVE_MS" -v was_native="$BASELINE_NATIVE" 'BEGIN {
-      if (now !~ /^[0-9.]+$/ || was + 0 <= 0) { print "no figure\t**NOT met**"; exit }
-      r = now / was
-      extra = ""
-      if (was_native + 0 > 0 && native + 0 > 0)
-        extra = sprintf("; per native argon2id median of the same run: %.2f× now vs %.2f× then", now / native, was / was_native)
-      printf "%.2f vs %.2f ms: %+.1f %%%s\t%s", now, was, (r - 1) * 100, extra, (r <= 1.10 ? "met" : "**NOT met**") }')
-    echo "| sign-in p50 (c=1) within 10 % of $BASELINE_MS ms ($BASELINE_FROM) | ${versus%$'\t'*} | ${versus##*$'\t'} |"
-  else
-    echo "| sign-in p50 (c=1) within 10 % of the previous figure | no previous figure found in BENCHMARKS.md | n/a |"
-  fi
-  echo "| gzip'd worker ≤ 1 MiB (Free-plan limit 3 MB) | $WASM_RAW B raw, $WASM_GZ B gzip ($((WASM_GZ / 1024)) KiB) | $(verdict "$WASM_GZ" 1048576) |"
-  echo "| gzip'd worker ≤ 512 KiB (team target) | $((WASM_GZ / 1024)) KiB | $(verdict "$WASM_GZ" 524288) |"
-  extra=$((FIRST_WORKER - FIRST_STATIC))
-  echo "| worker start-up ≤ 50 ms | first request after start (workerd loads the worker): $FIRST_WORKER ms vs static-only worker $FIRST_STATIC ms: +$extra ms; launch → first answer $COLD_WORKER ms vs $COLD_STATIC ms (mostly wrangler) | $(verdict "$extra" 50) |"
-  bad16=$(awk -F'\t' '$2 == 16 && $6 != "" { split($6, w, " "); s += w[1]; if ($6 ~ /socket/) { split($6, v, "+"); t += v[2] + 0 } } END { print s + 0, t + 0 }' "$ROWS")
-  echo "| non-2xx/3xx under c=16 = 0 | ${bad16% *} bad statuses, ${bad16#* } socket errors/timeouts (wrk timeout 10 s) | $(verdict "$(( ${bad16% *} + ${bad16#* } ))" 0) |"
-  worst=$(awk -F'\t' '{ for (i = 1; i <= split($2, kv, " "); i++) { split(kv[i], p, "=");
-      if (p[1] == "d1_calls" && p[2] > d) { d = p[2]; dn = $1 } if (p[1] == "kv_list" && p[2] > l) { l = p[2]; ln = $1 } } }
-    END { printf "%d\t%d\t%s\t%s", d, l, dn, ln }' "$OPS")
-  IFS=$'\t' read -r max_d1 max_list max_d1_name max_list_name <<<"$worst"
-  ok_ops=$([ "$max_d1" -le 2 ] && [ "$max_list" -le 1 ] && echo met || echo "**NOT met**")
-  echo "| ≤ 1 KV list and ≤ 2 D1 queries per request | most D1 round trips: $max_d1 ($max_d1_name); most KV lists: $max_list ($max_list_name); table below | $ok_ops |"
-  echo
-  echo "Statuses the worker logged during seeding, the load rows and revoke-others (its own log line per request):"
-  echo
-  echo "| route | status | count |"
-  echo "|---|---|---|"
-  grep -o '"route":"[^"]*","status":[0-9]*' "$OUT/worker-1.log" | sort | uniq -c |
-    sed -E 's/ *([0-9]+) "route":"([^"]*)","status":([0-9]+)/| \2 | \3 | \1 |/'
-  echo
-  echo "Storage operations per request, counted at the binding boundary (\`bench/count-ops.mjs\`; a D1"
-  echo "\`batch\` is one round trip, \`d1_statements\` counts the statements in it):"
-  echo
-  echo "| request | D1 round trips | D1 statements | KV get | KV put | KV list | KV delete |"
-  echo "|---|---|---|---|---|---|---|"
-  awk -F'\t' '{ n = split($2, kv, " "); row = "| " $1; for (i = 1; i <= n; i++) { split(kv[i], p, "="); row = row " | " p[2] }
-    if (n != 6) row = "| " $1 " | " $2 " | | | | |"; print row " |" }' "$OPS"
-} >"$REPORT"
+# --- report: bench/report.mjs judges the targets, prints the table and writes it into ------------
+# BENCHMARKS.md between the markers (created with them if missing).
+fact measured_at "$(date -u '+%Y-%m-%d %H:%M UTC')"
+fact commit "$(git rev-parse --short HEAD)"
+fact dirty "$(git diff --quiet HEAD -- src Cargo.toml Cargo.lock && echo 0 || echo 1)"
+fact load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-cat "$REPORT"
-
-# Into BENCHMARKS.md, between the markers (created with them if missing).
-[ -f BENCHMARKS.md ] || printf '# Benchmarks\n\n<!-- bench:begin -->\n<!-- bench:end -->\n' >BENCHMARKS.md
-awk -v report="$REPORT" '
-  /<!-- bench:begin -->/ { print; while ((getline line < report) > 0) print line; skip = 1; next }
-  /<!-- bench:end -->/ { skip = 0 }
-  !skip { print }' BENCHMARKS.md >"$OUT/BENCHMARKS.md"
-mv "$OUT/BENCHMARKS.md" BENCHMARKS.md
+node bench/report.mjs report "$OUT" BENCHMARKS.md
 step "written into BENCHMARKS.md"
