@@ -1,58 +1,20 @@
 //! Base32 (RFC 4648 §6, upper-case alphabet, no padding): how TOTP secrets are shown to people
-//! and to authenticator apps.
+//! and to authenticator apps. The codec is `data-encoding`'s `BASE32_NOPAD`; this module only adds
+//! the leniency people need when they type a secret back: any case, spaces, trailing `=`.
 
-const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+use data_encoding::BASE32_NOPAD;
 
 /// Encodes without `=` padding.
 pub fn encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
-    let mut buffer: u32 = 0;
-    let mut bits = 0u32;
-    for &byte in bytes {
-        buffer = (buffer << 8) | u32::from(byte);
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(ALPHABET[((buffer >> bits) & 31) as usize] as char);
-        }
-        buffer &= (1 << bits) - 1;
-    }
-    if bits > 0 {
-        out.push(ALPHABET[((buffer << (5 - bits)) & 31) as usize] as char);
-    }
-    out
+    BASE32_NOPAD.encode(bytes)
 }
 
 /// Decodes case-insensitively, ignoring spaces and trailing `=` padding; `None` for any other
 /// character, an impossible length or non-zero leftover bits.
 pub fn decode(text: &str) -> Option<Vec<u8>> {
-    let symbols: Vec<u8> = text.bytes().filter(|b| *b != b' ').collect();
-    let symbols = match symbols.iter().position(|b| *b == b'=') {
-        Some(at) if symbols[at..].iter().all(|b| *b == b'=') => &symbols[..at],
-        Some(_) => return None,
-        None => &symbols[..],
-    };
-    if matches!(symbols.len() % 8, 1 | 3 | 6) {
-        return None;
-    }
-    let mut out = Vec::with_capacity(symbols.len() * 5 / 8);
-    let mut buffer: u32 = 0;
-    let mut bits = 0u32;
-    for &symbol in symbols {
-        let value = match symbol.to_ascii_uppercase() {
-            c @ b'A'..=b'Z' => c - b'A',
-            c @ b'2'..=b'7' => c - b'2' + 26,
-            _ => return None,
-        };
-        buffer = (buffer << 5) | u32::from(value);
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buffer >> bits) as u8);
-            buffer &= (1 << bits) - 1;
-        }
-    }
-    (buffer == 0).then_some(out)
+    let symbols: Vec<u8> = text.bytes().filter(|b| *b != b' ').map(|b| b.to_ascii_uppercase()).collect();
+    let end = symbols.iter().rposition(|b| *b != b'=').map_or(0, |at| at + 1);
+    BASE32_NOPAD.decode(&symbols[..end]).ok()
 }
 
 #[cfg(test)]
@@ -105,8 +67,18 @@ mod tests {
 
     #[test]
     fn garbage_is_refused() {
-        for bad in ["M", "MZX", "MZXW6Y", "MZ1Q", "MZ=Q", "MZXW6YT!", "MZ"] {
+        for bad in
+            ["M", "MZX", "MZXW6Y", "MZ1Q", "MZ=Q", "MZXW6YT!", "MZ", "MZXW6YQ\n", "MZXW6YQ\t", "MZ\u{130}Q", "=MZXQ"]
+        {
             assert_eq!(decode(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn reads_a_secret_as_an_authenticator_app_shows_it() {
+        // Apps show the secret in lower case, in groups of four.
+        assert_eq!(decode("gezd gnbv gy3t qojq gezd gnbv gy3t qojq").unwrap(), b"12345678901234567890");
+        assert_eq!(decode(" MZXW 6YTB OI== ").unwrap(), b"foobar");
+        assert_eq!(decode("=").unwrap(), b"");
     }
 }
