@@ -50,7 +50,7 @@ lint:
 	cargo clippy --all-targets -- -D warnings
 
 unit-test:
-	cargo test --lib --test properties
+	cargo test --lib --test properties --test user_agents
 
 bench: setup-test build
 	scripts/bench.sh

@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use worker::{Context, D1Database, Env, KvStore, Request, Response};
 
 use crate::config::Config;
+use crate::domain::user_agent::ClientHints;
 use crate::http::ApiError;
 use crate::storage::events::Origin;
 
@@ -14,6 +15,8 @@ pub struct App {
     pub config: Config,
     pub now: u64,
     pub origin: Origin,
+    /// What Chromium browsers say of themselves besides the User-Agent (names the device).
+    pub client_hints: ClientHints,
     /// A `Set-Cookie` that re-sends the session cookie with a slid `Max-Age`, added to the
     /// response unless the handler set the session cookie itself.
     session_cookie_refresh: RefCell<Option<String>>,
@@ -26,7 +29,16 @@ impl App {
     pub fn new(req: &Request, env: Env, ctx: Context) -> Self {
         let config = Config::from_env(&env);
         let now = worker::Date::now().as_millis() / 1000;
-        Self { env, ctx, config, now, origin: origin_of(req), session_cookie_refresh: RefCell::new(None) }
+        let hint = |name: &str| {
+            let value = req.headers().get(name).ok().flatten()?;
+            Some(value.chars().filter(|c| !c.is_control()).take(MAX_USER_AGENT_CHARS).collect())
+        };
+        let client_hints = ClientHints {
+            brands: hint("Sec-CH-UA"),
+            platform: hint("Sec-CH-UA-Platform"),
+            mobile: hint("Sec-CH-UA-Mobile"),
+        };
+        Self { env, ctx, config, now, origin: origin_of(req), client_hints, session_cookie_refresh: RefCell::new(None) }
     }
 
     pub fn db(&self) -> Result<D1Database, ApiError> {

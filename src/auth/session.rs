@@ -84,7 +84,7 @@ pub async fn start(
     sign_in_method: &str,
     generations: Generations,
 ) -> Result<IssuedSession, ApiError> {
-    let device = user_agent::parse(&app.origin.user_agent);
+    let device = user_agent::parse_with_hints(&app.origin.user_agent, &app.client_hints);
     let summary = SessionSummary {
         device: serde_json::to_value(device.kind)?.as_str().unwrap_or("unknown").to_string(),
         browser: device.browser,

@@ -111,8 +111,13 @@ impl TestApp {
     pub fn with_user_agent(user_agent: &str) -> Self {
         // No pooled connections: a test that pauses (e.g. for a wrangler call) would otherwise reuse
         // a keep-alive connection the server has already closed.
-        let client =
-            Client::builder().redirect(reqwest::redirect::Policy::none()).pool_max_idle_per_host(0).build().unwrap();
+        // A time limit: a lost response fails its test instead of hanging the whole run.
+        let client = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(0)
+            .timeout(std::time::Duration::from_secs(120))
+            .build()
+            .unwrap();
         Self {
             base: base_url(),
             client,

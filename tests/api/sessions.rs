@@ -235,3 +235,24 @@ async fn last_activity_is_not_written_back_on_every_request() {
     }
     assert!(refreshed >= Some(t), "last activity written back after 5 minutes: {refreshed:?}");
 }
+
+#[tokio::test]
+async fn a_chromium_browser_is_named_by_its_client_hints() {
+    let mut app = TestApp::new();
+    let user = app.signed_up_user().await;
+    let mut brave = TestApp::with_user_agent(CHROME_WINDOWS);
+    let body = serde_json::json!({ "email": user.email, "password": user.password }).to_string();
+    let req = brave
+        .raw(reqwest::Method::POST, "/api/auth/login")
+        .header("Origin", brave.base.clone())
+        .header("Content-Type", "application/json")
+        .header("Sec-CH-UA", r#""Brave";v="131", "Chromium";v="131", "Not_A Brand";v="24""#)
+        .header("Sec-CH-UA-Platform", "\"Linux\"")
+        .header("Sec-CH-UA-Mobile", "?0")
+        .body(body);
+    assert_eq!(brave.send(req).await.status, 200);
+
+    let list = app.sessions().await;
+    let other = list.body["sessions"].as_array().unwrap().iter().find(|s| s["current"] == false).cloned().unwrap();
+    assert_eq!((other["browser"].as_str(), other["os"].as_str()), (Some("Brave"), Some("Linux")), "{}", list.text);
+}
