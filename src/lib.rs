@@ -16,6 +16,9 @@ use worker::{event, Context, Env, Request, Response, ScheduleContext, ScheduledE
 use crate::app::App;
 use crate::http::headers::apply_security_headers;
 
+/// The KV key names, for tests that inspect or plant local state.
+pub use storage::kv::names as kv_keys;
+
 /// Every route of the API as (method, path pattern), from the one route table: what
 /// `openapi.json` must document exactly.
 pub fn api_routes() -> Vec<(String, String)> {

@@ -47,7 +47,7 @@ impl Attempt {
     /// An attempt of a signed-in session at its own password or codes: counted against the
     /// session, not the account (strangers cannot lock the owner's session out).
     pub async fn by_session(app: &App, current: &CurrentSession) -> Result<Self, ApiError> {
-        let budget = Budget::Session(current.id.clone());
+        let budget = Budget::Session(current.id.to_string());
         let (reservation, _): (Reservation, Option<Value>) = attempts::reserve(
             &app.db()?,
             &budget,

@@ -6,6 +6,7 @@ use serde_json::json;
 use crate::app::App;
 use crate::auth::require_sudo;
 use crate::auth::session::{self, CurrentSession, IssuedSession};
+use crate::domain::ids::SessionId;
 use crate::domain::tokens;
 use crate::http::ApiError;
 use crate::storage::events::EventType;
@@ -32,7 +33,8 @@ pub async fn end_one(app: &App, current: &CurrentSession, id: &str) -> Result<En
     if !tokens::looks_like_id(id) {
         return Err(ApiError::NotFound);
     }
-    let own = id == current.id;
+    let id = &SessionId::new(id);
+    let own = *id == current.id;
     if !own {
         require_sudo(current, app.now)?;
     }

@@ -7,6 +7,7 @@
 use worker::Request;
 
 use crate::app::App;
+use crate::domain::ids::{SessionId, UserId};
 use crate::domain::{tokens, user_agent};
 use crate::http::{cookies, ApiError};
 use crate::storage::attempts::Generations;
@@ -14,7 +15,7 @@ use crate::storage::sessions::{self, SessionRecord, SessionSummary};
 use crate::storage::users::{self, AuthRow};
 
 pub struct CurrentSession {
-    pub id: String,
+    pub id: SessionId,
     pub record: SessionRecord,
     pub user: AuthRow,
 }
@@ -100,7 +101,7 @@ pub async fn start(
         session_generation: generations.session,
     };
     let record = SessionRecord {
-        user_id: user_id.to_string(),
+        user_id: UserId::new(user_id),
         issued_at: app.now,
         generations,
         sudo_until: app.now + app.config.sudo_seconds,
@@ -131,11 +132,11 @@ pub async fn reissue(
 }
 
 /// Removes ended sessions' KV records after the response: D1 already refuses them everywhere.
-pub fn forget_in_background(app: &App, user_id: &str, ids: Vec<String>) {
+pub fn forget_in_background(app: &App, user_id: &UserId, ids: Vec<SessionId>) {
     if ids.is_empty() {
         return;
     }
-    let (kv, user_id) = (app.kv(), user_id.to_string());
+    let (kv, user_id) = (app.kv(), user_id.clone());
     app.in_background(async move {
         let kv = kv?;
         for id in ids {

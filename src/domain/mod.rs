@@ -3,6 +3,7 @@
 pub mod base32;
 pub mod common_passwords;
 pub mod email;
+pub mod ids;
 pub mod name;
 pub mod password;
 pub mod password_rules;

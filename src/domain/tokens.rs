@@ -6,6 +6,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+use super::ids::SessionId;
+
 /// 32 random bytes, base64url without padding: 43 characters.
 pub fn new_token() -> Result<String, getrandom::Error> {
     let mut bytes = [0u8; 32];
@@ -20,8 +22,8 @@ pub fn new_id() -> Result<String, getrandom::Error> {
     Ok(hex(&bytes))
 }
 
-pub fn id_of(token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+pub fn id_of(token: &str) -> SessionId {
+    SessionId::new(URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes())))
 }
 
 /// True for a string that has the shape of a token we issue; anything else is refused before
@@ -60,8 +62,8 @@ mod tests {
         let token = new_token().unwrap();
         let id = id_of(&token);
         assert!(looks_like_id(&id));
-        assert_ne!(id, token);
-        assert_eq!(id_of("abc"), "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
+        assert_ne!(&*id, token.as_str());
+        assert_eq!(&*id_of("abc"), "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
     }
 
     #[test]

@@ -242,7 +242,7 @@ pub async fn reserve_sign_in(
     let Some(user) = first_of::<UserRow>(&results, 3)? else {
         return Ok(None);
     };
-    let (budget, reserved) = if user.id == device_user {
+    let (budget, reserved) = if *user.id == *device_user {
         (device_budget, first_of(&results, 0)?)
     } else {
         (Budget::Strangers, first_of(&results, 1)?)

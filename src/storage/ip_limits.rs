@@ -6,13 +6,15 @@
 
 use worker::{Env, KvError, KvStore};
 
+use super::kv::{KvKey, ThrottledAddressKey};
+
 use super::Error;
 
 /// The period of `SIGN_IN_FAILURES` in wrangler.toml, and so how long an address waits.
 pub const PERIOD_SECONDS: u64 = 60;
 
 fn key(ip: &str) -> String {
-    format!("ip-throttled:{ip}")
+    ThrottledAddressKey(ip).name()
 }
 
 pub async fn is_throttled(kv: &KvStore, ip: &str) -> Result<bool, Error> {

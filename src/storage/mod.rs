@@ -5,6 +5,7 @@ pub mod attempts;
 mod error;
 pub mod events;
 pub mod ip_limits;
+pub mod kv;
 pub mod precondition;
 pub mod sessions;
 pub mod two_factor;

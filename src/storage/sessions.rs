@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use worker::{KvError, KvStore};
 
 use super::attempts::{Budget, Generations};
+use super::kv::{KvKey, PendingKey, SessionIndexKey, SessionKey};
 use super::Error;
+use crate::domain::ids::{SessionId, UserId};
 
 /// KV refuses expirations closer than 60 seconds.
 const KV_MIN_TTL: u64 = 60;
@@ -35,7 +37,7 @@ pub struct SessionSummary {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionRecord {
-    pub user_id: String,
+    pub user_id: UserId,
     /// Compared with `users.sessions_valid_after` (a stamp older versions wrote).
     pub issued_at: u64,
     /// The generations the session was authenticated under; it is valid only while the user's
@@ -60,27 +62,17 @@ impl SessionRecord {
     }
 }
 
-fn session_key(id: &str) -> String {
-    format!("session:{id}")
-}
-
-fn index_prefix(user_id: &str) -> String {
-    format!("user:{user_id}:session:")
-}
-
-fn index_key(user_id: &str, id: &str) -> String {
-    format!("{}{id}", index_prefix(user_id))
-}
-
-fn pending_key(id: &str) -> String {
-    format!("pending:{id}")
-}
-
-pub async fn put(kv: &KvStore, id: &str, record: &SessionRecord, idle_seconds: u64, now: u64) -> Result<(), Error> {
+pub async fn put(
+    kv: &KvStore,
+    id: &SessionId,
+    record: &SessionRecord,
+    idle_seconds: u64,
+    now: u64,
+) -> Result<(), Error> {
     let ttl = record.ends_at(idle_seconds).saturating_sub(now).max(KV_MIN_TTL);
     let value = serde_json::to_string(record)?;
-    let index = index_key(&record.user_id, id);
-    retrying(|| async { kv.put(&session_key(id), value.as_str())?.expiration_ttl(ttl).execute().await }).await?;
+    let (key, index) = (SessionKey(id).name(), SessionIndexKey { user: &record.user_id, session: id }.name());
+    retrying(|| async { kv.put(&key, value.as_str())?.expiration_ttl(ttl).execute().await }).await?;
     retrying(|| async { kv.put(&index, "")?.expiration_ttl(ttl).metadata(&record.summary)?.execute().await }).await?;
     Ok(())
 }
@@ -95,17 +87,22 @@ where
     super::retry(|_: &KvError| true, write).await
 }
 
-pub async fn get(kv: &KvStore, id: &str) -> Result<Option<SessionRecord>, Error> {
-    read_json(kv, &session_key(id)).await
+pub async fn get(kv: &KvStore, id: &SessionId) -> Result<Option<SessionRecord>, Error> {
+    read_json(kv, &SessionKey(id)).await
 }
 
-async fn read_json<T: serde::de::DeserializeOwned>(kv: &KvStore, key: &str) -> Result<Option<T>, Error> {
-    let text = super::retry(|_: &KvError| true, || kv.get(key).text()).await?;
+/// The value under `key`; `None` when there is none or it is not of the key's value type.
+async fn read_json<K: KvKey>(kv: &KvStore, key: &K) -> Result<Option<K::Value>, Error>
+where
+    K::Value: serde::de::DeserializeOwned,
+{
+    let name = key.name();
+    let text = super::retry(|_: &KvError| true, || kv.get(&name).text()).await?;
     Ok(text.and_then(|text| serde_json::from_str(&text).ok()))
 }
 
-pub async fn delete(kv: &KvStore, user_id: &str, id: &str) -> Result<(), Error> {
-    let (record, index) = (session_key(id), index_key(user_id, id));
+pub async fn delete(kv: &KvStore, user_id: &UserId, id: &SessionId) -> Result<(), Error> {
+    let (record, index) = (SessionKey(id).name(), SessionIndexKey { user: user_id, session: id }.name());
     retrying(|| kv.delete(&record)).await?;
     retrying(|| kv.delete(&index)).await?;
     Ok(())
@@ -114,13 +111,13 @@ pub async fn delete(kv: &KvStore, user_id: &str, id: &str) -> Result<(), Error> 
 /// A session as the index lists it.
 #[derive(Debug, Clone)]
 pub struct ListedSession {
-    pub id: String,
+    pub id: SessionId,
     pub summary: SessionSummary,
 }
 
 /// Every session KV still lists for the user: one `list` call per 1,000 keys.
-pub async fn list(kv: &KvStore, user_id: &str) -> Result<Vec<ListedSession>, Error> {
-    let prefix = index_prefix(user_id);
+pub async fn list(kv: &KvStore, user_id: &UserId) -> Result<Vec<ListedSession>, Error> {
+    let prefix = SessionIndexKey::prefix(user_id);
     let mut sessions = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -140,7 +137,7 @@ pub async fn list(kv: &KvStore, user_id: &str) -> Result<Vec<ListedSession>, Err
             let Some(summary) = key.metadata.and_then(|m| serde_json::from_value::<SessionSummary>(m).ok()) else {
                 continue;
             };
-            sessions.push(ListedSession { id: id.to_string(), summary });
+            sessions.push(ListedSession { id: SessionId::new(id), summary });
         }
         match page.cursor {
             Some(c) if !page.list_complete && !c.is_empty() => cursor = Some(c),
@@ -154,7 +151,7 @@ pub async fn list(kv: &KvStore, user_id: &str) -> Result<Vec<ListedSession>, Err
 /// the generations it was verified under (it is refused once they are stale).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PendingSignIn {
-    pub user_id: String,
+    pub user_id: UserId,
     pub created_at: u64,
     pub failures: u32,
     #[serde(default = "strangers")]
@@ -167,18 +164,18 @@ fn strangers() -> Budget {
     Budget::Strangers
 }
 
-pub async fn put_pending(kv: &KvStore, id: &str, pending: &PendingSignIn, ttl: u64) -> Result<(), Error> {
-    let (key, value) = (pending_key(id), serde_json::to_string(pending)?);
+pub async fn put_pending(kv: &KvStore, id: &SessionId, pending: &PendingSignIn, ttl: u64) -> Result<(), Error> {
+    let (key, value) = (PendingKey(id).name(), serde_json::to_string(pending)?);
     retrying(|| async { kv.put(&key, value.as_str())?.expiration_ttl(ttl.max(KV_MIN_TTL)).execute().await }).await?;
     Ok(())
 }
 
-pub async fn get_pending(kv: &KvStore, id: &str) -> Result<Option<PendingSignIn>, Error> {
-    read_json(kv, &pending_key(id)).await
+pub async fn get_pending(kv: &KvStore, id: &SessionId) -> Result<Option<PendingSignIn>, Error> {
+    read_json(kv, &PendingKey(id)).await
 }
 
-pub async fn delete_pending(kv: &KvStore, id: &str) -> Result<(), Error> {
-    let key = pending_key(id);
+pub async fn delete_pending(kv: &KvStore, id: &SessionId) -> Result<(), Error> {
+    let key = PendingKey(id).name();
     retrying(|| kv.delete(&key)).await?;
     Ok(())
 }

@@ -16,11 +16,12 @@ use super::events::{self, EventType, NewEvent, Origin};
 use super::precondition::Precondition;
 use super::Error;
 use super::{int, text, users, Outcome};
+use crate::domain::ids::UserId;
 
 /// What checking a factor needs about the account, in one read.
 #[derive(Debug, Clone, Deserialize)]
 pub struct FactorsRow {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub name: String,
     pub password_hash: String,

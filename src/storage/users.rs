@@ -10,10 +10,11 @@ use super::precondition::Precondition;
 use super::Error;
 use super::Outcome;
 use super::{int, text};
+use crate::domain::ids::{SessionId, UserId};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct UserRow {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub name: String,
     pub password_hash: String,
@@ -66,7 +67,7 @@ pub async fn create(db: &D1Database, user: &NewUser<'_>, origin: &Origin) -> Res
 /// session is revoked in D1: one query for both (SPEC §5.8).
 #[derive(Debug, Clone, Deserialize)]
 pub struct AuthRow {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub name: String,
     /// Read with the session so a password check needs no second query; never answered.
@@ -245,11 +246,11 @@ pub async fn end_all_sessions(
 
 #[derive(Deserialize)]
 struct RevokedId {
-    session_id: String,
+    session_id: SessionId,
 }
 
 /// Ids of the user's sessions that D1 has ended (kept until they would have expired).
-pub async fn revoked_session_ids(db: &D1Database, user_id: &str) -> Result<Vec<String>, Error> {
+pub async fn revoked_session_ids(db: &D1Database, user_id: &str) -> Result<Vec<SessionId>, Error> {
     let rows: Vec<RevokedId> =
         super::all(db.prepare("SELECT session_id FROM revoked_sessions WHERE user_id = ?1").bind(&[text(user_id)])?)
             .await?;

@@ -68,13 +68,13 @@ async fn a_stale_edge_copy_of_an_ended_session_is_still_refused() {
     let mut other = TestApp::with_user_agent(FIREFOX_LINUX);
     other.login(&user.email, &user.password).await;
     let other_id = session_id_of(other.session.as_ref().unwrap());
-    let record = kv_get(&format!("session:{other_id}")).expect("record");
-    let index = kv_keys(&format!("user:{user_id}:session:{other_id}"));
+    let record = kv_get(&wemasy_security::kv_keys::session(&other_id)).expect("record");
+    let index = kv_keys(&wemasy_security::kv_keys::session_index(&user_id, &other_id));
     let metadata = index[0]["metadata"].clone();
 
     app.end_session(&other_id).await;
-    kv_put(&format!("session:{other_id}"), &record, None);
-    kv_put(&format!("user:{user_id}:session:{other_id}"), "", Some(&metadata));
+    kv_put(&wemasy_security::kv_keys::session(&other_id), &record, None);
+    kv_put(&wemasy_security::kv_keys::session_index(&user_id, &other_id), "", Some(&metadata));
 
     for response in [other.me().await, other.security().await, other.sessions().await, other.events(None).await] {
         response.assert_error(401, "unauthenticated");
@@ -156,8 +156,8 @@ async fn kv_keys_expire_and_sessions_past_their_lifetime_are_refused_before_kv_d
     let id = session_id_of(app.session.as_ref().unwrap());
     let t = now();
 
-    let keys = kv_keys(&format!("user:{user_id}:session:"));
-    let record_key = kv_keys(&format!("session:{id}"));
+    let keys = kv_keys(&wemasy_security::kv_keys::session_index_prefix(&user_id));
+    let record_key = kv_keys(&wemasy_security::kv_keys::session(&id));
     let idle_expired = plant_session(&user_id, t - 9 * 86_400, t - 8 * 86_400, t + 20 * 86_400, 0);
     let absolutely_expired = plant_session(&user_id, t - 31 * 86_400, t - 60, t - 1, 0);
     let fine = plant_session(&user_id, t, t, t + 86_400, 0);
@@ -210,7 +210,7 @@ async fn last_activity_is_not_written_back_on_every_request() {
     let mut app = TestApp::new();
     app.signed_up_user().await;
     let id = session_id_of(app.session.as_ref().unwrap());
-    let before = kv_get(&format!("session:{id}")).unwrap();
+    let before = kv_get(&wemasy_security::kv_keys::session(&id)).unwrap();
     let user_id = TestApp::user_id_of(&app.me().await);
     let t = now();
     let mut idle_a_while = TestApp::new();
@@ -222,11 +222,11 @@ async fn last_activity_is_not_written_back_on_every_request() {
     }
     idle_a_while.me().await;
 
-    assert_eq!(kv_get(&format!("session:{id}")).unwrap(), before);
+    assert_eq!(kv_get(&wemasy_security::kv_keys::session(&id)).unwrap(), before);
     let mut refreshed = None;
     for _ in 0..20 {
         let record: serde_json::Value =
-            serde_json::from_str(&kv_get(&format!("session:{planted_id}")).unwrap()).unwrap();
+            serde_json::from_str(&kv_get(&wemasy_security::kv_keys::session(&planted_id)).unwrap()).unwrap();
         refreshed = record["summary"]["last_active_at"].as_u64();
         if refreshed >= Some(t) {
             break;

@@ -115,7 +115,7 @@ async fn the_raw_token_is_stored_nowhere() {
     let revoked = d1("SELECT * FROM revoked_sessions");
     let events = d1("SELECT * FROM security_events");
 
-    assert!(names.contains(&format!("session:{id}").as_str()));
+    assert!(names.contains(&wemasy_security::kv_keys::session(&id).as_str()));
     for haystack in [dump, serde_json::to_string(&revoked).unwrap(), serde_json::to_string(&events).unwrap()] {
         assert!(!haystack.contains(&token));
     }
@@ -141,10 +141,10 @@ async fn a_stale_kv_copy_of_a_signed_out_session_is_refused() {
     app.signed_up_user().await;
     let token = app.session.clone().unwrap();
     let id = session_id_of(&token);
-    let record = crate::helpers::kv_get(&format!("session:{id}")).expect("session record");
+    let record = crate::helpers::kv_get(&wemasy_security::kv_keys::session(&id)).expect("session record");
 
     app.logout().await;
-    kv_put(&format!("session:{id}"), &record, None);
+    kv_put(&wemasy_security::kv_keys::session(&id), &record, None);
     let mut stale = TestApp::new();
     stale.session = Some(token);
 

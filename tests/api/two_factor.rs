@@ -108,7 +108,7 @@ async fn remaining_recovery_codes(app: &mut TestApp) -> u64 {
 
 /// Ends the sudo window of `app`'s session by rewriting its KV record.
 async fn close_sudo_window(app: &TestApp) {
-    let key = format!("session:{}", session_id_of(app.session.as_ref().unwrap()));
+    let key = wemasy_security::kv_keys::session(&session_id_of(app.session.as_ref().unwrap()));
     let mut record: Value = serde_json::from_str(&kv_get(&key).expect("session record")).unwrap();
     record["sudo_until"] = json!(0);
     kv_put_settled(app, &key, &record.to_string()).await;
@@ -128,7 +128,7 @@ async fn kv_put_settled(app: &TestApp, key: &str, value: &str) {
 }
 
 fn sign_in_methods(user_id: &str) -> Vec<String> {
-    kv_keys(&format!("user:{user_id}:session:"))
+    kv_keys(&wemasy_security::kv_keys::session_index_prefix(&user_id))
         .iter()
         .map(|k| k["metadata"]["sign_in_method"].as_str().unwrap_or("").to_string())
         .collect()
@@ -281,7 +281,8 @@ async fn with_two_factor_on_the_password_alone_does_not_sign_in() {
 
     device.me().await.assert_error(401, "unauthenticated");
     let pending_id = session_id_of(device.pending.as_ref().unwrap());
-    let stored: Value = serde_json::from_str(&kv_get(&format!("pending:{pending_id}")).unwrap()).unwrap();
+    let stored: Value =
+        serde_json::from_str(&kv_get(&wemasy_security::kv_keys::pending(&pending_id)).unwrap()).unwrap();
     assert_eq!(stored["user_id"], tf.id.as_str());
 }
 
@@ -460,7 +461,7 @@ async fn a_pending_sign_in_expires() {
     let mut app = TestApp::new();
     let tf = user_with_two_factor(&mut app).await;
     let mut device = pending_sign_in(&tf.user).await;
-    let key = format!("pending:{}", session_id_of(device.pending.as_ref().unwrap()));
+    let key = wemasy_security::kv_keys::pending(&session_id_of(device.pending.as_ref().unwrap()));
     let old = json!({ "user_id": tf.id, "created_at": unix_now() - 301, "failures": 0 });
     kv_put_settled(&device, &key, &old.to_string()).await;
 
