@@ -400,6 +400,6 @@ pub fn plant_session(user_id: &str, issued_at: u64, last_active_at: u64, expires
     });
     let record = json!({ "user_id": user_id, "issued_at": issued_at, "sudo_until": sudo_until, "summary": summary });
     kv_put(&wemasy_security::kv_keys::session(&id), &record.to_string(), None);
-    kv_put(&wemasy_security::kv_keys::session_index(&user_id, &id), "", Some(&summary));
+    kv_put(&wemasy_security::kv_keys::session_index(user_id, &id), "", Some(&summary));
     token
 }

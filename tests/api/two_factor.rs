@@ -128,7 +128,7 @@ async fn kv_put_settled(app: &TestApp, key: &str, value: &str) {
 }
 
 fn sign_in_methods(user_id: &str) -> Vec<String> {
-    kv_keys(&wemasy_security::kv_keys::session_index_prefix(&user_id))
+    kv_keys(&wemasy_security::kv_keys::session_index_prefix(user_id))
         .iter()
         .map(|k| k["metadata"]["sign_in_method"].as_str().unwrap_or("").to_string())
         .collect()
