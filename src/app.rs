@@ -27,7 +27,7 @@ const MAX_PLACE_CHARS: usize = 64;
 
 impl App {
     pub fn new(req: &Request, env: Env, ctx: Context) -> Self {
-        let config = Config::from_env(&env);
+        let config = Config::of_isolate(&env);
         let now = worker::Date::now().as_millis() / 1000;
         let hint = |name: &str| {
             let value = req.headers().get(name).ok().flatten()?;

@@ -17,7 +17,16 @@ pub struct Config {
     pub totp_issuer: String,
 }
 
+thread_local! {
+    static CONFIG: std::cell::OnceCell<Config> = const { std::cell::OnceCell::new() };
+}
+
 impl Config {
+    /// The config, read from `env` once per isolate: vars cannot change while an isolate lives.
+    pub fn of_isolate(env: &Env) -> Self {
+        CONFIG.with(|cell| cell.get_or_init(|| Self::from_env(env)).clone())
+    }
+
     pub fn from_env(env: &Env) -> Self {
         let number = |name: &str, default: u64| -> u64 {
             env.var(name).ok().and_then(|v| v.to_string().trim().parse().ok()).unwrap_or(default)

@@ -4,6 +4,7 @@
 //! therefore never enough, and a sign-in that raced "sign out other sessions" or a password
 //! change holds a session of a past generation.
 
+use futures_util::future::join;
 use worker::Request;
 
 use crate::app::App;
@@ -22,20 +23,34 @@ pub struct CurrentSession {
 
 pub fn session_token(req: &Request) -> Option<String> {
     let header = req.headers().get("Cookie").ok().flatten()?;
-    cookies::find(&header, cookies::SESSION).filter(|t| tokens::looks_like_token(t)).map(str::to_string)
+    cookies::find(&header, cookies::SESSION).filter(|t| tokens::looks_like_session_cookie(t)).map(str::to_string)
 }
 
 pub async fn current_session(req: &Request, app: &App) -> Result<CurrentSession, ApiError> {
     let token = session_token(req).ok_or(ApiError::Unauthenticated)?;
     let id = tokens::id_of(&token);
-    let kv = app.kv()?;
-    let mut record = sessions::get(&kv, &id).await?.ok_or(ApiError::Unauthenticated)?;
+    let (kv, db) = (app.kv()?, app.db()?);
+    // The cookie names the user: the KV record and D1's verdict are read at the same time.
+    let (record, user) = match tokens::user_named_by(&token) {
+        Some(user_id) => {
+            let (record, user) = join(sessions::get(&kv, &id), users::auth_view(&db, user_id, &id)).await;
+            (record?.filter(|r| *r.user_id == *user_id), user?)
+        }
+        None => match sessions::get(&kv, &id).await? {
+            Some(record) => {
+                let user = users::auth_view(&db, &record.user_id, &id).await?;
+                (Some(record), user)
+            }
+            None => (None, None),
+        },
+    };
+    let mut record = record.ok_or(ApiError::Unauthenticated)?;
     if app.now >= record.ends_at(app.config.session_idle_seconds) {
         let user_id = record.user_id.clone();
         app.in_background(async move { sessions::delete(&kv, &user_id, &id).await });
         return Err(ApiError::Unauthenticated);
     }
-    let user = users::auth_view(&app.db()?, &record.user_id, &id).await?.ok_or(ApiError::Unauthenticated)?;
+    let user = user.ok_or(ApiError::Unauthenticated)?;
     let ended = user.session_revoked != 0
         || record.issued_at < user.sessions_valid_after
         || record.generations.session != user.session_generation;
@@ -147,7 +162,7 @@ pub fn forget_in_background(app: &App, user_id: &UserId, ids: Vec<SessionId>) {
 }
 
 async fn store(app: &App, record: SessionRecord) -> Result<IssuedSession, ApiError> {
-    let token = tokens::new_token().map_err(|_| ApiError::Internal)?;
+    let token = tokens::session_cookie_value(&record.user_id, &tokens::new_token().map_err(|_| ApiError::Internal)?);
     let id = tokens::id_of(&token);
     sessions::put(&app.kv()?, &id, &record, app.config.session_idle_seconds, app.now).await?;
     Ok(IssuedSession { token, record })
@@ -157,8 +172,10 @@ async fn store(app: &App, record: SessionRecord) -> Result<IssuedSession, ApiErr
 /// what D1 has ended (KV may still list those) and what has run out of time (KV drops those
 /// late). One KV list and one D1 query.
 pub async fn live_others(app: &App, current: &CurrentSession) -> Result<Vec<sessions::ListedSession>, ApiError> {
-    let listed = sessions::list(&app.kv()?, &current.user.id).await?;
-    let revoked = crate::storage::users::revoked_session_ids(&app.db()?, &current.user.id).await?;
+    let (kv, db) = (app.kv()?, app.db()?);
+    let (listed, revoked) =
+        join(sessions::list(&kv, &current.user.id), users::revoked_session_ids(&db, &current.user.id)).await;
+    let (listed, revoked) = (listed?, revoked?);
     let idle = app.config.session_idle_seconds;
     let user = &current.user;
     let mut live: Vec<sessions::ListedSession> = listed

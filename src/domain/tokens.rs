@@ -32,6 +32,24 @@ pub fn looks_like_token(value: &str) -> bool {
     value.len() == 43 && is_base64url(value)
 }
 
+/// A session cookie's value: `{user id}.{token}`. The user id is no secret and proves nothing (the
+/// session id is the hash of the whole value); it lets the D1 check of the user start while the
+/// session record is still being read from KV.
+pub fn session_cookie_value(user_id: &str, token: &str) -> String {
+    format!("{user_id}.{token}")
+}
+
+/// The user a session cookie names, if it is of the `{user id}.{token}` shape.
+pub fn user_named_by(cookie_value: &str) -> Option<&str> {
+    let (user, token) = cookie_value.split_once('.')?;
+    (user.len() == 32 && user.bytes().all(|b| b.is_ascii_hexdigit()) && looks_like_token(token)).then_some(user)
+}
+
+/// A session cookie we issue: `{user id}.{token}`, or a bare token (sessions issued before).
+pub fn looks_like_session_cookie(value: &str) -> bool {
+    looks_like_token(value) || user_named_by(value).is_some()
+}
+
 /// Session ids are the same shape as tokens (43 base64url characters).
 pub fn looks_like_id(value: &str) -> bool {
     looks_like_token(value)
@@ -64,6 +82,21 @@ mod tests {
         assert!(looks_like_id(&id));
         assert_ne!(&*id, token.as_str());
         assert_eq!(&*id_of("abc"), "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
+    }
+
+    #[test]
+    fn a_session_cookie_names_its_user_without_being_its_secret() {
+        let token = new_token().unwrap();
+        let user = "0123456789abcdef0123456789abcdef";
+        let value = session_cookie_value(user, &token);
+        assert_eq!(user_named_by(&value), Some(user));
+        assert!(looks_like_session_cookie(&value) && looks_like_session_cookie(&token));
+        assert_eq!(user_named_by(&token), None);
+        for bad in
+            [format!("{user}.short"), format!("xyz.{token}"), format!("{user}{token}"), format!("{user}.{token}.x")]
+        {
+            assert!(!looks_like_session_cookie(&bad), "{bad}");
+        }
     }
 
     #[test]

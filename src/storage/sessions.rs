@@ -72,8 +72,13 @@ pub async fn put(
     let ttl = record.ends_at(idle_seconds).saturating_sub(now).max(KV_MIN_TTL);
     let value = serde_json::to_string(record)?;
     let (key, index) = (SessionKey(id).name(), SessionIndexKey { user: &record.user_id, session: id }.name());
-    retrying(|| async { kv.put(&key, value.as_str())?.expiration_ttl(ttl).execute().await }).await?;
-    retrying(|| async { kv.put(&index, "")?.expiration_ttl(ttl).metadata(&record.summary)?.execute().await }).await?;
+    let (stored, indexed) = futures_util::future::join(
+        retrying(|| async { kv.put(&key, value.as_str())?.expiration_ttl(ttl).execute().await }),
+        retrying(|| async { kv.put(&index, "")?.expiration_ttl(ttl).metadata(&record.summary)?.execute().await }),
+    )
+    .await;
+    stored?;
+    indexed?;
     Ok(())
 }
 
@@ -103,8 +108,9 @@ where
 
 pub async fn delete(kv: &KvStore, user_id: &UserId, id: &SessionId) -> Result<(), Error> {
     let (record, index) = (SessionKey(id).name(), SessionIndexKey { user: user_id, session: id }.name());
-    retrying(|| kv.delete(&record)).await?;
-    retrying(|| kv.delete(&index)).await?;
+    let (a, b) = futures_util::future::join(retrying(|| kv.delete(&record)), retrying(|| kv.delete(&index))).await;
+    a?;
+    b?;
     Ok(())
 }
 
