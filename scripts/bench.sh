@@ -64,11 +64,27 @@ PASSWORD="Quiet-Lantern-42-a-$RUN!"
 # --- wrk rows ------------------------------------------------------------------------------------
 ROWS="$OUT/rows.tsv" # name, c, p50 ms, p99 ms, req/s, bad
 : >"$ROWS"
+# CPU time (clock ticks) of the workerd processes of the running worker, less wrangler's proxy on
+# $PORT: the process that runs the worker's code.
+worker_ticks() {
+  local total=0 pid
+  for pid in $(pgrep -f 'workerd serve'); do
+    grep -q -- "entry=127.0.0.1:$PORT" "/proc/$pid/cmdline" 2>/dev/null && continue
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$OUT" || continue
+    total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+CLK_TCK=$(getconf CLK_TCK)
 row() { # row NAME C [env assignments for bench.lua...]
-  local name=$1 c=$2
+  local name=$1 c=$2 before after
   shift 2
+  before=$(worker_ticks)
   env "$@" BENCH_ORIGIN="$BASE" wrk -t "$c" -c "$c" -d "${ROW_SECONDS:-$SECONDS_PER_ROW}s" --timeout 10s \
-    -s bench/wrk/bench.lua "$BASE${BENCH_PATH_OF_ROW}" | node bench/report.mjs wrk-row "$name" "$c" | tee -a "$ROWS" >&2
+    -s bench/wrk/bench.lua "$BASE${BENCH_PATH_OF_ROW}" >"$OUT/wrk.out"
+  after=$(worker_ticks)
+  BENCH_CPU_MS=$(((after - before) * 1000 / CLK_TCK)) node bench/report.mjs wrk-row "$name" "$c" <"$OUT/wrk.out" |
+    tee -a "$ROWS" >&2
 }
 measure() { # measure NAME [env...]: both concurrencies
   local name=$1
@@ -130,6 +146,8 @@ step "load: $SECONDS_PER_ROW s per row, c=1 and c=16 (static floor: $STATIC_PATH
 has_route() { [ "$(curl -s -o /dev/null -w '%{http_code}' -X "$1" -H "Origin: $BASE" "$BASE$2")" != 404 ]; }
 
 BENCH_PATH_OF_ROW=$STATIC_PATH measure "static asset $STATIC_PATH"
+# The worker floor (SPEC §7): a request the worker answers itself without storage (404 under /api/).
+BENCH_EXPECT_STATUS=404 BENCH_PATH_OF_ROW=/api/no-such-route measure "worker floor (404 under /api/)"
 BENCH_PATH_OF_ROW=/api/me measure "GET /api/me" BENCH_COOKIE="$TOKEN_ONE"
 BENCH_PATH_OF_ROW=/api/security measure "GET /api/security" BENCH_COOKIE="$TOKEN_ONE"
 if has_route GET /api/security/sessions; then
