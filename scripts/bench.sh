@@ -64,13 +64,20 @@ PASSWORD="Quiet-Lantern-42-a-$RUN!"
 # --- wrk rows ------------------------------------------------------------------------------------
 ROWS="$OUT/rows.tsv" # name, c, p50 ms, p99 ms, req/s, bad
 : >"$ROWS"
-# CPU time (clock ticks) of the workerd processes of the running worker, less wrangler's proxy on
-# $PORT: the process that runs the worker's code.
+# CPU time (clock ticks) of the workerd process that runs the worker's code: the workerd
+# descendants of the running `wrangler dev`, less wrangler's own proxy (the one on $PORT).
+descendants() {
+  local child
+  for child in $(pgrep -P "$1"); do
+    echo "$child"
+    descendants "$child"
+  done
+}
 worker_ticks() {
   local total=0 pid
-  for pid in $(pgrep -f 'workerd serve'); do
-    grep -q -- "entry=127.0.0.1:$PORT" "/proc/$pid/cmdline" 2>/dev/null && continue
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$OUT" || continue
+  for pid in $(descendants "$WORKER_PID"); do
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = workerd ] || continue
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "entry=127.0.0.1:$PORT" && continue
     total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
   done
   echo "$total"
