@@ -52,7 +52,11 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     console_error_panic_hook::set_once();
-    if let Err(error) = storage::prune(&env, worker::Date::now().as_millis() / 1000).await {
+    let now = worker::Date::now().as_millis() / 1000;
+    if let Err(error) = storage::prune(&env, now).await {
         worker::console_error!("scheduled clean-up failed: {error:?}");
+    }
+    if let Err(error) = account::keys::scheduled(&env, now).await {
+        worker::console_error!("scheduled key rotation failed: {error:?}");
     }
 }

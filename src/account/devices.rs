@@ -18,6 +18,9 @@ pub const DEVICE_COOKIE_SECONDS: u64 = 180 * 24 * 3600;
 pub struct KnownDevice {
     pub user_id: String,
     pub device_id: String,
+    /// Signed under an older key (before data keys, or under `SECRET_KEY_PREVIOUS`): the next
+    /// completed sign-in re-issues it under the current one, same device.
+    pub outdated: bool,
 }
 
 /// The device the request's `__Host-device` cookie names, if its signature holds.
@@ -34,17 +37,24 @@ fn parse(value: &str, keys: &Keyring) -> Option<KnownDevice> {
         && user_id.bytes().all(|b| b.is_ascii_hexdigit())
         && device_id.len() == 22
         && device_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    (well_formed && keys.device_signature_is_valid(user_id, device_id, signature))
-        .then(|| KnownDevice { user_id: user_id.into(), device_id: device_id.into() })
+    if !well_formed {
+        return None;
+    }
+    let current = keys.device_signature_check(user_id, device_id, signature)?;
+    Some(KnownDevice { user_id: user_id.into(), device_id: device_id.into(), outdated: !current })
 }
 
 /// A new device cookie for `user_id` (a `Set-Cookie` value).
 pub fn new_cookie(keys: &Keyring, user_id: &str) -> Result<String, ApiError> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|_| ApiError::Internal)?;
-    let device_id = URL_SAFE_NO_PAD.encode(bytes);
-    let value = format!("{user_id}.{device_id}.{}", keys.device_signature(user_id, &device_id));
-    Ok(cookies::set(cookies::DEVICE, &value, DEVICE_COOKIE_SECONDS))
+    Ok(cookie_for(keys, user_id, &URL_SAFE_NO_PAD.encode(bytes)))
+}
+
+/// The device cookie of `device_id` for `user_id`, signed under the current device key.
+pub fn cookie_for(keys: &Keyring, user_id: &str, device_id: &str) -> String {
+    let value = format!("{user_id}.{device_id}.{}", keys.device_signature(user_id, device_id));
+    cookies::set(cookies::DEVICE, &value, DEVICE_COOKIE_SECONDS)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Second factors as typed (a code from the app or a recovery code) and their check against the
 //! account's enabled factor. Only [`super::attempts::Attempt`] holders call these.
 
+use super::keys;
 use crate::app::App;
 use crate::domain::secrets::Keyring;
 use crate::domain::{recovery_codes, totp};
@@ -49,7 +50,8 @@ impl Candidate {
     }
 }
 
-/// Checks `factor` against the account's enabled second factor; `None` when it is wrong.
+/// Checks `factor` against the account's enabled second factor; `None` when it is wrong;
+/// `second_factor_unavailable` when the stored TOTP secret cannot be decrypted (a lost key).
 pub fn candidate(
     app: &App,
     keyring: &Keyring,
@@ -59,10 +61,8 @@ pub fn candidate(
     match factor {
         SecondFactor::Code(code) => {
             let Some(stored) = row.totp_secret.as_deref() else { return Ok(None) };
-            let secret = keyring.decrypt(stored, &row.id).ok_or_else(|| {
-                worker::console_error!("a stored TOTP secret does not decrypt with the configured keys");
-                ApiError::Internal
-            })?;
+            let secret =
+                keyring.decrypt(stored, &row.id).map_err(|why| keys::unavailable(app, keyring, &row.id, why))?;
             Ok(totp::verify(&secret, code, app.now, row.totp_last_step)
                 .map(|step| Candidate::Totp { secret: stored.to_string(), step }))
         }

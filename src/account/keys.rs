@@ -1,17 +1,288 @@
-//! The keys derived from `SECRET_KEY` (and `SECRET_KEY_PREVIOUS` during a rotation).
+//! The keys: root keys from `SECRET_KEY` (and `SECRET_KEY_PREVIOUS` during a rotation) and the
+//! data keys they wrap in D1 (issue 16, README "Rotating SECRET_KEY").
+//!
+//! [`load`] reads the data keys once per isolate and keeps them for [`CACHE_SECONDS`]: a request
+//! that needs them costs one small D1 read only when this isolate has none (or stale ones). On
+//! that read it creates a missing key (the first run after migration 0003, or after a data key was
+//! retired) and re-wraps, in the background, every key it finds wrapped under a previous root key.
+//! The daily scheduled run does the same, re-encrypts TOTP secrets that are not under the TOTP
+//! data key, deletes retired keys nothing uses, and logs whether the previous key is still needed.
+
+use std::cell::RefCell;
+
+use serde_json::json;
+use worker::{D1Database, Env};
 
 use crate::app::App;
-use crate::domain::secrets::Keyring;
+use crate::domain::secrets::{DataKey, Keyring, Purpose, Undecryptable, WrappedKey};
 use crate::http::ApiError;
+use crate::storage::data_keys::{self, DataKeyRow, Reencrypted, SecretColumn};
+use crate::storage::events::{self, EventType};
+use crate::storage::precondition::Precondition;
+use crate::storage::{self, Outcome};
 
-pub fn keyring(app: &App) -> Result<Keyring, ApiError> {
-    let current = app.env.secret("SECRET_KEY").map(|s| s.to_string()).map_err(|_| {
+/// How long an isolate uses the data keys it read before reading them again (a data key rotated
+/// elsewhere is used for new values at the latest this much later).
+pub const CACHE_SECONDS: u64 = 300;
+
+/// TOTP secrets the scheduled run re-encrypts per D1 batch, and batches per run.
+const REENCRYPT_BATCH: u64 = 100;
+const REENCRYPT_BATCHES: usize = 20;
+
+struct Cached {
+    root_id: String,
+    loaded_at: u64,
+    keys: Vec<DataKey>,
+}
+
+thread_local! {
+    static CACHE: RefCell<Option<Cached>> = const { RefCell::new(None) };
+}
+
+fn cached(root_id: &str, now: u64) -> Option<Vec<DataKey>> {
+    CACHE.with_borrow(|cache| {
+        cache.as_ref().filter(|c| c.root_id == root_id && now < c.loaded_at + CACHE_SECONDS).map(|c| c.keys.clone())
+    })
+}
+
+fn remember(root_id: &str, now: u64, keys: &[DataKey]) {
+    CACHE.set(Some(Cached { root_id: root_id.to_string(), loaded_at: now, keys: keys.to_vec() }));
+}
+
+/// The root keys alone.
+fn root_keys(env: &Env) -> Result<Keyring, ApiError> {
+    let current = env.secret("SECRET_KEY").map(|s| s.to_string()).map_err(|_| {
         worker::console_error!("SECRET_KEY is not set");
         ApiError::Internal
     })?;
-    let previous = app.env.secret("SECRET_KEY_PREVIOUS").ok().map(|s| s.to_string());
+    let previous = env.secret("SECRET_KEY_PREVIOUS").ok().map(|s| s.to_string());
     Keyring::new(&current, previous.as_deref()).map_err(|_| {
         worker::console_error!("SECRET_KEY or SECRET_KEY_PREVIOUS is not base64 of at least 32 bytes");
         ApiError::Internal
     })
+}
+
+/// The root keys and the data keys this isolate already holds, without waiting for D1 (for
+/// callers that cannot wait; [`load`] is the one to use).
+pub fn keyring(app: &App) -> Result<Keyring, ApiError> {
+    let root = root_keys(&app.env)?;
+    let keys = CACHE.with_borrow(|c| c.as_ref().filter(|c| c.root_id == root.root_id()).map(|c| c.keys.clone()));
+    Ok(root.with_data_keys(keys.unwrap_or_default()))
+}
+
+/// The root keys and the data keys, read from D1 unless this isolate read them recently.
+pub async fn load(app: &App) -> Result<Keyring, ApiError> {
+    let root = root_keys(&app.env)?;
+    if let Some(keys) = cached(root.root_id(), app.now) {
+        return Ok(root.with_data_keys(keys));
+    }
+    let db = app.db()?;
+    let (ring, rewraps) = read(&db, root, app.now).await?;
+    if !rewraps.is_empty() {
+        app.in_background(async move { rewrap(&db, &rewraps).await });
+    }
+    Ok(ring)
+}
+
+/// [`load`], reading D1 again if `stored` (a TOTP secret) names a key the isolate's copy lacks
+/// (a data key rotated in the last [`CACHE_SECONDS`]).
+pub async fn load_for(app: &App, stored: Option<&str>) -> Result<Keyring, ApiError> {
+    let keys = load(app).await?;
+    match stored {
+        Some(stored) if !keys.knows_key_of(stored) => {
+            CACHE.set(None);
+            load(app).await
+        }
+        _ => Ok(keys),
+    }
+}
+
+/// A data key found wrapped under a previous root key, wrapped again under `SECRET_KEY`.
+struct Rewrap {
+    kid: String,
+    old_wrapped_by: String,
+    new: WrappedKey,
+}
+
+/// Reads the data keys (creating the active key of a purpose that has none) and unwraps them;
+/// answers the ring and the keys to re-wrap.
+async fn read(db: &D1Database, root: Keyring, now: u64) -> Result<(Keyring, Vec<Rewrap>), ApiError> {
+    let mut rows = data_keys::all_keys(db).await?;
+    let has_active =
+        |rows: &[DataKeyRow], p: Purpose| rows.iter().any(|r| r.purpose == p.as_str() && r.retired_at.is_none());
+    let missing: Vec<Purpose> = Purpose::ALL.into_iter().filter(|p| !has_active(&rows, *p)).collect();
+    if !missing.is_empty() {
+        let mut new = Vec::new();
+        for purpose in missing {
+            let key = DataKey::generate(purpose).map_err(|_| ApiError::Internal)?;
+            let wrapped = root.wrap(&key).map_err(|_| ApiError::Internal)?;
+            new.push(DataKeyRow {
+                kid: key.kid.clone(),
+                purpose: purpose.as_str().into(),
+                wrapped: wrapped.wrapped,
+                wrapped_by: wrapped.wrapped_by,
+                retired_at: None,
+            });
+        }
+        data_keys::create(db, &new, now).await?;
+        rows = data_keys::all_keys(db).await?;
+    }
+    let mut keys = Vec::new();
+    let mut rewraps = Vec::new();
+    for row in rows {
+        let Some(purpose) = Purpose::parse(&row.purpose) else { continue };
+        let stored = WrappedKey { wrapped: row.wrapped.clone(), wrapped_by: row.wrapped_by.clone() };
+        let Some(key) = root.unwrap(&row.kid, purpose, &stored, row.retired_at.is_none()) else {
+            let log = json!({
+                "msg": "data_key_unavailable",
+                "kid": row.kid,
+                "purpose": row.purpose,
+                "wrapped_by": row.wrapped_by,
+                "advice": "set the key with this id as SECRET_KEY or in SECRET_KEY_PREVIOUS",
+            });
+            worker::console_error!("{log}");
+            continue;
+        };
+        if row.wrapped_by != root.root_id() {
+            let new = root.wrap(&key).map_err(|_| ApiError::Internal)?;
+            rewraps.push(Rewrap { kid: row.kid.clone(), old_wrapped_by: row.wrapped_by.clone(), new });
+        }
+        keys.push(key);
+    }
+    remember(root.root_id(), now, &keys);
+    Ok((root.with_data_keys(keys), rewraps))
+}
+
+/// Stores each re-wrapped key where it is still wrapped under the old root key (isolates doing
+/// it at once: the first one changes the row, the others find nothing to change).
+async fn rewrap(db: &D1Database, rewraps: &[Rewrap]) -> Result<(), ApiError> {
+    for r in rewraps {
+        let outcome = data_keys::rewrap(db, &r.kid, &r.old_wrapped_by, &r.new.wrapped, &r.new.wrapped_by).await?;
+        if outcome == Outcome::Applied {
+            let log =
+                json!({ "msg": "data_key_rewrapped", "kid": r.kid, "from": r.old_wrapped_by, "to": r.new.wrapped_by });
+            worker::console_log!("{log}");
+        }
+    }
+    Ok(())
+}
+
+/// Re-encrypts, in the background, a user's TOTP secret `stored` that was just used, if it is
+/// not under the TOTP data key (a secret from before data keys, or under a retired key).
+pub fn reencrypt_later(app: &App, keys: &Keyring, user_id: &str, stored: &str) {
+    if keys.data_keys().is_empty() || !keys.is_outdated(stored) {
+        return;
+    }
+    let (Ok(secret), Ok(db)) = (keys.decrypt(stored, user_id), app.db()) else { return };
+    let Ok(new) = keys.encrypt(&secret, user_id) else { return };
+    let change =
+        Reencrypted { user_id: user_id.to_string(), column: SecretColumn::Enabled, old: stored.to_string(), new };
+    app.in_background(async move { data_keys::reencrypt(&db, &[change]).await.map(|_| ()) });
+}
+
+/// The answer when a user's stored TOTP secret cannot be decrypted: logs the missing key id
+/// (never a key) and records a `sign_in_failed` event; the person is told to use a recovery code.
+pub fn unavailable(app: &App, keys: &Keyring, user_id: &str, why: Undecryptable) -> ApiError {
+    if keys.data_keys().is_empty() {
+        // Only for callers that cannot wait for D1: this isolate has not read the data keys yet.
+        worker::console_error!("the data keys are not loaded in this isolate yet; loading them");
+        if let Ok(db) = app.db() {
+            let root = keyring(app);
+            let now = app.now;
+            app.in_background(async move { read(&db, root?, now).await.map(|_| ()) });
+        }
+        return ApiError::Internal;
+    }
+    let missing = match &why {
+        Undecryptable::MissingKey(kid) => Some(kid.clone()),
+        Undecryptable::Invalid => None,
+    };
+    let log = json!({
+        "msg": "second_factor_unavailable",
+        "missing_key_id": missing,
+        "reason": if missing.is_some() { "no configured key has this id" } else { "the ciphertext does not decrypt" },
+    });
+    worker::console_error!("{log}");
+    let detail = json!({ "factor": "totp", "reason": "key_unavailable" });
+    let event = super::event(app, user_id, EventType::SignInFailed, detail);
+    if let Ok(db) = app.db() {
+        if let Ok(statement) = events::insert(&db, &event, &Precondition::always()) {
+            app.in_background(async move { storage::batch(&db, vec![statement]).await.map(|_| ()) });
+        }
+    }
+    ApiError::SecondFactorUnavailable
+}
+
+/// The daily scheduled run: re-wraps data keys found under a previous root key, re-encrypts TOTP
+/// secrets not under the TOTP data key, deletes retired keys nothing uses, and logs what still
+/// depends on `SECRET_KEY_PREVIOUS` (`{"msg":"key_rotation", …}`).
+pub async fn scheduled(env: &Env, now: u64) -> Result<(), ApiError> {
+    let db = env.d1("DB")?;
+    let (ring, rewraps) = read(&db, root_keys(env)?, now).await?;
+    rewrap(&db, &rewraps).await?;
+    let reencrypted = reencrypt_outdated(&db, &ring).await?;
+    data_keys::delete_unused_retired(&db).await?;
+    let previous = ring.previous_root_ids();
+    let depending = if previous.is_empty() {
+        data_keys::Dependents::default()
+    } else {
+        data_keys::dependents(&db, &previous).await?
+    };
+    let advice = match (previous.is_empty(), depending.none()) {
+        (true, _) => "no previous key is configured".to_string(),
+        (false, true) => format!(
+            "nothing depends on the previous key(s) {} any more: SECRET_KEY_PREVIOUS can be removed",
+            previous.join(", ")
+        ),
+        (false, false) => "the previous key is still needed: keep SECRET_KEY_PREVIOUS".to_string(),
+    };
+    let log = json!({
+        "msg": "key_rotation",
+        "secret_key_id": ring.root_id(),
+        "previous_key_ids": previous,
+        "data_keys_rewrapped": rewraps.len(),
+        "totp_secrets_reencrypted": reencrypted,
+        "still_on_previous": {
+            "data_keys": depending.data_keys,
+            "totp_secrets": depending.totp_secrets,
+            "unused_recovery_codes": depending.recovery_codes,
+        },
+        "previous_key_needed": !previous.is_empty() && !depending.none(),
+        "advice": advice,
+    });
+    worker::console_log!("{log}");
+    Ok(())
+}
+
+/// Re-encrypts stored TOTP secrets (enabled and pending) that are under a key other than the TOTP
+/// data key, in batches; answers how many.
+async fn reencrypt_outdated(db: &D1Database, ring: &Keyring) -> Result<usize, ApiError> {
+    let from = ring.outdated_totp_key_ids();
+    let mut done = 0;
+    if from.is_empty() {
+        return Ok(0);
+    }
+    for _ in 0..REENCRYPT_BATCHES {
+        let users = data_keys::outdated_secrets(db, &from, REENCRYPT_BATCH).await?;
+        let mut changes = Vec::new();
+        for user in &users {
+            for (column, stored) in
+                [(SecretColumn::Enabled, &user.totp_secret), (SecretColumn::Pending, &user.totp_pending_secret)]
+            {
+                let Some(stored) = stored.as_deref().filter(|s| ring.is_outdated(s)) else { continue };
+                let Ok(secret) = ring.decrypt(stored, &user.id) else {
+                    worker::console_error!("a stored TOTP secret does not decrypt with its key; left as it is");
+                    continue;
+                };
+                let new = ring.encrypt(&secret, &user.id).map_err(|_| ApiError::Internal)?;
+                changes.push(Reencrypted { user_id: user.id.clone(), column, old: stored.to_string(), new });
+            }
+        }
+        let stored = data_keys::reencrypt(db, &changes).await?;
+        done += stored;
+        if (users.len() as u64) < REENCRYPT_BATCH || stored == 0 {
+            break;
+        }
+    }
+    Ok(done)
 }

@@ -10,7 +10,7 @@ use worker::Request;
 use super::attempts::Attempt;
 use super::devices::{self, KnownDevice};
 use super::factors::{self, SecondFactor};
-use super::keys::keyring;
+use super::keys;
 use crate::app::App;
 use crate::auth::session::{self, IssuedSession};
 use crate::domain::email::Email;
@@ -50,7 +50,7 @@ fn client_address(app: &App) -> String {
 
 /// `POST /api/auth/login`.
 pub async fn with_password(app: &App, req: &Request, email: &str, password: &str) -> Result<PasswordStep, ApiError> {
-    let keys = keyring(app)?;
+    let keys = keys::load(app).await?;
     let device = devices::known_device(req, &keys);
     let email = Email::parse(email).map(|e| e.as_str().to_string()).unwrap_or_else(|_| email.trim().to_lowercase());
     let db = app.db()?;
@@ -140,7 +140,9 @@ async fn start(
 ) -> Result<SignedIn, ApiError> {
     let session = session::start(app, user_id, method, generations).await?;
     let device_cookie = match device {
-        Some(d) if d.user_id == user_id => None,
+        Some(d) if d.user_id == user_id && !d.outdated => None,
+        // Signed under an older key: the same device, signed again under the current key.
+        Some(d) if d.user_id == user_id => Some(devices::cookie_for(keys, user_id, &d.device_id)),
         _ => Some(devices::new_cookie(keys, user_id)?),
     };
     Ok(SignedIn { user_id: user_id.into(), email: email.into(), name: name.into(), session, device_cookie })
@@ -169,7 +171,7 @@ pub async fn sign_up(app: &App, req: &Request, email: &str, password: &str, name
     if users::create(&app.db()?, &new_user, &app.origin).await? == Outcome::LostRace {
         return Err(ApiError::EmailTaken);
     }
-    let keys = keyring(app)?;
+    let keys = keys::load(app).await?;
     let device = devices::known_device(req, &keys);
     let user = (id.as_str(), email.as_str(), name.as_str());
     start(app, &keys, device.as_ref(), user, Generations::default(), "password").await
@@ -197,14 +199,15 @@ pub async fn with_second_factor(
     }
     let db = app.db()?;
     let select = two_factor::factors_statement(&db, &pending.user_id)?;
-    let reserved = Attempt::for_second_step::<FactorsRow>(
+    let reserve = Attempt::for_second_step::<FactorsRow>(
         app,
         &pending.user_id,
         pending.budget.clone(),
         pending.generations,
         select,
-    )
-    .await;
+    );
+    // The data keys (a D1 read only when this isolate has none) are read while the attempt is counted.
+    let (reserved, loaded) = join(reserve, keys::load(app)).await;
     let (attempt, row) = match reserved {
         Err(ApiError::Unauthenticated) => {
             end_pending().await?;
@@ -220,9 +223,20 @@ pub async fn with_second_factor(
             return Err(ApiError::Unauthenticated);
         }
     };
-    let keys = keyring(app)?;
+    let keys = match loaded? {
+        keys if row.totp_secret.as_deref().is_none_or(|s| keys.knows_key_of(s)) => keys,
+        _ => keys::load_for(app, row.totp_secret.as_deref()).await?,
+    };
     let method = format!("password+{}", factor.name());
-    let outcome = match factors::candidate(app, &keys, &row, &factor)? {
+    let candidate = match factors::candidate(app, &keys, &row, &factor) {
+        // A lost key is not the person's failure: the pending sign-in stays for a recovery code.
+        Err(ApiError::SecondFactorUnavailable) => {
+            attempt.refund(app).await?;
+            return Err(ApiError::SecondFactorUnavailable);
+        }
+        other => other?,
+    };
+    let outcome = match &candidate {
         Some(candidate) => {
             let events = [two_factor::Event { kind: EventType::SignIn, detail: json!({ "method": method }) }];
             let using = Use { budget: attempt.budget(), generations: Some(pending.generations), events: &events };
@@ -241,6 +255,9 @@ pub async fn with_second_factor(
         return Err(attempt.failed(app, detail, ApiError::InvalidCode).await?);
     }
     end_pending().await?;
+    if let Some(factors::Candidate::Totp { secret, .. }) = &candidate {
+        keys::reencrypt_later(app, &keys, &row.id, secret);
+    }
     let device = devices::known_device(req, &keys);
     start(app, &keys, device.as_ref(), (&row.id, &row.email, &row.name), pending.generations, &method).await
 }

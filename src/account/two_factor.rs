@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::attempts::Attempt;
 use super::factors::{self, SecondFactor};
-use super::keys::keyring;
+use super::keys;
 use crate::app::App;
 use crate::auth::session::CurrentSession;
 use crate::domain::{base32, password, qr, recovery_codes, secrets::Keyring, totp};
@@ -44,7 +44,7 @@ pub async fn start_setup(app: &App, current: &CurrentSession) -> Result<Setup, A
     if current.user.totp_enabled_at.is_some() {
         return Err(already_on());
     }
-    let keys = keyring(app)?;
+    let keys = keys::load(app).await?;
     let mut secret = [0u8; totp::SECRET_BYTES];
     getrandom::fill(&mut secret).map_err(|_| ApiError::Internal)?;
     let encrypted = keys.encrypt(&secret, &current.user.id).map_err(|_| ApiError::Internal)?;
@@ -62,7 +62,7 @@ pub async fn regenerate_codes(app: &App, current: &CurrentSession) -> Result<Vec
     if current.user.totp_enabled_at.is_none() {
         return Err(not_on());
     }
-    let (codes, hashes) = new_recovery_codes(&keyring(app)?, &current.user.id)?;
+    let (codes, hashes) = new_recovery_codes(&keys::load(app).await?, &current.user.id)?;
     let outcome = two_factor::regenerate(&app.db()?, &current.user.id, &hashes, app.now, &app.origin).await?;
     if outcome == Outcome::LostRace {
         return Err(not_on());
@@ -80,10 +80,12 @@ pub async fn enable(app: &App, current: &CurrentSession, code: &str) -> Result<V
     let pending = row.totp_pending_secret.as_deref().ok_or_else(|| {
         ApiError::invalid_input("There is no set-up to finish. Start setting up two-factor authentication again.")
     })?;
-    let keys = keyring(app)?;
-    let secret = keys.decrypt(pending, &row.id).ok_or_else(|| {
-        worker::console_error!("a pending TOTP secret does not decrypt with the configured keys");
-        ApiError::Internal
+    let keys = keys::load_for(app, Some(pending)).await?;
+    let secret = keys.decrypt(pending, &row.id).map_err(|why| {
+        worker::console_error!("a pending TOTP secret does not decrypt with the configured keys: {why:?}");
+        ApiError::invalid_input(
+            "This set-up can no longer be finished. Start setting up two-factor authentication again.",
+        )
     })?;
     let attempt = Attempt::by_session(app, current).await?;
     let detail = json!({ "factor": "totp", "action": "enable_two_factor" });
@@ -117,8 +119,15 @@ pub async fn disable(
         let detail = json!({ "factor": "password", "action": "disable_two_factor" });
         return Err(attempt.failed(app, detail, ApiError::WrongPassword).await?);
     }
-    let keys = keyring(app)?;
-    let outcome = match factors::candidate(app, &keys, &row, &factor)? {
+    let keys = keys::load_for(app, row.totp_secret.as_deref()).await?;
+    let candidate = match factors::candidate(app, &keys, &row, &factor) {
+        Err(ApiError::SecondFactorUnavailable) => {
+            attempt.refund(app).await?;
+            return Err(ApiError::SecondFactorUnavailable);
+        }
+        other => other?,
+    };
+    let outcome = match candidate {
         Some(candidate) => {
             let db = app.db()?;
             two_factor::disable(&db, &row.id, &candidate.proof(), attempt.budget(), app.now, &app.origin).await?

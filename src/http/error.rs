@@ -21,9 +21,13 @@ pub enum ApiError {
     NotFound,
     MethodNotAllowed,
     EmailTaken,
+    /// A stored TOTP secret cannot be decrypted with any configured key (a key was lost).
+    SecondFactorUnavailable,
     PayloadTooLarge,
     UnsupportedMediaType,
-    RateLimited { retry_after: u64 },
+    RateLimited {
+        retry_after: u64,
+    },
     Internal,
 }
 
@@ -41,7 +45,7 @@ impl ApiError {
             Self::Forbidden | Self::CsrfRejected | Self::WrongPassword | Self::ReauthRequired => 403,
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
-            Self::EmailTaken => 409,
+            Self::EmailTaken | Self::SecondFactorUnavailable => 409,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::RateLimited { .. } => 429,
@@ -63,6 +67,7 @@ impl ApiError {
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::EmailTaken => "email_taken",
+            Self::SecondFactorUnavailable => "second_factor_unavailable",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited { .. } => "rate_limited",
@@ -85,6 +90,9 @@ impl ApiError {
             Self::NotFound => "Not found.".into(),
             Self::MethodNotAllowed => "That method is not allowed here.".into(),
             Self::EmailTaken => "An account with this e-mail address already exists.".into(),
+            Self::SecondFactorUnavailable => "Codes from your authenticator app cannot be checked at the moment. \
+                Use one of your recovery codes instead, or contact support."
+                .into(),
             Self::PayloadTooLarge => "The request is too large.".into(),
             Self::UnsupportedMediaType => "Send the request as JSON (Content-Type: application/json).".into(),
             Self::RateLimited { retry_after } => {

@@ -2,6 +2,7 @@
 //! formats live here.
 
 pub mod attempts;
+pub mod data_keys;
 mod error;
 pub mod events;
 pub mod ip_limits;
