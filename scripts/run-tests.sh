@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Starts the prebuilt worker once, in real workerd with fresh local D1 and KV, and runs the API
 # tests, the API fuzzing and then the browser tests against it over HTTP. The worker's log is
-# checked for panics. First, the bench report's unit test (no worker). Env: TEST_PORT (default
-# 8790), API_TEST_THREADS (default 2).
+# checked for panics. First, the bench report's unit test (no worker); last, the SECRET_KEY
+# rotation phase (the worker restarted three times over one state, tests/rotation/). Env:
+# TEST_PORT (default 8790), API_TEST_THREADS (default 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/worker.sh
@@ -36,6 +37,40 @@ if grep -nE "panicked|RuntimeError|Uncaught" "$LOG"; then
 else
   echo "==> worker log clean"
 fi
+worker_stop
+
+# Rotating SECRET_KEY (issue 16): the worker restarted over one local D1/KV state with key A,
+# then SECRET_KEY=B + SECRET_KEY_PREVIOUS=A, then B alone; tests/rotation/ checks each stage.
+rotation_phase() {
+  local dir="$PWD/target/test-rotation-$PORT" state="$PWD/target/test-rotation-state-$PORT"
+  local key_a key_b stage vars log
+  key_a=$(head -c 32 /dev/urandom | base64)
+  key_b=$(head -c 32 /dev/urandom | base64)
+  worker_prepare "$dir" || return 1
+  worker_migrate "$dir/wrangler.toml" "$state" || return 1
+  rm -f "$dir/story.json"
+  for stage in a b c; do
+    case $stage in
+      a) vars="SECRET_KEY=\"$key_a\"" ;;
+      b) vars="SECRET_KEY=\"$key_b\"
+SECRET_KEY_PREVIOUS=\"$key_a\"" ;;
+      c) vars="SECRET_KEY=\"$key_b\"" ;;
+    esac
+    printf '%s\n' "$vars" >"$dir/.dev.vars"
+    log="$PWD/target/test-rotation-worker-$PORT-$stage.log"
+    worker_start "$dir/wrangler.toml" "$PORT" "$state" "$log" --test-scheduled
+    worker_wait "$PORT" 401 120 || return 1
+    echo "==> rotation stage $stage: worker up with $(cut -d= -f1 "$dir/.dev.vars" | tr '\n' ' ')"
+    WEMASY_BASE_URL="http://127.0.0.1:$PORT" WEMASY_STATE_DIR="$state" WEMASY_WORKER_LOG="$log" ROTATION_STAGE=$stage ROTATION_STATE="$dir/story.json" \
+      ROTATION_KEY_A="$key_a" cargo test --test rotation -- --nocapture || { worker_stop; return 1; }
+    worker_stop
+    if grep -nE '"status":5[0-9][0-9]|panicked|RuntimeError|Uncaught' "$log"; then
+      echo "rotation stage $stage: the worker answered a 5xx or logged a panic (log: $log)" >&2
+      return 1
+    fi
+  done
+}
+rotation_phase || failed+=("SECRET_KEY rotation end to end")
 if [ ${#failed[@]} -gt 0 ]; then
   printf '==> FAILED: %s\n' "${failed[@]}"
   exit 1
