@@ -46,8 +46,11 @@ worker_start() {
   WORKER_LOG=$4
   shift 4
   WORKER_STARTED_NS=$(date +%s%N)
+  # The devtools inspector on a port of its own (default 9229): two workers at once (a test
+  # run and a bench, or a restart before the last one let go) would clash there and exit.
   (cd "$(dirname "$config")" && exec wrangler dev -c "$(basename "$config")" --ip 127.0.0.1 --port "$port" \
-    --persist-to "$state" --show-interactive-dev-session=false --log-level log "$@") >"$WORKER_LOG" 2>&1 &
+    --inspector-port "$((port + 20000))" --persist-to "$state" --show-interactive-dev-session=false \
+    --log-level log "$@") >"$WORKER_LOG" 2>&1 &
   WORKER_PID=$!
 }
 

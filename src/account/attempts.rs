@@ -21,12 +21,6 @@ pub struct Attempt {
 }
 
 impl Attempt {
-    /// The attempt a sign-in with an unknown e-mail stands for: it counts nowhere, and failing it
-    /// does the same awaited work as failing a real one.
-    pub fn nobody() -> Self {
-        Self { user_id: String::new(), budget: Budget::Strangers, locks_until: 0 }
-    }
-
     /// Turns a reservation into an attempt, or the answer for a locked run (429) or a stale
     /// sign-in (401).
     pub fn from_reservation(

@@ -57,7 +57,8 @@ pub async fn with_password(app: &App, req: &Request, email: &str, password: &str
     let kv = app.kv()?;
     let address = client_address(app);
     let device_ids = device.as_ref().map(|d| (d.user_id.as_str(), d.device_id.as_str()));
-    let reserve = attempt_store::reserve_sign_in(&db, &email, device_ids, app.config.throttle, app.now);
+    let email_hash = tokens::id_of(&email);
+    let reserve = attempt_store::reserve_sign_in(&db, &email, &email_hash, device_ids, app.config.throttle, app.now);
     // A known device of the owner is not held back by what its network address did.
     let throttled = async {
         match device {
@@ -67,12 +68,9 @@ pub async fn with_password(app: &App, req: &Request, email: &str, password: &str
     };
     let (found, throttled) = join(reserve, throttled).await;
     let (found, throttled) = (found?, throttled?);
-    let (attempt, user) = match found {
-        Some((user, budget, reservation)) => {
-            (Attempt::from_reservation(app, &user.id, budget, reservation)?, Some(user))
-        }
-        None => (Attempt::nobody(), None),
-    };
+    let user_id = found.user.as_ref().map_or("", |u| &*u.id).to_string();
+    let attempt = Attempt::from_reservation(app, &user_id, found.budget, found.reservation)?;
+    let user = found.user;
     if throttled {
         attempt.refund(app).await?;
         return Err(ApiError::RateLimited { retry_after: ip_limits::PERIOD_SECONDS });

@@ -28,6 +28,9 @@ pub enum Budget {
     Device(String),
     /// A signed-in session checking its password or a code (the session id).
     Session(String),
+    /// Sign-ins with an e-mail no account has (its SHA-256): counted and locked like an
+    /// account's, so the answers never tell the two apart.
+    UnknownEmail(String),
 }
 
 impl Budget {
@@ -36,6 +39,7 @@ impl Budget {
             Self::Strangers => None,
             Self::Device(id) => Some(format!("device:{user_id}:{id}")),
             Self::Session(id) => Some(format!("session:{id}")),
+            Self::UnknownEmail(hash) => Some(format!("unknown-email:{hash}")),
         }
     }
 
@@ -44,6 +48,7 @@ impl Budget {
             Self::Strangers => "account",
             Self::Device(_) => "device",
             Self::Session(_) => "session",
+            Self::UnknownEmail(_) => "unknown_email",
         }
     }
 }
@@ -193,17 +198,27 @@ pub async fn reserve<T: serde::de::DeserializeOwned>(
     Ok((reservation, first_of(&results, 2)?))
 }
 
+/// A sign-in's first step, reserved.
+pub struct SignInAttempt {
+    /// `None` for an e-mail no account has.
+    pub user: Option<UserRow>,
+    pub budget: Budget,
+    pub reservation: Reservation,
+}
+
 /// A sign-in's first step: finds the account by e-mail and reserves an attempt in the same
 /// transaction, in the run of the device the cookie names (`device`: user id and device id) if
 /// it is this account's, else in the account's strangers' run. An unknown e-mail runs the very
-/// same statements, which change nothing.
+/// same statements and is counted in a run of its own (`email_hash` names it), so its answers,
+/// locks included, are those of a real account.
 pub async fn reserve_sign_in(
     db: &D1Database,
     email: &str,
+    email_hash: &str,
     device: Option<(&str, &str)>,
     policy: ThrottlePolicy,
     now: u64,
-) -> Result<Option<(UserRow, Budget, Reservation)>, Error> {
+) -> Result<SignInAttempt, Error> {
     let (device_user, device_id) = device.unwrap_or(("", ""));
     let device_budget = Budget::Device(device_id.to_string());
     let scope = device_budget.scope(device_user).unwrap_or_default();
@@ -238,9 +253,28 @@ pub async fn reserve_sign_in(
         )
         .bind(&[text(email), text(device_user), text(&scope)])?;
     let read = super::users::find_by_email_statement(db, email)?;
-    let results = super::batch(db, vec![by_device, by_stranger, lock, read]).await?;
+    let unknown = Budget::UnknownEmail(email_hash.to_string());
+    let unknown_scope = unknown.scope("").unwrap_or_default();
+    let mut binds = vec![int(now)];
+    binds.extend(policy_values(policy));
+    binds.extend([text(&unknown_scope), int(now + BUDGET_KEEP_SECONDS), text(email)]);
+    let by_unknown = db
+        .prepare(format!(
+            "INSERT INTO attempt_budgets (scope, user_id, failed_attempts, locked_until, expires_at) \
+             SELECT ?5, '', 1, {first}, ?6 WHERE NOT EXISTS (SELECT 1 FROM users WHERE email = ?7) \
+             ON CONFLICT (scope) DO UPDATE SET failed_attempts = attempt_budgets.failed_attempts + 1, \
+             locked_until = {next}, expires_at = excluded.expires_at \
+             WHERE attempt_budgets.locked_until <= ?1 RETURNING locked_until"
+        ))
+        .bind(&binds)?;
+    let unknown_lock = db
+        .prepare("SELECT COALESCE((SELECT locked_until FROM attempt_budgets WHERE scope = ?1), 0) AS locked_until")
+        .bind(&[text(&unknown_scope)])?;
+    let results = super::batch(db, vec![by_device, by_stranger, lock, read, by_unknown, unknown_lock]).await?;
     let Some(user) = first_of::<UserRow>(&results, 3)? else {
-        return Ok(None);
+        let current = first_of::<LockedUntil>(&results, 5)?.map_or(0, |c| c.locked_until);
+        let reservation = reservation_of(first_of(&results, 4)?, current, now);
+        return Ok(SignInAttempt { user: None, budget: unknown, reservation });
     };
     let (budget, reserved) = if *user.id == *device_user {
         (device_budget, first_of(&results, 0)?)
@@ -248,7 +282,7 @@ pub async fn reserve_sign_in(
         (Budget::Strangers, first_of(&results, 1)?)
     };
     let current = first_of::<LockedUntil>(&results, 2)?.map_or(0, |c| c.locked_until);
-    Ok(Some((user, budget, reservation_of(reserved, current, now))))
+    Ok(SignInAttempt { user: Some(user), budget, reservation: reservation_of(reserved, current, now) })
 }
 
 /// Hands a reservation back: the attempt was not a failure (a correct password that still needs

@@ -466,3 +466,21 @@ async fn an_unknown_email_and_a_known_one_run_the_same_storage_statements() {
     assert_eq!((unknown.status, &unknown.body), (known.status, &known.body));
     assert_eq!(d1(&format!("SELECT failed_attempts FROM users WHERE id = '{id}'"))[0]["failed_attempts"], 1);
 }
+
+#[tokio::test]
+async fn an_unknown_email_is_locked_like_a_real_account_so_locks_tell_nothing() {
+    let mut owner = TestApp::new();
+    let (user, _) = signed_up(&mut owner).await;
+    let nobody = format!("nobody.{}@example.com", crate::helpers::random_hex(5));
+    let mut answers = Vec::new();
+    for email in [&user.email, &nobody] {
+        let mut statuses = Vec::new();
+        for _ in 0..6 {
+            let response = TestApp::new().login(email, WRONG).await;
+            statuses.push((response.status, response.error_code().to_string()));
+        }
+        answers.push(statuses);
+    }
+    assert_eq!(answers[0], answers[1], "the same answers, lock included");
+    assert_eq!(answers[1][4], (429, "rate_limited".to_string()));
+}
