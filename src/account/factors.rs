@@ -66,6 +66,8 @@ pub fn candidate(
             Ok(totp::verify(&secret, code, app.now, row.totp_last_step)
                 .map(|step| Candidate::Totp { secret: stored.to_string(), step }))
         }
+        // A ring without data keys would take every code made under them for a wrong one.
+        SecondFactor::RecoveryCode(_) if keyring.data_keys().is_empty() => Err(keys::not_loaded(app)),
         SecondFactor::RecoveryCode(typed) => Ok(recovery_codes::normalize(typed)
             .map(|code| Candidate::RecoveryCode { candidates: keyring.recovery_code_candidates(&row.id, &code) })),
     }

@@ -62,8 +62,9 @@ fn root_keys(env: &Env) -> Result<Keyring, ApiError> {
     })
 }
 
-/// The root keys and the data keys this isolate already holds, without waiting for D1 (for
-/// callers that cannot wait; [`load`] is the one to use).
+/// The root keys and the data keys this isolate already holds, without waiting for D1: only for
+/// callers that cannot wait (`credentials::confirm`); [`load`] (or [`load_for`]) is the one to use.
+/// A factor checked with a ring that holds no data keys answers [`not_loaded`].
 pub fn keyring(app: &App) -> Result<Keyring, ApiError> {
     let root = root_keys(&app.env)?;
     let keys = CACHE.with_borrow(|c| c.as_ref().filter(|c| c.root_id == root.root_id()).map(|c| c.keys.clone()));
@@ -180,18 +181,24 @@ pub fn reencrypt_later(app: &App, keys: &Keyring, user_id: &str, stored: &str) {
     app.in_background(async move { data_keys::reencrypt(&db, &[change]).await.map(|_| ()) });
 }
 
+/// The answer to a caller that checked a factor with [`keyring`] before this isolate read the data
+/// keys (it cannot tell a lost key or a wrong code from keys it does not have yet): a 500 that
+/// asks to try again, while the keys are read in the background for the next request.
+pub fn not_loaded(app: &App) -> ApiError {
+    worker::console_error!("the data keys are not loaded in this isolate yet; loading them");
+    if let Ok(db) = app.db() {
+        let root = keyring(app);
+        let now = app.now;
+        app.in_background(async move { read(&db, root?, now).await.map(|_| ()) });
+    }
+    ApiError::Internal
+}
+
 /// The answer when a user's stored TOTP secret cannot be decrypted: logs the missing key id
 /// (never a key) and records a `sign_in_failed` event; the person is told to use a recovery code.
 pub fn unavailable(app: &App, keys: &Keyring, user_id: &str, why: Undecryptable) -> ApiError {
     if keys.data_keys().is_empty() {
-        // Only for callers that cannot wait for D1: this isolate has not read the data keys yet.
-        worker::console_error!("the data keys are not loaded in this isolate yet; loading them");
-        if let Ok(db) = app.db() {
-            let root = keyring(app);
-            let now = app.now;
-            app.in_background(async move { read(&db, root?, now).await.map(|_| ()) });
-        }
-        return ApiError::Internal;
+        return not_loaded(app);
     }
     let missing = match &why {
         Undecryptable::MissingKey(kid) => Some(kid.clone()),
