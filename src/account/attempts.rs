@@ -10,7 +10,7 @@ use crate::app::App;
 use crate::auth::session::CurrentSession;
 use crate::http::ApiError;
 use crate::storage::attempts::{self, Budget, Condition, Generations, Reservation};
-use crate::storage::events::EventType;
+use crate::storage::events::{EventType, NewEvent};
 
 #[must_use = "an attempt must fail, be refunded or complete"]
 pub struct Attempt {
@@ -82,20 +82,40 @@ impl Attempt {
     /// The secret was wrong: records `sign_in_failed` with `detail` (and `locked_out` when this
     /// failure locked the run) and answers `wrong`, or 429 once the run is locked.
     pub async fn failed(self, app: &App, detail: Value, wrong: ApiError) -> Result<ApiError, ApiError> {
-        let mut detail = detail;
-        detail["client"] = json!(self.budget.name());
-        let failed = super::event(app, &self.user_id, EventType::SignInFailed, detail);
-        let locked = self.locks_until > app.now;
-        let lock = locked.then(|| {
-            let detail = json!({
-                "after_failures": app.config.throttle.threshold,
-                "client": self.budget.name(),
-                "retry_after": self.locks_until - app.now,
-            });
-            super::event(app, &self.user_id, EventType::LockedOut, detail)
-        });
+        let (failed, lock, answer) = self.failure(app, detail, wrong);
+        let lock = lock.as_ref().map(|detail| super::event(app, &self.user_id, EventType::LockedOut, detail.clone()));
+        let failed = super::event(app, &self.user_id, EventType::SignInFailed, failed);
         attempts::record_failure(&app.db()?, &failed, lock.as_ref()).await?;
-        Ok(if locked { ApiError::RateLimited { retry_after: self.locks_until - app.now } } else { wrong })
+        Ok(answer)
+    }
+
+    /// [`Attempt::failed`], recorded after the response: a sign-in's password step must await
+    /// the same work for an unknown e-mail (which records nothing) as for a real account.
+    pub fn failed_after_response(self, app: &App, detail: Value, wrong: ApiError) -> ApiError {
+        let (failed, lock, answer) = self.failure(app, detail, wrong);
+        let (db, origin, now, user_id) = (app.db(), app.origin.clone(), app.now, self.user_id);
+        app.in_background(async move {
+            let event = |kind, detail| NewEvent { user_id: &user_id, kind, at: now, origin: &origin, detail };
+            let lock = lock.map(|detail| event(EventType::LockedOut, detail));
+            attempts::record_failure(&db?, &event(EventType::SignInFailed, failed), lock.as_ref()).await?;
+            Ok::<(), ApiError>(())
+        });
+        answer
+    }
+
+    /// The details of the failure event and of the lock it caused, and the answer.
+    fn failure(&self, app: &App, mut detail: Value, wrong: ApiError) -> (Value, Option<Value>, ApiError) {
+        detail["client"] = json!(self.budget.name());
+        if self.locks_until <= app.now {
+            return (detail, None, wrong);
+        }
+        let retry_after = self.locks_until - app.now;
+        let lock = json!({
+            "after_failures": app.config.throttle.threshold,
+            "client": self.budget.name(),
+            "retry_after": retry_after,
+        });
+        (detail, Some(lock), ApiError::RateLimited { retry_after })
     }
 
     /// The secret was right but nothing is complete yet (a password before its second factor),

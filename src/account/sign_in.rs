@@ -84,7 +84,8 @@ pub async fn with_password(app: &App, req: &Request, email: &str, password: &str
         Some(user) if verdict.is_right() => user,
         _ => {
             let over_limit = device.is_none() && ip_limits::count_failure(&app.env, &kv, &address).await?;
-            let answer = attempt.failed(app, json!({ "factor": "password" }), ApiError::InvalidCredentials).await?;
+            let answer =
+                attempt.failed_after_response(app, json!({ "factor": "password" }), ApiError::InvalidCredentials);
             return Err(if over_limit {
                 ApiError::RateLimited { retry_after: ip_limits::PERIOD_SECONDS }
             } else {
