@@ -228,7 +228,7 @@ pub async fn scheduled(env: &Env, now: u64) -> Result<(), ApiError> {
     let (ring, rewraps) = read(&db, root_keys(env)?, now).await?;
     rewrap(&db, &rewraps).await?;
     let reencrypted = reencrypt_outdated(&db, &ring).await?;
-    data_keys::delete_unused_retired(&db).await?;
+    data_keys::delete_unused_retired(&db, now.saturating_sub(2 * CACHE_SECONDS)).await?;
     let previous = ring.previous_root_ids();
     let depending = if previous.is_empty() {
         data_keys::Dependents::default()

@@ -152,17 +152,19 @@ pub async fn dependents(db: &D1Database, kids: &[String]) -> Result<Dependents, 
     Ok(first(statement).await?.unwrap_or_default())
 }
 
-/// Deletes retired data keys nothing uses any more: TOTP keys no stored secret names, recovery
-/// keys no unused code names, and every retired device key (it signs nothing).
-pub async fn delete_unused_retired(db: &D1Database) -> Result<(), Error> {
+/// Deletes data keys retired before `retired_before` that nothing uses any more: TOTP keys no
+/// stored secret names, recovery keys no unused code names, and every retired device key (it
+/// signs nothing). (An isolate may use a key for new values until its copy of the keys expires,
+/// so a key retired moments ago is kept.)
+pub async fn delete_unused_retired(db: &D1Database, retired_before: u64) -> Result<(), Error> {
     let statement = db.prepare(
-        "DELETE FROM data_keys WHERE retired_at IS NOT NULL AND ( \
+        "DELETE FROM data_keys WHERE retired_at IS NOT NULL AND retired_at < ?1 AND ( \
            purpose = 'device' \
            OR (purpose = 'totp' AND NOT EXISTS (SELECT 1 FROM users WHERE substr(totp_secret, 4, 8) = data_keys.kid \
                OR substr(totp_pending_secret, 4, 8) = data_keys.kid)) \
            OR (purpose = 'recovery' AND NOT EXISTS (SELECT 1 FROM recovery_codes WHERE used_at IS NULL \
                AND substr(code_hash, 1, 8) = data_keys.kid)))",
     );
-    batch(db, vec![statement]).await?;
+    batch(db, vec![statement.bind(&[int(retired_before)])?]).await?;
     Ok(())
 }

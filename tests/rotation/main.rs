@@ -277,6 +277,10 @@ async fn stage_b(story: &mut Story) {
     assert_eq!(signed_in.status, 200, "{}", signed_in.text);
     assert!(signed_in.set_cookies().iter().all(|c| !c.starts_with("__Host-device=")), "{:?}", signed_in.set_cookies());
     say("Ada signs in on her phone with a code, and her phone is still a known device (no new device cookie)");
+    let password = ada.password.clone();
+    let confirmed = browser.confirm(json!({ "password": password, "code": next_code(&mut ada) })).await;
+    assert_eq!(confirmed.status, 204, "{}", confirmed.text);
+    say("Ada confirms it's her with her password and a code");
     let used = sign_in_with_recovery_code(&mut ada).await;
     assert_eq!(used.status, 200, "{}", used.text);
     say("Ada signs in on another computer with a recovery code");
@@ -372,6 +376,20 @@ async fn stage_c(story: &mut Story) {
     let log = std::fs::read_to_string(env("WEMASY_WORKER_LOG")).unwrap();
     assert!(log.contains(&format!("\"missing_key_id\":\"{}\"", lost.root_id())), "the log names the missing key id");
     say("a secret under a lost key answers 409 second_factor_unavailable (use a recovery code), records an event, logs the key id; the pending sign-in still takes a recovery code");
+
+    // README "Rotating a data key": retire the TOTP data key.
+    let retired = kid_of_secret(&ada.id);
+    d1("UPDATE data_keys SET retired_at = unixepoch() WHERE purpose = 'totp' AND retired_at IS NULL");
+    run_scheduled().await;
+    let fresh = kid_of_secret(&ada.id);
+    assert_ne!(fresh, retired);
+    let active = d1("SELECT kid FROM data_keys WHERE purpose = 'totp' AND retired_at IS NULL");
+    assert_eq!(active[0]["kid"], json!(fresh), "{active:?}");
+    let mut browser = browser_of(&ada);
+    let signed_in = sign_in_with_code(&mut browser, &mut ada).await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.text);
+    say("after the TOTP data key is retired, the scheduled run makes a new one and re-encrypts Ada's secret under it; she signs in with a code");
+    story.ada = Some(ada);
 }
 
 async fn everyones_session_still_works(ada: &Person) {
