@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::attempts::Attempt;
 use super::factors::{self, SecondFactor};
-use super::keys::keyring;
+use super::keys;
 use super::sign_in::hash_password;
 use crate::app::App;
 use crate::auth::session::{self, CurrentSession, IssuedSession};
@@ -41,8 +41,15 @@ pub async fn confirm(
     let db = app.db()?;
     match factor.filter(|_| row.enabled()) {
         Some(factor) => {
-            let keys = keyring(app)?;
-            let outcome = match factors::candidate(app, &keys, &row, &factor)? {
+            let keys = keys::load_for(app, row.totp_secret.as_deref()).await?;
+            let candidate = match factors::candidate(app, &keys, &row, &factor) {
+                Err(ApiError::SecondFactorUnavailable) => {
+                    attempt.refund(app).await?;
+                    return Err(ApiError::SecondFactorUnavailable);
+                }
+                other => other?,
+            };
+            let outcome = match candidate {
                 Some(candidate) => {
                     let using = Use { budget: attempt.budget(), generations: None, events: &[] };
                     two_factor::use_proof(&db, &row.id, &candidate.proof(), &using, app.now, &app.origin).await?
