@@ -32,6 +32,16 @@ fn new_recovery_codes(keyring: &Keyring, user_id: &str) -> Result<(Vec<String>, 
     Ok((codes, hashes))
 }
 
+/// Whether the user's recovery codes were made with a key that is no longer the current one
+/// (a rotated data key, or `SECRET_KEY` itself before data keys): the page asks to regenerate.
+pub async fn codes_need_regenerating(app: &App, current: &CurrentSession) -> Result<bool, ApiError> {
+    if current.user.totp_enabled_at.is_none() || current.user.recovery_codes_remaining == 0 {
+        return Ok(false);
+    }
+    let key_id = keys::load(app).await?.recovery_key_id();
+    Ok(two_factor::codes_under_other_keys(&app.db()?, &current.user.id, &key_id).await? > 0)
+}
+
 /// What set-up shows, once: the secret as text, as an `otpauth://` URI and as a QR code.
 pub struct Setup {
     pub secret: String,

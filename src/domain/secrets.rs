@@ -300,6 +300,12 @@ impl Keyring {
         self.reading(Purpose::Totp).any(|k| k.id == kid)
     }
 
+    /// The id of the key new recovery-code hashes are made with: codes stored under any other
+    /// one should be regenerated (their key is retired, or a root key that may be rotated away).
+    pub fn recovery_key_id(&self) -> String {
+        self.writing(Purpose::Recovery).id.to_string()
+    }
+
     /// The stored form of a (normalized) recovery code under the recovery data key.
     pub fn recovery_code_hash(&self, user_id: &str, code: &str) -> String {
         recovery_hash(self.writing(Purpose::Recovery), user_id, code)

@@ -1,10 +1,12 @@
 //! `GET /api/me` (who is signed in) and `GET /api/security` (the overview the Security page
 //! opens with).
 
+use futures_util::future::join;
 use serde::Serialize;
 use worker::{Request, Response};
 
 use super::{json, UserBody};
+use crate::account::two_factor;
 use crate::app::App;
 use crate::auth::session::{live_others, CurrentSession};
 use crate::http::ApiError;
@@ -31,6 +33,8 @@ struct TwoFactorState {
     enabled: bool,
     enabled_at: Option<u64>,
     recovery_codes_remaining: u32,
+    /// The codes were made with a retired key: regenerate them.
+    recovery_codes_need_regenerating: bool,
 }
 
 #[derive(Serialize)]
@@ -39,7 +43,8 @@ struct SessionsState {
 }
 
 pub async fn overview(_req: Request, app: &App, current: CurrentSession) -> Result<Response, ApiError> {
-    let active = 1 + live_others(app, &current).await?.len();
+    let (others, stale) = join(live_others(app, &current), two_factor::codes_need_regenerating(app, &current)).await;
+    let (active, stale) = (1 + others?.len(), stale?);
     let user = &current.user;
     json(
         200,
@@ -50,6 +55,7 @@ pub async fn overview(_req: Request, app: &App, current: CurrentSession) -> Resu
                 enabled: user.totp_enabled_at.is_some(),
                 enabled_at: user.totp_enabled_at,
                 recovery_codes_remaining: user.recovery_codes_remaining,
+                recovery_codes_need_regenerating: stale,
             },
             sessions: SessionsState { active },
         },

@@ -64,6 +64,23 @@ pub fn factors_statement(db: &D1Database, user_id: &str) -> Result<D1PreparedSta
         .bind(&[text(user_id)])?)
 }
 
+#[derive(Deserialize)]
+struct Count {
+    n: u32,
+}
+
+/// How many unused recovery codes are stored under a key other than `key_id` (see
+/// `Keyring::recovery_key_id`): codes the user should regenerate.
+pub async fn codes_under_other_keys(db: &D1Database, user_id: &str, key_id: &str) -> Result<u32, Error> {
+    let statement = db
+        .prepare(
+            "SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL \
+             AND substr(code_hash, 1, instr(code_hash, '.') - 1) != ?2",
+        )
+        .bind(&[text(user_id), text(key_id)])?;
+    Ok(super::first::<Count>(statement).await?.map_or(0, |c| c.n))
+}
+
 /// Keeps a new (encrypted) secret as the unfinished set-up, replacing any earlier one;
 /// `LostRace` when two-factor authentication is already on.
 pub async fn start_setup(db: &D1Database, user_id: &str, pending_secret: &str) -> Result<Outcome, Error> {

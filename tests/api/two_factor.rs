@@ -197,6 +197,7 @@ async fn a_code_from_an_independent_totp_implementation_turns_two_factor_on() {
     let overview = app.security().await;
     assert_eq!(overview.body["two_factor"]["enabled"], true);
     assert_eq!(overview.body["two_factor"]["recovery_codes_remaining"], 10);
+    assert_eq!(overview.body["two_factor"]["recovery_codes_need_regenerating"], false, "fresh codes, current key");
 }
 
 #[tokio::test]

@@ -314,10 +314,15 @@ async fn stage_b(story: &mut Story) {
     assert!(key_ids_still_in_use().contains(&key_a().root_id().to_string()));
     say("the scheduled run re-encrypts Linus's secret (he never signed in) and says key A is still needed: Grace's 9 unused old recovery codes");
 
+    let overview = browser.security().await;
+    assert_eq!(overview.body["two_factor"]["recovery_codes_need_regenerating"], true, "{}", overview.text);
+    say("the Security page asks Grace to regenerate her recovery codes made with key A");
     // Her phone signed in minutes ago: the session may regenerate the codes.
     let regenerated = browser.regenerate_recovery_codes().await;
     assert_eq!(regenerated.status, 200, "{}", regenerated.text);
     grace.recovery_codes = strings(&regenerated.body["recovery_codes"]);
+    let overview = browser.security().await;
+    assert_eq!(overview.body["two_factor"]["recovery_codes_need_regenerating"], false, "{}", overview.text);
     grace.session = browser.session.clone();
     let report = run_scheduled().await;
     assert_eq!(report["previous_key_needed"], false, "{report}");

@@ -37,6 +37,9 @@ export function render(info) {
       typeof remaining === 'number'
         ? `${plural(remaining, 'recovery code', 'recovery codes')} left.${remaining <= 3 ? ' Regenerate them soon so you are not locked out.' : ''}`
         : '';
+    // After a key rotation (README "Rotating SECRET_KEY"), codes made with the old key must be
+    // regenerated to keep working.
+    $('recovery-stale').hidden = !info.recovery_codes_need_regenerating;
   }
   // Do not hide a setup or recovery-code panel that is in use.
   const inUse = !$('two-factor-setup-panel').hidden || !$('recovery-panel').hidden;
