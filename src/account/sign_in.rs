@@ -102,7 +102,7 @@ pub async fn with_password(app: &App, req: &Request, email: &str, password: &str
         let budget = attempt.budget().clone();
         attempt.refund(app).await?;
         if let Some((old, new)) = upgrade {
-            users::run_batch(&db, vec![users::upgrade_hash(&db, &user.id, old, new)?]).await?;
+            users::upgrade_outdated_hash(&db, &user.id, old, new).await?;
         }
         let token = tokens::new_token().map_err(|_| ApiError::Internal)?;
         let pending = PendingSignIn {

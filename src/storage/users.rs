@@ -99,9 +99,14 @@ pub async fn auth_view(db: &D1Database, user_id: &str, session_id: &str) -> Resu
     .await
 }
 
-/// Replaces the hash only if it is still the one that was verified, so an upgrade can never
-/// overwrite a password changed in the meantime.
-pub fn upgrade_hash(
+/// Re-hashes a password with the configured parameters (SPEC §5.1) if the stored hash is still
+/// the one that was verified: an upgrade can never overwrite a password changed in the meantime.
+pub async fn upgrade_outdated_hash(db: &D1Database, user_id: &str, old_hash: &str, new_hash: &str) -> Result<(), Error> {
+    run_batch(db, vec![upgrade_hash(db, user_id, old_hash, new_hash)?]).await?;
+    Ok(())
+}
+
+fn upgrade_hash(
     db: &D1Database,
     user_id: &str,
     old_hash: &str,
@@ -114,12 +119,12 @@ pub fn upgrade_hash(
     ])?)
 }
 
-pub async fn run_batch(db: &D1Database, statements: Vec<D1PreparedStatement>) -> Result<Vec<worker::D1Result>, Error> {
+pub(super) async fn run_batch(db: &D1Database, statements: Vec<D1PreparedStatement>) -> Result<Vec<worker::D1Result>, Error> {
     super::batch(db, statements).await
 }
 
 /// Number of rows the statement at `index` of a batch changed.
-pub fn changes(results: &[worker::D1Result], index: usize) -> usize {
+pub(super) fn changes(results: &[worker::D1Result], index: usize) -> usize {
     results.get(index).and_then(|r| r.meta().ok().flatten()).and_then(|m| m.changes).unwrap_or(0)
 }
 
