@@ -42,13 +42,7 @@ pub async fn confirm(
     match factor.filter(|_| row.enabled()) {
         Some(factor) => {
             let keys = keys::load_for(app, row.totp_secret.as_deref()).await?;
-            let candidate = match factors::candidate(app, &keys, &row, &factor) {
-                Err(ApiError::SecondFactorUnavailable) => {
-                    attempt.refund(app).await?;
-                    return Err(ApiError::SecondFactorUnavailable);
-                }
-                other => other?,
-            };
+            let (attempt, candidate) = factors::candidate_or_hand_back(app, &keys, &row, &factor, attempt).await?;
             let outcome = match candidate {
                 Some(candidate) => {
                     let using = Use { budget: attempt.budget(), generations: None, events: &[] };

@@ -1,6 +1,7 @@
 //! Second factors as typed (a code from the app or a recovery code) and their check against the
 //! account's enabled factor. Only [`super::attempts::Attempt`] holders call these.
 
+use super::attempts::Attempt;
 use super::keys;
 use crate::app::App;
 use crate::domain::secrets::Keyring;
@@ -70,5 +71,23 @@ pub fn candidate(
         SecondFactor::RecoveryCode(_) if keyring.data_keys().is_empty() => Err(keys::not_loaded(app)),
         SecondFactor::RecoveryCode(typed) => Ok(recovery_codes::normalize(typed)
             .map(|code| Candidate::RecoveryCode { candidates: keyring.recovery_code_candidates(&row.id, &code) })),
+    }
+}
+
+/// [`candidate`], or, when no configured key opens the stored secret, the attempt handed back (a
+/// lost key is not the person's failure) and 409 `second_factor_unavailable`.
+pub async fn candidate_or_hand_back(
+    app: &App,
+    keyring: &Keyring,
+    row: &FactorsRow,
+    factor: &SecondFactor,
+    attempt: Attempt,
+) -> Result<(Attempt, Option<Candidate>), ApiError> {
+    match candidate(app, keyring, row, factor) {
+        Err(ApiError::SecondFactorUnavailable) => {
+            attempt.refund(app).await?;
+            Err(ApiError::SecondFactorUnavailable)
+        }
+        other => Ok((attempt, other?)),
     }
 }

@@ -227,14 +227,8 @@ pub async fn with_second_factor(
         _ => keys::load_for(app, row.totp_secret.as_deref()).await?,
     };
     let method = format!("password+{}", factor.name());
-    let candidate = match factors::candidate(app, &keys, &row, &factor) {
-        // A lost key is not the person's failure: the pending sign-in stays for a recovery code.
-        Err(ApiError::SecondFactorUnavailable) => {
-            attempt.refund(app).await?;
-            return Err(ApiError::SecondFactorUnavailable);
-        }
-        other => other?,
-    };
+    // A lost key: the pending sign-in stays for a recovery code.
+    let (attempt, candidate) = factors::candidate_or_hand_back(app, &keys, &row, &factor, attempt).await?;
     let outcome = match &candidate {
         Some(candidate) => {
             let events = [two_factor::Event { kind: EventType::SignIn, detail: json!({ "method": method }) }];

@@ -101,17 +101,17 @@ pub async fn auth_view(db: &D1Database, user_id: &str, session_id: &str) -> Resu
 
 /// Re-hashes a password with the configured parameters (SPEC §5.1) if the stored hash is still
 /// the one that was verified: an upgrade can never overwrite a password changed in the meantime.
-pub async fn upgrade_outdated_hash(db: &D1Database, user_id: &str, old_hash: &str, new_hash: &str) -> Result<(), Error> {
-    run_batch(db, vec![upgrade_hash(db, user_id, old_hash, new_hash)?]).await?;
-    Ok(())
-}
-
-fn upgrade_hash(
+pub async fn upgrade_outdated_hash(
     db: &D1Database,
     user_id: &str,
     old_hash: &str,
     new_hash: &str,
-) -> Result<D1PreparedStatement, Error> {
+) -> Result<(), Error> {
+    run_batch(db, vec![upgrade_hash(db, user_id, old_hash, new_hash)?]).await?;
+    Ok(())
+}
+
+fn upgrade_hash(db: &D1Database, user_id: &str, old_hash: &str, new_hash: &str) -> Result<D1PreparedStatement, Error> {
     Ok(db.prepare("UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2").bind(&[
         text(user_id),
         text(old_hash),
@@ -119,7 +119,10 @@ fn upgrade_hash(
     ])?)
 }
 
-pub(super) async fn run_batch(db: &D1Database, statements: Vec<D1PreparedStatement>) -> Result<Vec<worker::D1Result>, Error> {
+pub(super) async fn run_batch(
+    db: &D1Database,
+    statements: Vec<D1PreparedStatement>,
+) -> Result<Vec<worker::D1Result>, Error> {
     super::batch(db, statements).await
 }
 
