@@ -94,14 +94,17 @@ async function submitWithoutScript(pagePath, formId, { reveal = true, openDialog
   try {
     const marker = randomBytes(6).toString('hex');
     if (reveal) {
+      // The worker's page, fetched here (not with route.fetch, whose pooled connection to the
+      // local dev proxy could hang on a load), with its hidden views revealed.
+      const served = await fetch(`${BASE_URL}${pagePath}`);
+      assert.equal(served.status, 200, pagePath);
+      const body = revealed(await served.text(), { openDialog });
       await page.route(
         (url) => url.pathname === pagePath,
-        async (route) => {
-          if (route.request().method() !== 'GET') return route.fallback();
-          const response = await route.fetch();
-          const body = revealed(await response.text(), { openDialog });
-          return route.fulfill({ response, body });
-        },
+        (route) =>
+          route.request().method() === 'GET'
+            ? route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body })
+            : route.fallback(),
       );
     }
     const requests = [];
