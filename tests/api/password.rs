@@ -44,6 +44,10 @@ async fn new_password_must_follow_the_rules() {
         ("no-digits-here-at-all!".to_string(), "missing_number"),
         ("NoSymbolsHere12345".to_string(), "missing_symbol"),
         ("p030710p$e4o".to_string(), "common"),
+        // Trivial variants of listed passwords (case, substitutions, digits and symbols around).
+        ("Password123!".to_string(), "common"),
+        ("P@ssw0rd!2345".to_string(), "common"),
+        ("!!Sunshine2024".to_string(), "common"),
         (format!("{local}#Z9"), "contains_email"),
         (format!("{first_name}-Q7!x-{first_name}"), "contains_name"),
     ];
