@@ -62,10 +62,10 @@ fn root_keys(env: &Env) -> Result<Keyring, ApiError> {
     })
 }
 
-/// The root keys and the data keys this isolate already holds, without waiting for D1: only for
-/// callers that cannot wait (`credentials::confirm`); [`load`] (or [`load_for`]) is the one to use.
-/// A factor checked with a ring that holds no data keys answers [`not_loaded`].
-pub fn keyring(app: &App) -> Result<Keyring, ApiError> {
+/// The root keys and the data keys this isolate already holds, without waiting for D1. Callers
+/// use [`load`] (or [`load_for`]); a ring without data keys (which `load` never answers) makes a
+/// factor check answer [`not_loaded`] rather than misjudge a code made under a data key.
+fn keyring(app: &App) -> Result<Keyring, ApiError> {
     let root = root_keys(&app.env)?;
     let keys = CACHE.with_borrow(|c| c.as_ref().filter(|c| c.root_id == root.root_id()).map(|c| c.keys.clone()));
     Ok(root.with_data_keys(keys.unwrap_or_default()))
@@ -181,8 +181,7 @@ pub fn reencrypt_later(app: &App, keys: &Keyring, user_id: &str, stored: &str) {
     app.in_background(async move { data_keys::reencrypt(&db, &[change]).await.map(|_| ()) });
 }
 
-/// The answer to a caller that checked a factor with [`keyring`] before this isolate read the data
-/// keys (it cannot tell a lost key or a wrong code from keys it does not have yet): a 500 that
+/// The answer to a factor check with a ring that holds no data keys yet (it cannot tell a lost key or a wrong code from keys it does not have yet): a 500 that
 /// asks to try again, while the keys are read in the background for the next request.
 pub fn not_loaded(app: &App) -> ApiError {
     worker::console_error!("the data keys are not loaded in this isolate yet; loading them");
