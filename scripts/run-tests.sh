@@ -29,7 +29,7 @@ export WEMASY_BASE_URL="$BASE_URL" WEMASY_STATE_DIR="$STATE" WEMASY_WORKER_LOG="
 cargo test --test api -- --test-threads "${API_TEST_THREADS:-2}" || failed+=("API tests")
 scripts/fuzz.sh "$BASE_URL" || failed+=("API fuzzing")
 if ls tests/e2e/*.test.mjs >/dev/null 2>&1; then
-  node --test --test-concurrency=1 tests/e2e/ || failed+=("browser tests")
+  node --test --test-concurrency=1 --test-timeout=300000 tests/e2e/ || failed+=("browser tests")
 fi
 
 if grep -nE "panicked|RuntimeError|Uncaught" "$LOG"; then
