@@ -41,17 +41,20 @@ impl Attempt {
     /// An attempt of a signed-in session at its own password or codes: counted against the
     /// session, not the account (strangers cannot lock the owner's session out).
     pub async fn by_session(app: &App, current: &CurrentSession) -> Result<Self, ApiError> {
+        Ok(Self::by_session_with(app, current, Vec::new()).await?.0)
+    }
+
+    /// [`Attempt::by_session`], with `also` run in the same transaction; answers their results.
+    pub async fn by_session_with(
+        app: &App,
+        current: &CurrentSession,
+        also: Vec<worker::D1PreparedStatement>,
+    ) -> Result<(Self, Vec<worker::D1Result>), ApiError> {
         let budget = Budget::Session(current.id.to_string());
-        let (reservation, _): (Reservation, Option<Value>) = attempts::reserve(
-            &app.db()?,
-            &budget,
-            Condition::UserId(&current.user.id),
-            app.config.throttle,
-            app.now,
-            None,
-        )
-        .await?;
-        Self::from_reservation(app, &current.user.id, budget, reservation)
+        let condition = Condition::UserId(&current.user.id);
+        let (reservation, results) =
+            attempts::reserve_with(&app.db()?, &budget, condition, app.config.throttle, app.now, also).await?;
+        Ok((Self::from_reservation(app, &current.user.id, budget, reservation)?, results))
     }
 
     /// An attempt at the second step of a sign-in, in the run its password was counted in,
@@ -63,16 +66,23 @@ impl Attempt {
         generations: Generations,
         select: worker::D1PreparedStatement,
     ) -> Result<(Self, Option<T>), ApiError> {
-        let (reservation, row) = attempts::reserve(
-            &app.db()?,
-            &budget,
-            Condition::Current(user_id, generations),
-            app.config.throttle,
-            app.now,
-            Some(select),
-        )
-        .await?;
-        Ok((Self::from_reservation(app, user_id, budget, reservation)?, row))
+        let (attempt, results) = Self::for_second_step_with(app, user_id, budget, generations, vec![select]).await?;
+        let row = results.first().map(|r| r.results::<T>()).transpose()?.and_then(|rows| rows.into_iter().next());
+        Ok((attempt, row))
+    }
+
+    /// [`Attempt::for_second_step`], with `also` run in the same transaction; answers their results.
+    pub async fn for_second_step_with(
+        app: &App,
+        user_id: &str,
+        budget: Budget,
+        generations: Generations,
+        also: Vec<worker::D1PreparedStatement>,
+    ) -> Result<(Self, Vec<worker::D1Result>), ApiError> {
+        let condition = Condition::Current(user_id, generations);
+        let (reservation, results) =
+            attempts::reserve_with(&app.db()?, &budget, condition, app.config.throttle, app.now, also).await?;
+        Ok((Self::from_reservation(app, user_id, budget, reservation)?, results))
     }
 
     pub fn budget(&self) -> &Budget {

@@ -57,8 +57,13 @@ pub async fn confirm(
         }
         None => attempt.passed(app).await?,
     }
-    // The old token ends everywhere before the new one is handed out.
-    users::end_session(&db, &current.id, current.record.summary.expires_at, None, &current.user.id).await?;
+    open_sudo(app, current).await
+}
+
+/// Opens the sudo window on a new token; the old token ends everywhere before the new one is
+/// handed out.
+pub(super) async fn open_sudo(app: &App, current: &CurrentSession) -> Result<IssuedSession, ApiError> {
+    users::end_session(&app.db()?, &current.id, current.record.summary.expires_at, None, &current.user.id).await?;
     let generations = current.record.generations;
     session::reissue(app, current, generations, app.now + app.config.sudo_seconds).await
 }

@@ -8,6 +8,7 @@ pub mod credentials;
 pub mod devices;
 pub mod factors;
 pub mod keys;
+pub mod passkeys;
 pub mod sessions;
 pub mod sign_in;
 pub mod two_factor;

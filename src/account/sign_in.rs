@@ -41,10 +41,12 @@ pub enum PasswordStep {
     /// The password was right; the `__Host-pending` cookie to send with the second factor.
     SecondFactorNeeded {
         pending_cookie: String,
+        /// The account has a passkey, which may serve as the second factor.
+        passkey_available: bool,
     },
 }
 
-fn client_address(app: &App) -> String {
+pub(super) fn client_address(app: &App) -> String {
     app.origin.ip.clone().unwrap_or_else(|| "unknown".into())
 }
 
@@ -114,7 +116,8 @@ pub async fn with_password(app: &App, req: &Request, email: &str, password: &str
         };
         let ttl = app.config.pending_sign_in_seconds;
         sessions::put_pending(&kv, &tokens::id_of(&token), &pending, ttl).await?;
-        return Ok(PasswordStep::SecondFactorNeeded { pending_cookie: cookies::set(cookies::PENDING, &token, ttl) });
+        let pending_cookie = cookies::set(cookies::PENDING, &token, ttl);
+        return Ok(PasswordStep::SecondFactorNeeded { pending_cookie, passkey_available: user.has_passkey != 0 });
     }
     let event = super::event(app, &user.id, EventType::SignIn, json!({ "method": "password" }));
     let outcome = users::complete_sign_in(&db, &user.id, user.generations(), attempt.budget(), &event, upgrade).await?;
@@ -129,7 +132,7 @@ pub async fn with_password(app: &App, req: &Request, email: &str, password: &str
 
 /// Starts the session of a completed sign-in and, for a browser that is not yet a known device
 /// of this user, a device cookie.
-async fn start(
+pub(super) async fn start(
     app: &App,
     keys: &Keyring,
     device: Option<&KnownDevice>,

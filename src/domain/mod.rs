@@ -16,3 +16,4 @@ pub mod tokens;
 pub mod totp;
 
 pub mod user_agent;
+pub mod webauthn;

@@ -21,6 +21,10 @@ pub enum ApiError {
     NotFound,
     MethodNotAllowed,
     EmailTaken,
+    /// A passkey's answer to a challenge did not prove anything (counted like a wrong code).
+    PasskeyRejected,
+    /// The passkey being added is registered already.
+    PasskeyExists,
     /// A stored TOTP secret cannot be decrypted with any configured key (a key was lost).
     SecondFactorUnavailable,
     PayloadTooLarge,
@@ -40,12 +44,12 @@ impl ApiError {
         match self {
             // A wrong code is a mistake in what was typed, not a signed-out state: 401 would make
             // the page start over, where it should ask for the code again.
-            Self::InvalidJson | Self::InvalidInput(_) | Self::WeakPassword(_) | Self::InvalidCode => 400,
+            Self::InvalidJson | Self::InvalidInput(_) | Self::WeakPassword(_) | Self::InvalidCode | Self::PasskeyRejected => 400,
             Self::Unauthenticated | Self::InvalidCredentials => 401,
             Self::Forbidden | Self::CsrfRejected | Self::WrongPassword | Self::ReauthRequired => 403,
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
-            Self::EmailTaken | Self::SecondFactorUnavailable => 409,
+            Self::EmailTaken | Self::SecondFactorUnavailable | Self::PasskeyExists => 409,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::RateLimited { .. } => 429,
@@ -68,6 +72,8 @@ impl ApiError {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::EmailTaken => "email_taken",
             Self::SecondFactorUnavailable => "second_factor_unavailable",
+            Self::PasskeyRejected => "passkey_rejected",
+            Self::PasskeyExists => "passkey_exists",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited { .. } => "rate_limited",
@@ -93,6 +99,10 @@ impl ApiError {
             Self::SecondFactorUnavailable => "Codes from your authenticator app cannot be checked at the moment. \
                 Use one of your recovery codes instead, or contact support."
                 .into(),
+            Self::PasskeyRejected => {
+                "That passkey could not be verified. Try again, or sign in another way.".into()
+            }
+            Self::PasskeyExists => "This passkey is already registered.".into(),
             Self::PayloadTooLarge => "The request is too large.".into(),
             Self::UnsupportedMediaType => "Send the request as JSON (Content-Type: application/json).".into(),
             Self::RateLimited { retry_after } => {

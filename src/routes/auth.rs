@@ -27,7 +27,7 @@ pub async fn signup(mut req: Request, app: &App) -> Result<Response, ApiError> {
     signed_in_response(app, 201, signed_in)
 }
 
-fn signed_in_response(app: &App, status: u16, signed_in: SignedIn) -> Result<Response, ApiError> {
+pub(super) fn signed_in_response(app: &App, status: u16, signed_in: SignedIn) -> Result<Response, ApiError> {
     let body = UserBody::new(&signed_in.user_id, &signed_in.email, &signed_in.name);
     let mut response = with_cookie(json(status, &body)?, &signed_in.session.cookie(app))?;
     if let Some(device) = &signed_in.device_cookie {
@@ -46,14 +46,17 @@ struct Login {
 #[derive(Serialize)]
 struct SecondFactorRequired {
     two_factor_required: bool,
+    /// A passkey of the account may be used instead of a code.
+    passkey_available: bool,
 }
 
 pub async fn login(mut req: Request, app: &App) -> Result<Response, ApiError> {
     let body: Login = read_json(&mut req).await?;
     match sign_in::with_password(app, &req, &body.email, &body.password).await? {
         PasswordStep::SignedIn(signed_in) => signed_in_response(app, 200, *signed_in),
-        PasswordStep::SecondFactorNeeded { pending_cookie } => {
-            with_cookie(json(200, &SecondFactorRequired { two_factor_required: true })?, &pending_cookie)
+        PasswordStep::SecondFactorNeeded { pending_cookie, passkey_available } => {
+            let body = SecondFactorRequired { two_factor_required: true, passkey_available };
+            with_cookie(json(200, &body)?, &pending_cookie)
         }
     }
 }
@@ -80,14 +83,19 @@ struct SecondFactorBody {
 
 /// `POST /api/auth/login/two-factor`: the second step of a sign-in with 2FA on.
 pub async fn login_two_factor(mut req: Request, app: &App) -> Result<Response, ApiError> {
-    let header = req.headers().get("Cookie").ok().flatten().unwrap_or_default();
-    let token = cookies::find(&header, cookies::PENDING).filter(|t| tokens::looks_like_token(t)).map(str::to_string);
-    let token = token.ok_or(ApiError::Unauthenticated)?;
+    let token = pending_token(&req)?;
     let body: SecondFactorBody = read_json(&mut req).await?;
     let factor = SecondFactor::from_fields(body.code, body.recovery_code)?
         .ok_or_else(|| ApiError::invalid_input("Enter the code from your authenticator app or a recovery code."))?;
     let signed_in = sign_in::with_second_factor(app, &req, &token, factor).await?;
     with_cookie(signed_in_response(app, 200, signed_in)?, &cookies::clear(cookies::PENDING))
+}
+
+/// The `__Host-pending` token of a sign-in waiting for its second factor, else 401.
+pub(super) fn pending_token(req: &Request) -> Result<String, ApiError> {
+    let header = req.headers().get("Cookie").ok().flatten().unwrap_or_default();
+    let token = cookies::find(&header, cookies::PENDING).filter(|t| tokens::looks_like_token(t)).map(str::to_string);
+    token.ok_or(ApiError::Unauthenticated)
 }
 
 #[derive(Deserialize)]

@@ -21,6 +21,12 @@ struct Overview<'a> {
     password: PasswordState,
     two_factor: TwoFactorState,
     sessions: SessionsState,
+    passkeys: PasskeysState,
+}
+
+#[derive(Serialize)]
+struct PasskeysState {
+    count: u32,
 }
 
 #[derive(Serialize)]
@@ -58,6 +64,7 @@ pub async fn overview(_req: Request, app: &App, current: CurrentSession) -> Resu
                 recovery_codes_need_regenerating: stale,
             },
             sessions: SessionsState { active },
+            passkeys: PasskeysState { count: user.passkeys },
         },
     )
 }

@@ -8,6 +8,7 @@ mod auth;
 mod events;
 mod me;
 mod openapi;
+mod passkeys;
 mod password;
 mod sessions;
 mod two_factor;
@@ -59,7 +60,7 @@ macro_rules! sudo {
 
 /// Every route of the API (SPEC §4); `openapi.json` documents exactly these.
 pub fn table() -> Vec<Route> {
-    use Method::{Delete, Get, Post, Put};
+    use Method::{Delete, Get, Patch, Post, Put};
     let route = |method, path, access| Route { method, path, access };
     vec![
         route(Get, "/api/openapi.json", public!(openapi::document)),
@@ -68,6 +69,12 @@ pub fn table() -> Vec<Route> {
         route(Post, "/api/auth/login/two-factor", public!(auth::login_two_factor)),
         route(Post, "/api/auth/confirm", session!(auth::confirm)),
         route(Post, "/api/auth/logout", public!(auth::logout)),
+        route(Post, "/api/auth/passkey/options", public!(passkeys::sign_in_options)),
+        route(Post, "/api/auth/passkey/login", public!(passkeys::sign_in)),
+        route(Post, "/api/auth/passkey/two-factor/options", public!(passkeys::second_step_options)),
+        route(Post, "/api/auth/passkey/two-factor", public!(passkeys::second_step)),
+        route(Post, "/api/auth/passkey/confirm/options", session!(passkeys::confirm_options)),
+        route(Post, "/api/auth/passkey/confirm", session!(passkeys::confirm)),
         route(Get, "/api/me", session!(me::me)),
         route(Get, "/api/security", session!(me::overview)),
         route(Put, "/api/security/password", session!(password::change)),
@@ -79,6 +86,11 @@ pub fn table() -> Vec<Route> {
         route(Post, "/api/security/sessions/revoke-others", sudo!(sessions::revoke_others)),
         route(Delete, "/api/security/sessions/{id}", session!(sessions::end)),
         route(Get, "/api/security/events", session!(events::recent)),
+        route(Get, "/api/security/passkeys", session!(passkeys::list)),
+        route(Post, "/api/security/passkeys/options", sudo!(passkeys::registration_options)),
+        route(Post, "/api/security/passkeys", sudo!(passkeys::add)),
+        route(Patch, "/api/security/passkeys/{id}", session!(passkeys::rename)),
+        route(Delete, "/api/security/passkeys/{id}", sudo!(passkeys::remove)),
     ]
 }
 

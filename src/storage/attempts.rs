@@ -34,7 +34,7 @@ pub enum Budget {
 }
 
 impl Budget {
-    fn scope(&self, user_id: &str) -> Option<String> {
+    pub(super) fn scope(&self, user_id: &str) -> Option<String> {
         match self {
             Self::Strangers => None,
             Self::Device(id) => Some(format!("device:{user_id}:{id}")),
@@ -86,7 +86,7 @@ fn policy_values(policy: ThrottlePolicy) -> [JsValue; 3] {
 }
 
 #[derive(Deserialize)]
-struct LockedUntil {
+pub(super) struct LockedUntil {
     locked_until: u64,
 }
 
@@ -105,17 +105,6 @@ impl Condition<'_> {
             Self::UserId(id) | Self::Current(id, _) => id,
         }
     }
-
-    /// SQL over `users` (unqualified columns) and the values for `?p`, `?p+1`, `?p+2`.
-    fn sql(&self, p: usize) -> (String, Vec<JsValue>) {
-        match self {
-            Self::UserId(id) => (format!("id = ?{p}"), vec![text(id)]),
-            Self::Current(id, g) => (
-                format!("id = ?{p} AND password_generation = ?{} AND session_generation = ?{}", p + 1, p + 2),
-                vec![text(id), int(g.password), int(g.session)],
-            ),
-        }
-    }
 }
 
 /// The reservation statement for `budget` under `condition`; `RETURNING locked_until` when it counted.
@@ -126,37 +115,59 @@ fn reserve_statement(
     policy: ThrottlePolicy,
     now: u64,
 ) -> Result<D1PreparedStatement, Error> {
-    // ?1 now, ?2..?4 policy, ?5 scope / expiry, then the condition.
+    let which = match condition {
+        Condition::UserId(id) => Precondition::new("id = ?", vec![text(id)]),
+        Condition::Current(id, g) => Precondition::new(
+            "id = ? AND password_generation = ? AND session_generation = ?",
+            vec![text(id), int(g.password), int(g.session)],
+        ),
+    };
+    reserve_where(db, budget, condition.user_id(), &which, policy, now)
+}
+
+/// The reservation statement for `budget` (whose scope names `scope_user`) of the user `which`
+/// selects (SQL over `users`' columns); `RETURNING locked_until` when it counted.
+pub(super) fn reserve_where(
+    db: &D1Database,
+    budget: &Budget,
+    scope_user: &str,
+    which: &Precondition,
+    policy: ThrottlePolicy,
+    now: u64,
+) -> Result<D1PreparedStatement, Error> {
+    // ?1 now, ?2..?4 policy, ?5 scope, ?6 expiry, then the user's condition.
     let mut binds = vec![int(now)];
     binds.extend(policy_values(policy));
-    Ok(match budget.scope(condition.user_id()) {
+    match budget.scope(scope_user) {
         None => {
-            let (cond, values) = condition.sql(5);
-            binds.extend(values);
             let lock = lock_after("failed_attempts + 1", 2, 1);
-            db.prepare(format!(
-                "UPDATE users SET failed_attempts = failed_attempts + 1, locked_until = {lock} \
-                 WHERE {cond} AND locked_until <= ?1 RETURNING locked_until"
-            ))
-            .bind(&binds)?
+            which.statement(
+                db,
+                &format!(
+                    "UPDATE users SET failed_attempts = failed_attempts + 1, locked_until = {lock} \
+                     WHERE {{pre}} AND locked_until <= ?1 RETURNING locked_until"
+                ),
+                binds,
+            )
         }
         Some(scope) => {
             binds.push(text(&scope));
             binds.push(int(now + BUDGET_KEEP_SECONDS));
-            let (cond, values) = condition.sql(7);
-            binds.extend(values);
             let first = lock_after("1", 2, 1);
             let next = lock_after("attempt_budgets.failed_attempts + 1", 2, 1);
-            db.prepare(format!(
-                "INSERT INTO attempt_budgets (scope, user_id, failed_attempts, locked_until, expires_at) \
-                 SELECT ?5, id, 1, {first}, ?6 FROM users WHERE {cond} \
-                 ON CONFLICT (scope) DO UPDATE SET failed_attempts = attempt_budgets.failed_attempts + 1, \
-                 locked_until = {next}, expires_at = excluded.expires_at \
-                 WHERE attempt_budgets.locked_until <= ?1 RETURNING locked_until"
-            ))
-            .bind(&binds)?
+            which.statement(
+                db,
+                &format!(
+                    "INSERT INTO attempt_budgets (scope, user_id, failed_attempts, locked_until, expires_at) \
+                     SELECT ?5, id, 1, {first}, ?6 FROM users WHERE {{pre}} \
+                     ON CONFLICT (scope) DO UPDATE SET failed_attempts = attempt_budgets.failed_attempts + 1, \
+                     locked_until = {next}, expires_at = excluded.expires_at \
+                     WHERE attempt_budgets.locked_until <= ?1 RETURNING locked_until"
+                ),
+                binds,
+            )
         }
-    })
+    }
 }
 
 /// The budget's current lock, read after the reservation in the same transaction.
@@ -167,11 +178,11 @@ fn current_lock(db: &D1Database, user_id: &str, budget: &Budget) -> Result<D1Pre
     })
 }
 
-fn first_of<T: serde::de::DeserializeOwned>(results: &[worker::D1Result], index: usize) -> Result<Option<T>, Error> {
+pub(super) fn first_of<T: serde::de::DeserializeOwned>(results: &[worker::D1Result], index: usize) -> Result<Option<T>, Error> {
     Ok(results.get(index).map(|r| r.results::<T>()).transpose()?.and_then(|rows| rows.into_iter().next()))
 }
 
-fn reservation_of(reserved: Option<LockedUntil>, budget_locked_until: u64, now: u64) -> Reservation {
+pub(super) fn reservation_of(reserved: Option<LockedUntil>, budget_locked_until: u64, now: u64) -> Reservation {
     match reserved {
         Some(r) => Reservation::Reserved { locks_until: if r.locked_until > now { r.locked_until } else { 0 } },
         None if budget_locked_until > now => Reservation::Locked { until: budget_locked_until },
@@ -179,23 +190,24 @@ fn reservation_of(reserved: Option<LockedUntil>, budget_locked_until: u64, now: 
     }
 }
 
-/// Reserves an attempt of a known user. `Stale` when the user is gone or `condition`'s
-/// generations are no longer current. Also answers the row `select` reads in the same transaction.
-pub async fn reserve<T: serde::de::DeserializeOwned>(
+/// Reserves an attempt of a known user, with `also` run in the same transaction, after it;
+/// answers their results. `Stale` when the user is gone or `condition`'s generations are no
+/// longer current.
+pub async fn reserve_with(
     db: &D1Database,
     budget: &Budget,
     condition: Condition<'_>,
     policy: ThrottlePolicy,
     now: u64,
-    select: Option<D1PreparedStatement>,
-) -> Result<(Reservation, Option<T>), Error> {
+    also: Vec<D1PreparedStatement>,
+) -> Result<(Reservation, Vec<worker::D1Result>), Error> {
     let mut statements =
         vec![reserve_statement(db, budget, &condition, policy, now)?, current_lock(db, condition.user_id(), budget)?];
-    statements.extend(select);
-    let results = super::batch(db, statements).await?;
+    statements.extend(also);
+    let mut results = super::batch(db, statements).await?;
     let current = first_of::<LockedUntil>(&results, 1)?.map_or(0, |c| c.locked_until);
     let reservation = reservation_of(first_of(&results, 0)?, current, now);
-    Ok((reservation, first_of(&results, 2)?))
+    Ok((reservation, results.split_off(2.min(results.len()))))
 }
 
 /// A sign-in's first step, reserved.

@@ -25,6 +25,10 @@ pub enum EventType {
     SessionRevoked,
     OtherSessionsRevoked,
     LockedOut,
+    PasskeyAdded,
+    PasskeyRemoved,
+    /// A passkey's sign counter did not grow: it may have been cloned.
+    PasskeyCloneWarning,
 }
 
 impl EventType {
@@ -42,6 +46,9 @@ impl EventType {
             Self::SessionRevoked => "session_revoked",
             Self::OtherSessionsRevoked => "other_sessions_revoked",
             Self::LockedOut => "locked_out",
+            Self::PasskeyAdded => "passkey_added",
+            Self::PasskeyRemoved => "passkey_removed",
+            Self::PasskeyCloneWarning => "passkey_clone_warning",
         }
     }
 }
@@ -68,6 +75,12 @@ pub struct NewEvent<'a> {
 /// `when` holds: an action and its event land together or not at all.
 pub fn insert(db: &D1Database, event: &NewEvent<'_>, when: &Precondition) -> Result<D1PreparedStatement, Error> {
     insert_computed(db, event, when, "?8")
+}
+
+/// Records one event on its own (for the account's user, while it exists).
+pub async fn record(db: &D1Database, event: &NewEvent<'_>) -> Result<(), Error> {
+    super::batch(db, vec![insert(db, event, &Precondition::user_exists(event.user_id))?]).await?;
+    Ok(())
 }
 
 /// [`insert`] with the detail computed in SQL by `detail_sql` (over `?1` = user id), so it can

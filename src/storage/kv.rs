@@ -61,6 +61,16 @@ impl KvKey for ThrottledAddressKey<'_> {
     }
 }
 
+/// `challenge:{challenge}` → the [`IssuedChallenge`] a WebAuthn ceremony must answer.
+pub struct ChallengeKey<'a>(pub &'a str);
+
+impl KvKey for ChallengeKey<'_> {
+    type Value = super::passkeys::IssuedChallenge;
+    fn name(&self) -> String {
+        format!("challenge:{}", self.0)
+    }
+}
+
 /// The key names, for tests that inspect or plant local KV state.
 pub mod names {
     use super::*;
@@ -79,5 +89,9 @@ pub mod names {
 
     pub fn pending(pending_id: &str) -> String {
         PendingKey(&SessionId::new(pending_id)).name()
+    }
+
+    pub fn challenge(challenge: &str) -> String {
+        ChallengeKey(challenge).name()
     }
 }

@@ -7,6 +7,7 @@ mod error;
 pub mod events;
 pub mod ip_limits;
 pub mod kv;
+pub mod passkeys;
 pub mod precondition;
 pub mod sessions;
 pub mod two_factor;
@@ -37,8 +38,8 @@ pub enum Outcome {
     LostRace,
 }
 
-/// Drops revocation rows whose sessions have expired anyway, events older than 90 days and
-/// failure budgets nobody used for half a year.
+/// Drops revocation rows whose sessions have expired anyway, events older than 90 days,
+/// failure budgets nobody used for half a year and spent WebAuthn challenges.
 pub async fn prune(env: &worker::Env, now: u64) -> Result<(), Error> {
     let db = env.d1("DB")?;
     batch(
@@ -48,6 +49,7 @@ pub async fn prune(env: &worker::Env, now: u64) -> Result<(), Error> {
             db.prepare("DELETE FROM security_events WHERE at < ?1")
                 .bind(&[int(now.saturating_sub(EVENT_RETENTION_SECONDS))])?,
             attempts::prune(&db, now)?,
+            passkeys::prune(&db, now)?,
         ],
     )
     .await?;

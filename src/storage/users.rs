@@ -21,6 +21,9 @@ pub struct UserRow {
     pub totp_enabled_at: Option<u64>,
     pub password_generation: u64,
     pub session_generation: u64,
+    /// The account has a passkey (the second step may use it).
+    #[serde(default)]
+    pub has_passkey: u32,
 }
 
 impl UserRow {
@@ -36,8 +39,8 @@ impl UserRow {
 pub fn find_by_email_statement(db: &D1Database, email: &str) -> Result<D1PreparedStatement, Error> {
     Ok(db
         .prepare(
-            "SELECT id, email, name, password_hash, totp_enabled_at, password_generation, session_generation \
-             FROM users WHERE email = ?1",
+            "SELECT id, email, name, password_hash, totp_enabled_at, password_generation, session_generation, \
+             EXISTS (SELECT 1 FROM passkeys WHERE user_id = users.id) AS has_passkey FROM users WHERE email = ?1",
         )
         .bind(&[text(email)])?)
 }
@@ -77,6 +80,7 @@ pub struct AuthRow {
     pub sessions_valid_after: u64,
     pub session_revoked: u32,
     pub recovery_codes_remaining: u32,
+    pub passkeys: u32,
     /// The second factor's state (secrets encrypted), so checking a code needs no second read.
     pub totp_secret: Option<String>,
     pub totp_pending_secret: Option<String>,
@@ -91,7 +95,8 @@ pub async fn auth_view(db: &D1Database, user_id: &str, session_id: &str) -> Resu
              sessions_valid_after, totp_secret, totp_pending_secret, totp_last_step, \
              session_generation, \
              EXISTS (SELECT 1 FROM revoked_sessions WHERE session_id = ?2) AS session_revoked, \
-             (SELECT COUNT(*) FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL) AS recovery_codes_remaining \
+             (SELECT COUNT(*) FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL) AS recovery_codes_remaining, \
+             (SELECT COUNT(*) FROM passkeys WHERE user_id = ?1) AS passkeys \
              FROM users WHERE id = ?1",
         )
         .bind(&[text(user_id), text(session_id)])?,
