@@ -334,13 +334,13 @@ pub async fn register(
     let name = name.map(webauthn::passkey_name).transpose().map_err(ApiError::invalid_input)?;
     let id = webauthn::credential_id(&response.kind, &response.id, response.raw_id.as_deref()).map_err(malformed)?;
     let client_data_json = webauthn::decode("client_data", &response.response.client_data_json).map_err(malformed)?;
-    let attestation = webauthn::decode("attestation_object", &response.response.attestation_object).map_err(malformed)?;
+    let attestation =
+        webauthn::decode("attestation_object", &response.response.attestation_object).map_err(malformed)?;
     let client_data = webauthn::ClientData::parse(&client_data_json).map_err(malformed)?;
     let challenge = webauthn::encode(&webauthn::decode("challenge", &client_data.challenge).map_err(malformed)?);
     let issued = store::get_challenge(&app.kv()?, &challenge).await?;
-    let bound = issued.is_some_and(|i| {
-        i.purpose == Purpose::Register && i.bound_to == *current.id && i.user_id == *current.user.id
-    });
+    let bound = issued
+        .is_some_and(|i| i.purpose == Purpose::Register && i.bound_to == *current.id && i.user_id == *current.user.id);
     if !bound {
         return Err(ApiError::PasskeyRejected);
     }
@@ -427,7 +427,8 @@ pub async fn sign_in(
     let device_ids = device.as_ref().map(|d| (d.user_id.as_str(), d.device_id.as_str()));
     let spend = assertion.spend(&spent_by);
     let address = sign_in::client_address(app);
-    let reserve = store::reserve_sign_in(&db, &assertion.credential_id, device_ids, &spend, app.config.throttle, app.now);
+    let reserve =
+        store::reserve_sign_in(&db, &assertion.credential_id, device_ids, &spend, app.config.throttle, app.now);
     let issued = store::get_challenge(&kv, &assertion.challenge);
     let (reserved, issued) = join(reserve, issued).await;
     let (reserved, issued) = (reserved?, issued?);
@@ -450,7 +451,8 @@ pub async fn sign_in(
         false => Err(Rejection::WrongChallenge),
     };
     // A discoverable sign-in names its user; a response without the handle proves nothing of it.
-    let verified = verified.and_then(|v| if assertion.user_handle.is_some() { Ok(v) } else { Err(Rejection::WrongUser) });
+    let verified =
+        verified.and_then(|v| if assertion.user_handle.is_some() { Ok(v) } else { Err(Rejection::WrongUser) });
     let asserted = match verified {
         Ok(asserted) => asserted,
         Err(rejection) => {
@@ -483,7 +485,10 @@ fn passkey_use<'a>(app: &App, passkey: &'a PasskeyRow, asserted: &webauthn::Asse
 }
 
 /// The pending sign-in a `__Host-pending` token names, while it lasts.
-async fn live_pending(app: &App, pending_token: &str) -> Result<(crate::domain::ids::SessionId, PendingSignIn), ApiError> {
+async fn live_pending(
+    app: &App,
+    pending_token: &str,
+) -> Result<(crate::domain::ids::SessionId, PendingSignIn), ApiError> {
     let pending_id = tokens::id_of(pending_token);
     let pending = sessions::get_pending(&app.kv()?, &pending_id).await?.ok_or(ApiError::Unauthenticated)?;
     if app.now >= pending.created_at + app.config.pending_sign_in_seconds {
@@ -504,7 +509,11 @@ async fn own_passkeys(app: &App, user_id: &str) -> Result<Vec<PasskeyRow>, ApiEr
 
 /// `POST /api/auth/passkey/two-factor/options`: a challenge for the second step of this
 /// pending sign-in, answerable with one of its user's passkeys.
-pub async fn second_step_options(app: &App, rp: &RelyingParty, pending_token: &str) -> Result<RequestOptions, ApiError> {
+pub async fn second_step_options(
+    app: &App,
+    rp: &RelyingParty,
+    pending_token: &str,
+) -> Result<RequestOptions, ApiError> {
     let (pending_id, pending) = live_pending(app, pending_token).await?;
     let rows = own_passkeys(app, &pending.user_id).await?;
     let challenge = issue_challenge(app, Purpose::SecondStep, &pending_id, &pending.user_id).await?;
@@ -577,7 +586,11 @@ pub async fn second_step(
 }
 
 /// `POST /api/auth/passkey/confirm/options`: a challenge for "Confirm it's you" with a passkey.
-pub async fn confirm_options(app: &App, current: &CurrentSession, rp: &RelyingParty) -> Result<RequestOptions, ApiError> {
+pub async fn confirm_options(
+    app: &App,
+    current: &CurrentSession,
+    rp: &RelyingParty,
+) -> Result<RequestOptions, ApiError> {
     let rows = own_passkeys(app, &current.user.id).await?;
     let challenge = issue_challenge(app, Purpose::Confirm, &current.id, &current.user.id).await?;
     Ok(request_options(challenge, rp, &rows))

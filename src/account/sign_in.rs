@@ -41,8 +41,6 @@ pub enum PasswordStep {
     /// The password was right; the `__Host-pending` cookie to send with the second factor.
     SecondFactorNeeded {
         pending_cookie: String,
-        /// The account has a passkey, which may serve as the second factor.
-        passkey_available: bool,
     },
 }
 
@@ -117,7 +115,7 @@ pub async fn with_password(app: &App, req: &Request, email: &str, password: &str
         let ttl = app.config.pending_sign_in_seconds;
         sessions::put_pending(&kv, &tokens::id_of(&token), &pending, ttl).await?;
         let pending_cookie = cookies::set(cookies::PENDING, &token, ttl);
-        return Ok(PasswordStep::SecondFactorNeeded { pending_cookie, passkey_available: user.has_passkey != 0 });
+        return Ok(PasswordStep::SecondFactorNeeded { pending_cookie });
     }
     let event = super::event(app, &user.id, EventType::SignIn, json!({ "method": "password" }));
     let outcome = users::complete_sign_in(&db, &user.id, user.generations(), attempt.budget(), &event, upgrade).await?;

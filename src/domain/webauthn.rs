@@ -87,10 +87,7 @@ pub struct Expected<'a> {
 /// Decodes base64url as WebAuthn's JSON forms carry it (padding tolerated).
 pub fn decode(field: &'static str, value: &str) -> Result<Vec<u8>, Rejection> {
     let trimmed = value.trim_end_matches('=');
-    URL_SAFE_NO_PAD
-        .decode(trimmed)
-        .or_else(|_| URL_SAFE.decode(value))
-        .map_err(|_| Rejection::Malformed(field))
+    URL_SAFE_NO_PAD.decode(trimmed).or_else(|_| URL_SAFE.decode(value)).map_err(|_| Rejection::Malformed(field))
 }
 
 pub fn encode(bytes: &[u8]) -> String {
@@ -122,7 +119,12 @@ impl ClientData {
         if raw.challenge.is_empty() || raw.challenge.len() > 128 {
             return Err(Rejection::Malformed("client_data"));
         }
-        Ok(Self { kind: raw.kind, challenge: raw.challenge, origin: raw.origin, cross_origin: raw.cross_origin == Some(true) })
+        Ok(Self {
+            kind: raw.kind,
+            challenge: raw.challenge,
+            origin: raw.origin,
+            cross_origin: raw.cross_origin == Some(true),
+        })
     }
 
     pub fn check(&self, ceremony: Ceremony, expected: &Expected<'_>) -> Result<(), Rejection> {
@@ -158,7 +160,12 @@ impl PublicKey {
     }
 
     /// Checks `signature` over `authenticator_data ‖ SHA-256(client_data_json)`.
-    pub fn verify(&self, authenticator_data: &[u8], client_data_json: &[u8], signature: &[u8]) -> Result<(), Rejection> {
+    pub fn verify(
+        &self,
+        authenticator_data: &[u8],
+        client_data_json: &[u8],
+        signature: &[u8],
+    ) -> Result<(), Rejection> {
         let value: Value = ciborium::from_reader(&self.cose[..]).map_err(|_| Rejection::UnsupportedKey)?;
         let mut signed = authenticator_data.to_vec();
         signed.extend_from_slice(&Sha256::digest(client_data_json));
@@ -183,10 +190,17 @@ impl CoseKey {
     fn from_value(value: &Value) -> Result<Self, Rejection> {
         let map = value.as_map().ok_or(Rejection::Malformed("public_key"))?;
         let int_at = |label: i64| {
-            map.iter().find(|(k, _)| k.as_integer() == Some(label.into())).and_then(|(_, v)| v.as_integer()).and_then(|i| i64::try_from(i).ok())
+            map.iter()
+                .find(|(k, _)| k.as_integer() == Some(label.into()))
+                .and_then(|(_, v)| v.as_integer())
+                .and_then(|i| i64::try_from(i).ok())
         };
         let bytes_at = |label: i64| {
-            map.iter().find(|(k, _)| k.as_integer() == Some(label.into())).and_then(|(_, v)| v.as_bytes()).cloned().unwrap_or_default()
+            map.iter()
+                .find(|(k, _)| k.as_integer() == Some(label.into()))
+                .and_then(|(_, v)| v.as_bytes())
+                .cloned()
+                .unwrap_or_default()
         };
         Ok(Self {
             kty: int_at(1).ok_or(Rejection::Malformed("public_key"))?,
@@ -203,7 +217,9 @@ impl CoseKey {
                 let mut sec1 = vec![0x04];
                 sec1.extend_from_slice(&self.x);
                 sec1.extend_from_slice(&self.y);
-                p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).map(Verifier::Es256).map_err(|_| Rejection::UnsupportedKey)
+                p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1)
+                    .map(Verifier::Es256)
+                    .map_err(|_| Rejection::UnsupportedKey)
             }
             (1, EDDSA, 6) => {
                 let x: [u8; 32] = self.x.as_slice().try_into().map_err(|_| Rejection::UnsupportedKey)?;
@@ -323,7 +339,8 @@ pub fn check_counter(stored: u32, received: u32) -> Result<(), Rejection> {
 /// A registration's `attestationObject`: with attestation "none" only its authenticator data
 /// matters; the statement, whatever its format, is not trusted and not kept.
 pub fn authenticator_data_of_attestation(attestation_object: &[u8]) -> Result<Vec<u8>, Rejection> {
-    let value: Value = ciborium::from_reader(attestation_object).map_err(|_| Rejection::Malformed("attestation_object"))?;
+    let value: Value =
+        ciborium::from_reader(attestation_object).map_err(|_| Rejection::Malformed("attestation_object"))?;
     let map = value.as_map().ok_or(Rejection::Malformed("attestation_object"))?;
     map.iter()
         .find(|(k, _)| k.as_text() == Some("authData"))
@@ -509,7 +526,10 @@ pub fn passkey_name(raw: &str) -> Result<String, &'static str> {
     if name.chars().count() > 64 {
         return Err("A passkey's name can be at most 64 characters.");
     }
-    if name.chars().any(|c| c.is_control() || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')) {
+    if name.chars().any(|c| {
+        c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+    }) {
         return Err("A passkey's name cannot contain control or invisible characters.");
     }
     Ok(name.to_string())
@@ -608,7 +628,10 @@ mod tests {
         let check = |json: Vec<u8>, object: &[u8]| {
             verify_registration(&ClientData::parse(&json).unwrap(), object, &expected(&encode(&challenge))).unwrap_err()
         };
-        assert_eq!(check(client_data("webauthn.create", &challenge, "https://evil.example"), &good), Rejection::WrongOrigin);
+        assert_eq!(
+            check(client_data("webauthn.create", &challenge, "https://evil.example"), &good),
+            Rejection::WrongOrigin
+        );
         assert_eq!(check(client_data("webauthn.get", &challenge, ORIGIN), &good), Rejection::WrongType);
         assert_eq!(check(client_data("webauthn.create", &[2u8; 32], ORIGIN), &good), Rejection::WrongChallenge);
         let other_rp = attestation(auth_data("evil.example", FLAG_UP | FLAG_UV, 0, Some((b"c", &cose))));
@@ -663,7 +686,10 @@ mod tests {
         use ed25519_dalek::Signer as _;
         let ed = PublicKey::from_cose(&ed25519_cose(&ed_key().verifying_key())).unwrap();
         let sign_ed = |m: &[u8]| ed_key().sign(m).to_bytes().to_vec();
-        assert_eq!(assert_with(&ed, sign_ed, FLAG_UP | FLAG_UV, 0, 0), Ok(Asserted { sign_count: 0, backed_up: false }));
+        assert_eq!(
+            assert_with(&ed, sign_ed, FLAG_UP | FLAG_UV, 0, 0),
+            Ok(Asserted { sign_count: 0, backed_up: false })
+        );
         let ec = PublicKey::from_cose(&p256_cose(p256_key().verifying_key())).unwrap();
         let sign_ec = |m: &[u8]| {
             let signature: p256::ecdsa::Signature = p256_key().sign(m);
@@ -713,7 +739,11 @@ mod tests {
     #[test]
     fn known_aaguids_are_named() {
         let mut google = [0u8; 16];
-        google.copy_from_slice(&(0..16).map(|i| u8::from_str_radix(&"ea9b8d664d011d213ce4b6b48cb575d4"[i * 2..i * 2 + 2], 16).unwrap()).collect::<Vec<_>>());
+        google.copy_from_slice(
+            &(0..16)
+                .map(|i| u8::from_str_radix(&"ea9b8d664d011d213ce4b6b48cb575d4"[i * 2..i * 2 + 2], 16).unwrap())
+                .collect::<Vec<_>>(),
+        );
         assert_eq!(authenticator_name(&google), Some("Google Password Manager"));
         assert_eq!(authenticator_name(&[0; 16]), None);
     }

@@ -44,7 +44,11 @@ impl ApiError {
         match self {
             // A wrong code is a mistake in what was typed, not a signed-out state: 401 would make
             // the page start over, where it should ask for the code again.
-            Self::InvalidJson | Self::InvalidInput(_) | Self::WeakPassword(_) | Self::InvalidCode | Self::PasskeyRejected => 400,
+            Self::InvalidJson
+            | Self::InvalidInput(_)
+            | Self::WeakPassword(_)
+            | Self::InvalidCode
+            | Self::PasskeyRejected => 400,
             Self::Unauthenticated | Self::InvalidCredentials => 401,
             Self::Forbidden | Self::CsrfRejected | Self::WrongPassword | Self::ReauthRequired => 403,
             Self::NotFound => 404,
@@ -99,9 +103,7 @@ impl ApiError {
             Self::SecondFactorUnavailable => "Codes from your authenticator app cannot be checked at the moment. \
                 Use one of your recovery codes instead, or contact support."
                 .into(),
-            Self::PasskeyRejected => {
-                "That passkey could not be verified. Try again, or sign in another way.".into()
-            }
+            Self::PasskeyRejected => "That passkey could not be verified. Try again, or sign in another way.".into(),
             Self::PasskeyExists => "This passkey is already registered.".into(),
             Self::PayloadTooLarge => "The request is too large.".into(),
             Self::UnsupportedMediaType => "Send the request as JSON (Content-Type: application/json).".into(),

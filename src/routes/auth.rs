@@ -46,16 +46,14 @@ struct Login {
 #[derive(Serialize)]
 struct SecondFactorRequired {
     two_factor_required: bool,
-    /// A passkey of the account may be used instead of a code.
-    passkey_available: bool,
 }
 
 pub async fn login(mut req: Request, app: &App) -> Result<Response, ApiError> {
     let body: Login = read_json(&mut req).await?;
     match sign_in::with_password(app, &req, &body.email, &body.password).await? {
         PasswordStep::SignedIn(signed_in) => signed_in_response(app, 200, *signed_in),
-        PasswordStep::SecondFactorNeeded { pending_cookie, passkey_available } => {
-            let body = SecondFactorRequired { two_factor_required: true, passkey_available };
+        PasswordStep::SecondFactorNeeded { pending_cookie } => {
+            let body = SecondFactorRequired { two_factor_required: true };
             with_cookie(json(200, &body)?, &pending_cookie)
         }
     }

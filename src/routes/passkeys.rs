@@ -120,7 +120,8 @@ pub async fn remove(req: Request, app: &App, current: CurrentSession) -> Result<
 fn passkey_id(req: &Request) -> Result<String, ApiError> {
     let path = req.path();
     let id = path.rsplit('/').next().unwrap_or_default();
-    let ok = !id.is_empty() && id.len() <= 1400 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let ok =
+        !id.is_empty() && id.len() <= 1400 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok {
         Ok(id.to_string())
     } else {

@@ -178,7 +178,10 @@ fn current_lock(db: &D1Database, user_id: &str, budget: &Budget) -> Result<D1Pre
     })
 }
 
-pub(super) fn first_of<T: serde::de::DeserializeOwned>(results: &[worker::D1Result], index: usize) -> Result<Option<T>, Error> {
+pub(super) fn first_of<T: serde::de::DeserializeOwned>(
+    results: &[worker::D1Result],
+    index: usize,
+) -> Result<Option<T>, Error> {
     Ok(results.get(index).map(|r| r.results::<T>()).transpose()?.and_then(|rows| rows.into_iter().next()))
 }
 

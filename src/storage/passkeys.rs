@@ -12,8 +12,8 @@ use super::events::{self, NewEvent};
 use super::precondition::Precondition;
 use super::users::{self, UserRow};
 use super::{int, text, Error, Outcome};
-use crate::storage::kv::{ChallengeKey, KvKey};
 use crate::domain::throttle::ThrottlePolicy;
+use crate::storage::kv::{ChallengeKey, KvKey};
 
 /// A user may keep this many passkeys.
 pub const MAX_PER_USER: u64 = 20;
@@ -125,7 +125,12 @@ struct AddCheck {
 
 /// Stores a new passkey with its `passkey_added` event, if this request spent the challenge,
 /// the credential is new and the user has room for it: one transaction.
-pub async fn add(db: &D1Database, new: &NewPasskey<'_>, spend: &Spend<'_>, event: &NewEvent<'_>) -> Result<Added, Error> {
+pub async fn add(
+    db: &D1Database,
+    new: &NewPasskey<'_>,
+    spend: &Spend<'_>,
+    event: &NewEvent<'_>,
+) -> Result<Added, Error> {
     let check = db
         .prepare(
             "SELECT EXISTS (SELECT 1 FROM passkeys WHERE credential_id = ?1) AS registered, \
@@ -160,8 +165,12 @@ pub async fn add(db: &D1Database, new: &NewPasskey<'_>, spend: &Spend<'_>, event
         "EXISTS (SELECT 1 FROM passkeys WHERE credential_id = ? AND user_id = ? AND public_key = ? AND created_at = ?)",
         vec![text(new.credential_id), text(new.user_id), text(new.public_key), int(new.now)],
     );
-    let statements =
-        vec![check, spend.statement(db, new.now)?, insert, events::insert(db, event, &stored.and(spend.precondition()))?];
+    let statements = vec![
+        check,
+        spend.statement(db, new.now)?,
+        insert,
+        events::insert(db, event, &stored.and(spend.precondition()))?,
+    ];
     let results = users::run_batch(db, statements).await?;
     if users::changes(&results, 2) > 0 {
         return Ok(Added::Added);
@@ -178,17 +187,29 @@ pub async fn add(db: &D1Database, new: &NewPasskey<'_>, spend: &Spend<'_>, event
 }
 
 /// Renames one of the user's passkeys; `None` when the user has no such passkey.
-pub async fn rename(db: &D1Database, user_id: &str, credential_id: &str, name: &str) -> Result<Option<PasskeyRow>, Error> {
+pub async fn rename(
+    db: &D1Database,
+    user_id: &str,
+    credential_id: &str,
+    name: &str,
+) -> Result<Option<PasskeyRow>, Error> {
     super::first(
-        db.prepare(format!("UPDATE passkeys SET name = ?3 WHERE credential_id = ?1 AND user_id = ?2 RETURNING {COLUMNS}"))
-            .bind(&[text(credential_id), text(user_id), text(name)])?,
+        db.prepare(format!(
+            "UPDATE passkeys SET name = ?3 WHERE credential_id = ?1 AND user_id = ?2 RETURNING {COLUMNS}"
+        ))
+        .bind(&[text(credential_id), text(user_id), text(name)])?,
     )
     .await
 }
 
 /// Removes one of the user's passkeys with its `passkey_removed` event; `LostRace` when the
 /// user has no such passkey (never had, or another request removed it first).
-pub async fn remove(db: &D1Database, user_id: &str, credential_id: &str, event: &NewEvent<'_>) -> Result<Outcome, Error> {
+pub async fn remove(
+    db: &D1Database,
+    user_id: &str,
+    credential_id: &str,
+    event: &NewEvent<'_>,
+) -> Result<Outcome, Error> {
     let exists = Precondition::new(
         "EXISTS (SELECT 1 FROM passkeys WHERE credential_id = ? AND user_id = ?)",
         vec![text(credential_id), text(user_id)],
@@ -224,11 +245,10 @@ pub async fn reserve_sign_in(
     let owner = "(SELECT user_id FROM passkeys WHERE credential_id = ?)";
     let (device_user, device_id) = device.unwrap_or(("", ""));
     let device_budget = Budget::Device(device_id.to_string());
-    let by_device = Precondition::new(&format!("id = {owner} AND id = ? AND ? != ''"), vec![
-        text(credential_id),
-        text(device_user),
-        text(device_user),
-    ]);
+    let by_device = Precondition::new(
+        &format!("id = {owner} AND id = ? AND ? != ''"),
+        vec![text(credential_id), text(device_user), text(device_user)],
+    );
     let by_stranger =
         Precondition::new(&format!("id = {owner} AND id != ?"), vec![text(credential_id), text(device_user)]);
     let reserve_device = attempts::reserve_where(db, &device_budget, device_user, &by_device, policy, now)?;
@@ -241,9 +261,8 @@ pub async fn reserve_sign_in(
              FROM users WHERE id = (SELECT user_id FROM passkeys WHERE credential_id = ?1)",
         )
         .bind(&[text(credential_id), text(device_user), text(&device_budget.scope(device_user).unwrap_or_default())])?;
-    let passkey = db
-        .prepare(format!("SELECT {COLUMNS} FROM passkeys WHERE credential_id = ?1"))
-        .bind(&[text(credential_id)])?;
+    let passkey =
+        db.prepare(format!("SELECT {COLUMNS} FROM passkeys WHERE credential_id = ?1")).bind(&[text(credential_id)])?;
     let statements = vec![spend.statement(db, now)?, reserve_device, reserve_stranger, user, passkey];
     let results = users::run_batch(db, statements).await?;
     let spent = users::changes(&results, 0) > 0;
@@ -255,7 +274,12 @@ pub async fn reserve_sign_in(
     let lock: Option<Locked> = attempts::first_of(&results, 3)?;
     let passkey: Option<PasskeyRow> = attempts::first_of(&results, 4)?;
     let (Some(user), Some(passkey)) = (user, passkey) else {
-        return Ok(PasskeySignInAttempt { found: None, budget: Budget::Strangers, reservation: Reservation::Stale, spent });
+        return Ok(PasskeySignInAttempt {
+            found: None,
+            budget: Budget::Strangers,
+            reservation: Reservation::Stale,
+            spent,
+        });
     };
     let (budget, reserved) = if *user.id == *device_user {
         (device_budget, attempts::first_of(&results, 1)?)

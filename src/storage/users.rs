@@ -21,9 +21,6 @@ pub struct UserRow {
     pub totp_enabled_at: Option<u64>,
     pub password_generation: u64,
     pub session_generation: u64,
-    /// The account has a passkey (the second step may use it).
-    #[serde(default)]
-    pub has_passkey: u32,
 }
 
 impl UserRow {
@@ -39,8 +36,8 @@ impl UserRow {
 pub fn find_by_email_statement(db: &D1Database, email: &str) -> Result<D1PreparedStatement, Error> {
     Ok(db
         .prepare(
-            "SELECT id, email, name, password_hash, totp_enabled_at, password_generation, session_generation, \
-             EXISTS (SELECT 1 FROM passkeys WHERE user_id = users.id) AS has_passkey FROM users WHERE email = ?1",
+            "SELECT id, email, name, password_hash, totp_enabled_at, password_generation, session_generation \
+             FROM users WHERE email = ?1",
         )
         .bind(&[text(email)])?)
 }

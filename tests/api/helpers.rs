@@ -109,17 +109,29 @@ impl TestApp {
     }
 
     pub fn with_user_agent(user_agent: &str) -> Self {
+        Self::at(base_url(), user_agent)
+    }
+
+    /// The same worker as `http://localhost:{port}`: WebAuthn takes the rp id from the host, and
+    /// an IP address is no valid rp id (browsers and authenticators refuse it).
+    pub fn at_localhost() -> Self {
+        Self::at(base_url().replace("127.0.0.1", "localhost"), CHROME_WINDOWS)
+    }
+
+    fn at(base: String, user_agent: &str) -> Self {
         // No pooled connections: a test that pauses (e.g. for a wrangler call) would otherwise reuse
         // a keep-alive connection the server has already closed.
         // A time limit: a lost response fails its test instead of hanging the whole run.
+        let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         let client = Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(0)
             .timeout(std::time::Duration::from_secs(120))
+            .resolve("localhost", loopback)
             .build()
             .unwrap();
         Self {
-            base: base_url(),
+            base,
             client,
             session: None,
             pending: None,
@@ -131,7 +143,7 @@ impl TestApp {
 
     /// Another device: same server, no cookies.
     pub fn another_device(&self, user_agent: &str) -> Self {
-        Self::with_user_agent(user_agent)
+        Self::at(self.base.clone(), user_agent)
     }
 
     fn cookie_header(&self) -> Option<String> {
@@ -286,6 +298,54 @@ impl TestApp {
             None => "/api/security/events".into(),
         };
         self.request(Method::GET, &path, None).await
+    }
+
+    pub async fn passkey_sign_in_options(&mut self) -> TestResponse {
+        self.request(Method::POST, "/api/auth/passkey/options", None).await
+    }
+
+    pub async fn passkey_sign_in(&mut self, credential: &Value) -> TestResponse {
+        self.request(Method::POST, "/api/auth/passkey/login", Some(json!({ "credential": credential }))).await
+    }
+
+    pub async fn passkey_second_step_options(&mut self) -> TestResponse {
+        self.request(Method::POST, "/api/auth/passkey/two-factor/options", None).await
+    }
+
+    pub async fn passkey_second_step(&mut self, credential: &Value) -> TestResponse {
+        self.request(Method::POST, "/api/auth/passkey/two-factor", Some(json!({ "credential": credential }))).await
+    }
+
+    pub async fn passkey_confirm_options(&mut self) -> TestResponse {
+        self.request(Method::POST, "/api/auth/passkey/confirm/options", None).await
+    }
+
+    pub async fn passkey_confirm(&mut self, credential: &Value) -> TestResponse {
+        self.request(Method::POST, "/api/auth/passkey/confirm", Some(json!({ "credential": credential }))).await
+    }
+
+    pub async fn passkeys(&mut self) -> TestResponse {
+        self.request(Method::GET, "/api/security/passkeys", None).await
+    }
+
+    pub async fn passkey_registration_options(&mut self) -> TestResponse {
+        self.request(Method::POST, "/api/security/passkeys/options", None).await
+    }
+
+    pub async fn add_passkey(&mut self, credential: &Value, name: Option<&str>) -> TestResponse {
+        let body = match name {
+            Some(name) => json!({ "credential": credential, "name": name }),
+            None => json!({ "credential": credential }),
+        };
+        self.request(Method::POST, "/api/security/passkeys", Some(body)).await
+    }
+
+    pub async fn rename_passkey(&mut self, id: &str, name: &str) -> TestResponse {
+        self.request(Method::PATCH, &format!("/api/security/passkeys/{id}"), Some(json!({ "name": name }))).await
+    }
+
+    pub async fn remove_passkey(&mut self, id: &str) -> TestResponse {
+        self.request(Method::DELETE, &format!("/api/security/passkeys/{id}"), None).await
     }
 
     /// Another browser that once completed a sign-in of `user` (so it holds a device cookie and

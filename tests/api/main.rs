@@ -10,6 +10,8 @@ mod events;
 mod http_contract;
 mod observability;
 mod openapi;
+mod passkey_device;
+mod passkeys;
 mod password;
 mod sessions;
 mod sign_in;
