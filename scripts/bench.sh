@@ -248,6 +248,13 @@ else
   printf 'revoke-others (50 sessions)\t1\tnot yet\t\t\t\n' >>"$ROWS"
 fi
 
+# A passkey sign-in: options, then the assertion (its challenge serves once, so not a wrk row).
+if has_route POST /api/auth/passkey/login; then
+  step "passkey sign-in (options + assertion), 30 ceremonies one at a time"
+  node bench/passkey-sign-in.mjs "$BASE" 30 | node bench/report.mjs calls-row "sign-in (passkey: options + assertion)" |
+    tee -a "$ROWS" >&2
+fi
+
 # Its log (worker-1.log) has the worker's own duration_ms for sign-ins and the statuses it answered.
 worker_stop
 
@@ -291,6 +298,7 @@ ops "password change (signs out 2 others)" -X PUT -H 'Content-Type: application/
   -d "{\"current_password\":\"$PASSWORD\",\"new_password\":\"${PASSWORD/-a-/-b-}\"}" "$BASE/api/security/password"
 has_route POST /api/security/sessions/revoke-others &&
   ops "revoke-others (50 sessions)" -X POST -H "Cookie: __Host-session=$TOKEN_FIFTY" "$BASE/api/security/sessions/revoke-others"
+has_route POST /api/auth/passkey/login && node bench/passkey-sign-in.mjs "$BASE" 1 --ops | tee -a "$OPS" >&2
 ops "sign-out" -X POST -H "Cookie: __Host-session=$TOKEN_ONE" "$BASE/api/auth/logout"
 worker_stop
 

@@ -20,7 +20,7 @@ use crate::domain::tokens;
 use crate::domain::webauthn::{self, json::AuthenticationResponse, json::RegistrationResponse, Rejection};
 use crate::http::ApiError;
 use crate::storage::events::{self, EventType};
-use crate::storage::passkeys::{self as store, Added, IssuedChallenge, PasskeyRow, PasskeyUse, Purpose, Spend};
+use crate::storage::passkeys::{self as store, Adding, IssuedChallenge, PasskeyRow, PasskeyUse, Purpose, Spend};
 use crate::storage::sessions::{self, PendingSignIn};
 use crate::storage::{ip_limits, Outcome};
 
@@ -377,10 +377,10 @@ pub async fn register(
     let added = store::add(&app.db()?, &new, &Spend { challenge: &challenge, by: &spent_by }, &event).await?;
     forget_challenge_later(app, &challenge);
     match added {
-        Added::Added => {}
-        Added::ChallengeSpent => return Err(ApiError::PasskeyRejected),
-        Added::AlreadyRegistered => return Err(ApiError::PasskeyExists),
-        Added::TooMany => return Err(too_many()),
+        Adding::Done => {}
+        Adding::ChallengeSpent => return Err(ApiError::PasskeyRejected),
+        Adding::AlreadyRegistered => return Err(ApiError::PasskeyExists),
+        Adding::TooMany => return Err(too_many()),
     }
     let row = store::find(&app.db()?, &current.user.id, &id).await?.ok_or(ApiError::Internal)?;
     Ok(PasskeyView::from(&row))

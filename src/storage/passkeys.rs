@@ -107,8 +107,8 @@ pub struct NewPasskey<'a> {
 
 /// What adding a passkey did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Added {
-    Added,
+pub enum Adding {
+    Done,
     /// The challenge was answered before.
     ChallengeSpent,
     /// The credential id is registered already (to this account or another).
@@ -130,7 +130,7 @@ pub async fn add(
     new: &NewPasskey<'_>,
     spend: &Spend<'_>,
     event: &NewEvent<'_>,
-) -> Result<Added, Error> {
+) -> Result<Adding, Error> {
     let check = db
         .prepare(
             "SELECT EXISTS (SELECT 1 FROM passkeys WHERE credential_id = ?1) AS registered, \
@@ -173,16 +173,16 @@ pub async fn add(
     ];
     let results = users::run_batch(db, statements).await?;
     if users::changes(&results, 2) > 0 {
-        return Ok(Added::Added);
+        return Ok(Adding::Done);
     }
     if users::changes(&results, 1) == 0 {
-        return Ok(Added::ChallengeSpent);
+        return Ok(Adding::ChallengeSpent);
     }
     let check: Option<AddCheck> = results.first().map(|r| r.results()).transpose()?.and_then(|r| r.into_iter().next());
     Ok(match check {
-        Some(c) if c.registered != 0 => Added::AlreadyRegistered,
-        Some(c) if c.count >= MAX_PER_USER => Added::TooMany,
-        _ => Added::AlreadyRegistered,
+        Some(c) if c.registered != 0 => Adding::AlreadyRegistered,
+        Some(c) if c.count >= MAX_PER_USER => Adding::TooMany,
+        _ => Adding::AlreadyRegistered,
     })
 }
 

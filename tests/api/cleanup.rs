@@ -7,7 +7,7 @@ async fn run_scheduled_cleanup(app: &mut TestApp) {
 }
 
 #[tokio::test]
-async fn the_scheduled_cleanup_drops_expired_revocations_and_events_older_than_90_days() {
+async fn the_scheduled_cleanup_drops_expired_revocations_spent_challenges_and_events_older_than_90_days() {
     let mut app = TestApp::new();
     app.signed_up_user().await;
     let user_id = TestApp::user_id_of(&app.me().await);
@@ -23,6 +23,12 @@ async fn the_scheduled_cleanup_drops_expired_revocations_and_events_older_than_9
         t - 91 * 86_400,
         t - 89 * 86_400
     ));
+    let (spent, spending) = (random_hex(32), random_hex(32));
+    d1(&format!(
+        "INSERT INTO spent_challenges (challenge, spent_by, expires_at) VALUES ('{spent}', 'x', {}), ('{spending}', 'x', {})",
+        t - 10,
+        t + 300
+    ));
 
     run_scheduled_cleanup(&mut app).await;
 
@@ -31,5 +37,12 @@ async fn the_scheduled_cleanup_drops_expired_revocations_and_events_older_than_9
     assert_eq!(revoked[0]["session_id"], live);
     let old_events = d1(&format!("SELECT at FROM security_events WHERE user_id = '{user_id}' AND at < {}", t - 60));
     assert_eq!(old_events.len(), 1, "only the 89-day-old event stays");
+    let challenges =
+        d1(&format!("SELECT challenge FROM spent_challenges WHERE challenge IN ('{spent}', '{spending}')"));
+    assert_eq!(
+        challenges,
+        vec![serde_json::json!({ "challenge": spending })],
+        "a challenge is kept while it could be answered"
+    );
     assert_eq!(app.me().await.status, 200);
 }
