@@ -7,7 +7,6 @@
 
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
-use ciborium::Value;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -153,8 +152,7 @@ pub struct PublicKey {
 impl PublicKey {
     /// Parses and validates a COSE_Key: EC2 P-256 with ES256, or OKP Ed25519 with EdDSA.
     pub fn from_cose(cose: &[u8]) -> Result<Self, Rejection> {
-        let value: Value = ciborium::from_reader(cose).map_err(|_| Rejection::Malformed("public_key"))?;
-        let key = CoseKey::from_value(&value)?;
+        let key = CoseKey::parse(cose)?;
         key.verifier()?;
         Ok(Self { algorithm: key.algorithm, cose: cose.to_vec() })
     }
@@ -166,10 +164,10 @@ impl PublicKey {
         client_data_json: &[u8],
         signature: &[u8],
     ) -> Result<(), Rejection> {
-        let value: Value = ciborium::from_reader(&self.cose[..]).map_err(|_| Rejection::UnsupportedKey)?;
+        let key = CoseKey::parse(&self.cose).map_err(|_| Rejection::UnsupportedKey)?;
         let mut signed = authenticator_data.to_vec();
         signed.extend_from_slice(&Sha256::digest(client_data_json));
-        CoseKey::from_value(&value)?.verifier()?.verify(&signed, signature)
+        key.verifier()?.verify(&signed, signature)
     }
 }
 
@@ -187,27 +185,28 @@ enum Verifier {
 }
 
 impl CoseKey {
-    fn from_value(value: &Value) -> Result<Self, Rejection> {
-        let map = value.as_map().ok_or(Rejection::Malformed("public_key"))?;
-        let int_at = |label: i64| {
-            map.iter()
-                .find(|(k, _)| k.as_integer() == Some(label.into()))
-                .and_then(|(_, v)| v.as_integer())
-                .and_then(|i| i64::try_from(i).ok())
-        };
-        let bytes_at = |label: i64| {
-            map.iter()
-                .find(|(k, _)| k.as_integer() == Some(label.into()))
-                .and_then(|(_, v)| v.as_bytes())
-                .cloned()
-                .unwrap_or_default()
-        };
+    /// The labels we use (kty 1, alg 3, crv -1, x -2, y -3); a label of another key type with
+    /// the same number but another CBOR type (RSA's `n` is -1) reads as absent.
+    fn parse(cose: &[u8]) -> Result<Self, Rejection> {
+        let (mut kty, mut algorithm, mut crv, mut x, mut y) = (None, None, None, None, None);
+        cbor::each_entry(cose, |key, d| {
+            match key {
+                cbor::Key::Int(1) => kty = cbor::int(d)?,
+                cbor::Key::Int(3) => algorithm = cbor::int(d)?,
+                cbor::Key::Int(-1) => crv = cbor::int(d)?,
+                cbor::Key::Int(-2) => x = cbor::bytes(d)?,
+                cbor::Key::Int(-3) => y = cbor::bytes(d)?,
+                _ => d.skip().ok()?,
+            }
+            Some(())
+        })
+        .ok_or(Rejection::Malformed("public_key"))?;
         Ok(Self {
-            kty: int_at(1).ok_or(Rejection::Malformed("public_key"))?,
-            algorithm: int_at(3).ok_or(Rejection::Malformed("public_key"))?,
-            crv: int_at(-1).unwrap_or(0),
-            x: bytes_at(-2),
-            y: bytes_at(-3),
+            kty: kty.ok_or(Rejection::Malformed("public_key"))?,
+            algorithm: algorithm.ok_or(Rejection::Malformed("public_key"))?,
+            crv: crv.unwrap_or(0),
+            x: x.unwrap_or_default(),
+            y: y.unwrap_or_default(),
         })
     }
 
@@ -292,10 +291,8 @@ impl AuthenticatorData {
             return Err(malformed);
         }
         let credential_id = data[18..18 + id_len].to_vec();
-        let mut rest = &data[18 + id_len..];
-        let before = rest.len();
-        let _: Value = ciborium::from_reader(&mut rest).map_err(|_| Rejection::Malformed("public_key"))?;
-        let cose = &data[18 + id_len..18 + id_len + (before - rest.len())];
+        let rest = &data[18 + id_len..];
+        let cose = &rest[..cbor::item_len(rest).ok_or(Rejection::Malformed("public_key"))?];
         Ok(AttestedCredential { aaguid, credential_id, public_key: PublicKey::from_cose(cose)? })
     }
 
@@ -339,14 +336,84 @@ pub fn check_counter(stored: u32, received: u32) -> Result<(), Rejection> {
 /// A registration's `attestationObject`: with attestation "none" only its authenticator data
 /// matters; the statement, whatever its format, is not trusted and not kept.
 pub fn authenticator_data_of_attestation(attestation_object: &[u8]) -> Result<Vec<u8>, Rejection> {
-    let value: Value =
-        ciborium::from_reader(attestation_object).map_err(|_| Rejection::Malformed("attestation_object"))?;
-    let map = value.as_map().ok_or(Rejection::Malformed("attestation_object"))?;
-    map.iter()
-        .find(|(k, _)| k.as_text() == Some("authData"))
-        .and_then(|(_, v)| v.as_bytes())
-        .cloned()
-        .ok_or(Rejection::Malformed("attestation_object"))
+    let mut authenticator_data = None;
+    cbor::each_entry(attestation_object, |key, d| {
+        match key {
+            cbor::Key::Text("authData") => authenticator_data = Some(d.bytes().ok()?.to_vec()),
+            _ => d.skip().ok()?,
+        }
+        Some(())
+    })
+    .and(authenticator_data)
+    .ok_or(Rejection::Malformed("attestation_object"))
+}
+
+/// The CBOR of WebAuthn (COSE keys, attestation objects), read with `minicbor`'s decoder:
+/// definite-length maps, as CTAP2's canonical encoding writes them.
+mod cbor {
+    use minicbor::data::Type;
+    use minicbor::Decoder;
+
+    pub enum Key<'b> {
+        Int(i64),
+        Text(&'b str),
+        Other,
+    }
+
+    /// The length of the one data item at the start of `bytes`.
+    pub fn item_len(bytes: &[u8]) -> Option<usize> {
+        let mut d = Decoder::new(bytes);
+        d.skip().ok()?;
+        Some(d.position())
+    }
+
+    /// Hands each key of the map that `bytes` holds (nothing after it) to `entry`, with the
+    /// decoder at its value, which `entry` reads or skips; `None` if anything is malformed.
+    pub fn each_entry<'b>(
+        bytes: &'b [u8],
+        mut entry: impl FnMut(Key<'b>, &mut Decoder<'b>) -> Option<()>,
+    ) -> Option<()> {
+        let mut d = Decoder::new(bytes);
+        for _ in 0..d.map().ok()?? {
+            let key = match d.datatype().ok()? {
+                Type::U8 | Type::U16 | Type::U32 | Type::U64 | Type::I8 | Type::I16 | Type::I32 | Type::I64 => {
+                    Key::Int(d.i64().ok()?)
+                }
+                Type::String => Key::Text(d.str().ok()?),
+                _ => {
+                    d.skip().ok()?;
+                    Key::Other
+                }
+            };
+            entry(key, &mut d)?;
+        }
+        (d.position() == bytes.len()).then_some(())
+    }
+
+    fn is_int(d: &Decoder<'_>) -> bool {
+        matches!(
+            d.datatype(),
+            Ok(Type::U8 | Type::U16 | Type::U32 | Type::U64 | Type::I8 | Type::I16 | Type::I32 | Type::I64)
+        )
+    }
+
+    /// An integer value, or `Some(None)` (skipped) for a value of another type.
+    pub fn int(d: &mut Decoder<'_>) -> Option<Option<i64>> {
+        if is_int(d) {
+            return Some(Some(d.i64().ok()?));
+        }
+        d.skip().ok()?;
+        Some(None)
+    }
+
+    /// A byte string value, or `Some(None)` (skipped) for a value of another type.
+    pub fn bytes(d: &mut Decoder<'_>) -> Option<Option<Vec<u8>>> {
+        if d.datatype().ok()? == Type::Bytes {
+            return Some(Some(d.bytes().ok()?.to_vec()));
+        }
+        d.skip().ok()?;
+        Some(None)
+    }
 }
 
 /// A registration response, checked: the new credential and the flags it was made with.
@@ -538,6 +605,7 @@ pub fn passkey_name(raw: &str) -> Result<String, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ciborium::Value;
 
     const ORIGIN: &str = "https://wemasy.example";
     const RP: &str = "wemasy.example";
@@ -655,6 +723,50 @@ mod tests {
         assert!(matches!(PublicKey::from_cose(&[0xff, 0x00]), Err(Rejection::Malformed(_))));
         assert!(matches!(AuthenticatorData::parse(&[0; 10]), Err(Rejection::Malformed(_))));
         assert!(matches!(authenticator_data_of_attestation(b"\xa1"), Err(Rejection::Malformed(_))));
+    }
+
+    #[test]
+    fn cbor_is_read_strictly_but_other_key_types_and_statements_are_skipped() {
+        let key = ed_key().verifying_key();
+        let cose = cbor(&Value::Map(vec![
+            (1.into(), 1.into()),
+            (3.into(), EDDSA.into()),
+            ((-1).into(), 6.into()),
+            ((-2).into(), Value::Bytes(key.to_bytes().to_vec())),
+        ]));
+        assert!(PublicKey::from_cose(&cose).is_ok());
+        let mut trailing = cose.clone();
+        trailing.push(0);
+        assert!(matches!(PublicKey::from_cose(&trailing), Err(Rejection::Malformed(_))));
+        // An indefinite-length map (0xbf … 0xff): CTAP2 never writes one.
+        let mut indefinite = vec![0xbf];
+        indefinite.extend_from_slice(&cose[1..]);
+        indefinite.push(0xff);
+        assert!(matches!(PublicKey::from_cose(&indefinite), Err(Rejection::Malformed(_))));
+        // RSA's -1 is the modulus (bytes), not a curve: unsupported, not malformed.
+        let rsa = cbor(&Value::Map(vec![
+            (1.into(), 3.into()),
+            (3.into(), (-257).into()),
+            ((-1).into(), Value::Bytes(vec![7; 256])),
+            ((-2).into(), Value::Bytes(vec![1, 0, 1])),
+        ]));
+        assert_eq!(PublicKey::from_cose(&rsa).unwrap_err(), Rejection::UnsupportedKey);
+        // A "packed" statement with a certificate chain is skipped; authData is what counts.
+        let packed = cbor(&Value::Map(vec![
+            ("fmt".into(), "packed".into()),
+            (
+                "attStmt".into(),
+                Value::Map(vec![
+                    ("alg".into(), ES256.into()),
+                    ("sig".into(), Value::Bytes(vec![9; 70])),
+                    ("x5c".into(), Value::Array(vec![Value::Bytes(vec![8; 300])])),
+                ]),
+            ),
+            ("authData".into(), Value::Bytes(vec![5; 37])),
+        ]));
+        assert_eq!(authenticator_data_of_attestation(&packed).unwrap(), vec![5; 37]);
+        let without = cbor(&Value::Map(vec![("fmt".into(), "none".into())]));
+        assert!(authenticator_data_of_attestation(&without).is_err());
     }
 
     fn assert_with(

@@ -279,12 +279,13 @@ async fn a_registration_from_another_origin_is_refused() {
 #[tokio::test]
 async fn a_device_that_does_not_verify_its_user_is_refused() {
     let (mut app, _, id) = signed_up().await;
-    let mut phone = Device::es256(&app.base);
+    let mut unverified = Device::es256(&app.base);
     let options = app.passkey_registration_options().await;
-    let client_data = phone.creation_client_data(&challenge_of(&options.body), &app.base);
-    assert_rejected(&app.add_passkey(&phone.create_raw(&options.body, &client_data, false).await, None).await);
+    let client_data = unverified.creation_client_data(&challenge_of(&options.body), &app.base);
+    assert_rejected(&app.add_passkey(&unverified.create_raw(&options.body, &client_data, false).await, None).await);
     assert_eq!(app.passkeys().await.body["passkeys"], json!([]));
     // The same ceremony with user verification is accepted: UV was the only thing missing.
+    let mut phone = Device::es256(&app.base);
     let options = app.passkey_registration_options().await;
     let client_data = phone.creation_client_data(&challenge_of(&options.body), &app.base);
     let added = app.add_passkey(&phone.create_raw(&options.body, &client_data, true).await, None).await;
