@@ -1,7 +1,7 @@
 // The Recent security activity card knows every event type the server can write, and no other:
 // the page's words (EVENT_WORDS of public/js/security/activity.js) are held to the enum of the
 // event `type` in openapi.json, the contract the worker's own tests hold the server to. It also
-// words the details the server writes with failed attempts, locks and used recovery codes.
+// words the details the server writes with failed attempts, locks, used recovery codes and passkeys.
 // Pure Node: no browser, no worker.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,7 +35,7 @@ test('the activity card has words for every event type the server writes, and fo
   assert.equal(new Set(Object.values(EVENT_WORDS)).size, page.length, 'no two types share their words');
 });
 
-test('the activity card words the details of failed attempts, locks and used recovery codes', () => {
+test('the activity card words the details of failed attempts, locks, used recovery codes and passkeys', () => {
   const detail = (type, d) => eventDetail({ type, detail: d });
   assert.equal(detail('sign_in_failed', { factor: 'password', client: 'account' }), 'Wrong password');
   assert.equal(detail('sign_in_failed', { factor: 'totp', action: 'sign_in', client: 'device' }), 'Wrong authenticator code');
@@ -58,6 +58,17 @@ test('the activity card words the details of failed attempts, locks and used rec
   assert.equal(detail('recovery_code_used', { remaining: 1 }), '1 code left');
   assert.equal(detail('recovery_code_used', { remaining: 0 }), 'No codes left');
   assert.equal(detail('sign_in', { method: 'password+totp' }), 'With password and authenticator code');
+  assert.equal(detail('sign_in', { method: 'passkey' }), 'With a passkey');
+  assert.equal(detail('sign_in', { method: 'password+passkey' }), 'With password and a passkey');
+  assert.equal(
+    detail('sign_in_failed', { factor: 'passkey', action: 'confirm', reason: 'wrong_signature', client: 'session' }),
+    "Passkey not accepted while confirming it's you",
+  );
+  assert.equal(detail('sign_in_failed', { factor: 'passkey', action: 'sign_in', client: 'account' }), 'Passkey not accepted');
+  assert.equal(detail('passkey_added', { name: 'Work laptop' }), '“Work laptop”');
+  assert.equal(detail('passkey_removed', { name: 'iCloud Keychain' }), '“iCloud Keychain”');
+  assert.match(detail('passkey_clone_warning', { action: 'sign_in' }), /^Refused at sign-in: it answered like a copy of your passkey\. /);
+  assert.match(detail('passkey_clone_warning', { action: 'confirm' }), /^Refused while confirming it's you: /);
   assert.equal(detail('password_changed', { signed_out_sessions: 2 }), '2 sessions signed out');
   assert.equal(detail('other_sessions_revoked', { revoked: 1 }), '1 session signed out');
   assert.equal(detail('session_revoked', { device: 'desktop', browser: 'Firefox', os: 'Windows', current: false }), 'Ended: Firefox on Windows');

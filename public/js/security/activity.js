@@ -22,11 +22,25 @@ export const EVENT_WORDS = {
   session_revoked: 'A session was signed out',
   other_sessions_revoked: 'All other sessions were signed out',
   locked_out: 'Sign-in paused after too many failed attempts',
+  passkey_added: 'Passkey added',
+  passkey_removed: 'Passkey removed',
+  passkey_clone_warning: 'A passkey may have been copied',
 };
-const WARNING_EVENTS = new Set(['sign_in_failed', 'locked_out', 'two_factor_disabled', 'recovery_code_used']);
+const WARNING_EVENTS = new Set([
+  'sign_in_failed',
+  'locked_out',
+  'two_factor_disabled',
+  'recovery_code_used',
+  'passkey_clone_warning',
+]);
 
 /** What a failed attempt got wrong (`detail.factor`). */
-const WRONG = { password: 'Wrong password', totp: 'Wrong authenticator code', recovery_code: 'Wrong recovery code' };
+const WRONG = {
+  password: 'Wrong password',
+  totp: 'Wrong authenticator code',
+  recovery_code: 'Wrong recovery code',
+  passkey: 'Passkey not accepted',
+};
 
 /** Where a failed attempt was made (`detail.action`); a plain sign-in needs no words. */
 const WHILE = {
@@ -78,6 +92,12 @@ export function eventDetail(event) {
     case 'session_revoked':
       // The session that was ended (the row's device is the one that ended it).
       return detail.browser || detail.os ? `Ended: ${browserOnOs(detail)}` : null;
+    case 'passkey_added':
+    case 'passkey_removed':
+      return typeof detail.name === 'string' && detail.name ? `“${detail.name}”` : null;
+    case 'passkey_clone_warning':
+      // Its signature counter went back, as when a copy of it was used: the attempt was refused.
+      return `Refused ${WHILE[detail.action] || 'at sign-in'}: it answered like a copy of your passkey. If you did not expect this, remove it and add a new one.`;
     case 'recovery_code_used':
       if (!count(detail.remaining)) return null;
       return detail.remaining === 0 ? 'No codes left' : `${plural(detail.remaining, 'code', 'codes')} left`;

@@ -88,8 +88,11 @@ export function browserOnOs(item) {
   return os && !os.startsWith('Unknown') ? `${browser} on ${os}` : browser;
 }
 
+/** How a session or sign-in was made (`sign_in_method`, `detail.method`), as words after "with". */
 export function signInMethod(method) {
   if (typeof method !== 'string') return null;
+  if (method === 'passkey') return 'a passkey';
+  if (/passkey/.test(method)) return 'password and a passkey';
   if (/recovery/.test(method)) return 'password and a recovery code';
   if (/totp|two|code|2fa/.test(method)) return 'password and authenticator code';
   if (method === 'password') return 'password';
