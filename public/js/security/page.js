@@ -1,15 +1,15 @@
 // What the cards of the Security page share: who is signed in, whether two-factor authentication
-// is on, how a card asks the others to load again after a change, and how an error is said —
+// is on, how many passkeys the account has, how a card asks the others to load again after a change, and how an error is said —
 // a signed-out answer (401) leaves for the sign-in page instead (the form helper as the cards use it).
 import { api, ApiError } from '../api.js';
 import { showError } from '../messages.js';
 import * as form from '../form.js';
 
-export const state = { user: null, twoFactorEnabled: false };
+export const state = { user: null, twoFactorEnabled: false, passkeyCount: 0 };
 
 const loaders = {};
 
-/** The page entry names how each part loads: `overview`, `sessions`, `activity`. */
+/** The page entry names how each part loads: `overview`, `passkeys`, `sessions`, `activity`. */
 export function setLoaders(named) {
   Object.assign(loaders, named);
 }
@@ -35,6 +35,23 @@ export function report(region, err) {
     return;
   }
   showError(region, err);
+}
+
+/**
+ * Loads a card's list: marked busy meanwhile, GET `path`, its answer to `draw`; an error is said in
+ * `region`. Resolves true when the list is up to date.
+ */
+export async function loadList(list, region, path, draw) {
+  list.setAttribute('aria-busy', 'true');
+  try {
+    draw(await api(path));
+    return true;
+  } catch (err) {
+    report(region, err);
+    return false;
+  } finally {
+    list.setAttribute('aria-busy', 'false');
+  }
 }
 
 /** The form helper with this page's way of saying an error (`report`). */

@@ -1,11 +1,11 @@
 // The Active sessions card (SPEC §5.8): every signed-in device with its browser, system, place,
 // address and last activity, "This device" first; "Sign out" per row, "Sign out all other
 // sessions", and "Refresh".
-import { api, ApiError } from '../api.js';
+import { ApiError } from '../api.js';
 import { showError, showSuccess, clearMessage } from '../messages.js';
 import { busy } from '../form.js';
 import { isTime, dayOf, timeElement, placeOf, deviceKind, browserOnOs, signInMethod, plural } from './words.js';
-import { report, reload, signOut, run, onClick } from './page.js';
+import { loadList, reload, signOut, run, onClick } from './page.js';
 import { sudo } from './reauth.js';
 
 const $ = (id) => document.getElementById(id);
@@ -53,9 +53,8 @@ function whenOf(session) {
   else if (isTime(session.last_active_at)) when.append('Last active ', timeElement(session.last_active_at));
   if (isTime(session.created_at)) {
     if (when.childNodes.length) when.append(' · ');
-    when.append('Signed in ', timeElement(session.created_at, dayOf(session.created_at)));
     const method = signInMethod(session.sign_in_method);
-    if (method) when.append(` with ${method}`);
+    when.append(method ? `Signed in with ${method} on ` : 'Signed in on ', timeElement(session.created_at, dayOf(session.created_at)));
   }
   return when;
 }
@@ -91,11 +90,9 @@ function sessionRow(session) {
 }
 
 /** Loads the list; resolves true when it is up to date. */
-export async function load() {
+export function load() {
   const list = $('sessions-list');
-  list.setAttribute('aria-busy', 'true');
-  try {
-    const answer = await api('/api/security/sessions');
+  return loadList(list, $('sessions-message'), '/api/security/sessions', (answer) => {
     const sessions = Array.isArray(answer?.sessions) ? answer.sessions : [];
     sessions.sort((a, b) => Number(Boolean(b.current)) - Number(Boolean(a.current)));
     list.replaceChildren(...sessions.map(sessionRow));
@@ -103,13 +100,7 @@ export async function load() {
     $('revoke-others').hidden = others === 0;
     $('only-session').hidden = others !== 0;
     $('overview-sessions').textContent = plural(sessions.length, 'device', 'devices');
-    return true;
-  } catch (err) {
-    report($('sessions-message'), err);
-    return false;
-  } finally {
-    list.setAttribute('aria-busy', 'false');
-  }
+  });
 }
 
 /** After a session ended: the list again, then the words, focus on Refresh, and the activity. */
