@@ -9,7 +9,7 @@ function say(region, kind, text) {
   p.textContent = text;
   region.append(p);
   region.classList.add('message', `message-${kind}`);
-  region.classList.remove(kind === 'error' ? 'message-success' : 'message-error');
+  region.classList.remove(kind === 'error' ? 'message-success' : 'message-error', 'message-info');
 }
 
 /** Shows an error: the message, then the password rules it broke, if any. */
@@ -29,6 +29,12 @@ export function showError(region, error) {
 
 export function showSuccess(region, text) {
   say(region, 'success', text);
+}
+
+/** A calm word where nothing went wrong (the person called an action off). */
+export function showInfo(region, text) {
+  say(region, 'success', text);
+  region.classList.add('message-info');
 }
 
 export function clearMessage(region) {

@@ -1,10 +1,12 @@
 // "Confirm it's you": a change that needs a fresh password (the API answers 403
 // `reauth_required`) asks for it in a dialog, and for a code when 2FA is on, then runs again once.
+// When the account has a passkey the dialog also offers "Use a passkey", which counts as both.
 import { api, ApiError } from '../api.js';
-import { clearMessage } from '../messages.js';
-import { onSubmit, markInvalid, blame, Cancelled } from '../form.js';
+import { clearMessage, showInfo } from '../messages.js';
+import { onSubmit, run, markInvalid, blame, Cancelled } from '../form.js';
 import { hidePasswords } from '../reveal.js';
 import { SIX_DIGITS, digitsOf } from '../second-factor.js';
+import { passkeysSupported, usePasskey, PasskeyCancelled } from '../webauthn.js';
 import { state, toSignIn } from './page.js';
 
 const $ = (id) => document.getElementById(id);
@@ -35,7 +37,9 @@ function askToConfirm(reason) {
   form.reset();
   hidePasswords(form);
   clearMessage($('reauth-error'));
+  clearMessage($('reauth-notice'));
   $('reauth-code-field').hidden = !state.twoFactorEnabled;
+  $('reauth-passkey').hidden = !(state.passkeyCount > 0 && passkeysSupported());
   $('reauth-text').textContent =
     (reason && !/^\s*$/.test(reason) ? reason : 'For your security, confirm your password to continue.') +
     (state.twoFactorEnabled ? ' You will also need a code from your authenticator app.' : '');
@@ -55,6 +59,37 @@ function askToConfirm(reason) {
   });
 }
 
+/** The session ended meanwhile: close the dialog and go to the sign-in page. */
+function signedOut(err) {
+  if (!(err instanceof ApiError && err.status === 401 && err.code === 'unauthenticated')) return false;
+  settleDialog?.(false);
+  toSignIn();
+  return true;
+}
+
+/** "Use a passkey": the browser asks for one of the account's passkeys; the worker checks it. */
+function wirePasskey() {
+  const button = $('reauth-use-passkey');
+  button.addEventListener('click', () => {
+    clearMessage($('reauth-notice'));
+    return run(button, {
+      region: $('reauth-error'),
+      busyLabel: 'Waiting for your passkey…',
+      send: async () => {
+        const options = await api('/api/auth/passkey/confirm/options', { method: 'POST' });
+        const credential = await usePasskey(options);
+        return api('/api/auth/passkey/confirm', { method: 'POST', body: { credential } });
+      },
+      done: () => settleDialog?.(true),
+      handled: (err) => {
+        if (!(err instanceof PasskeyCancelled)) return signedOut(err);
+        showInfo($('reauth-notice'), 'No passkey was used. Try again, or enter your password.');
+        return true;
+      },
+    });
+  });
+}
+
 /** Wires the dialog (once, at start). */
 export function init() {
   const dialog = $('reauth-dialog');
@@ -67,9 +102,11 @@ export function init() {
   });
   $('reauth-cancel').addEventListener('click', () => settleDialog?.(false));
 
+  wirePasskey();
   const password = $('reauth-password');
   const code = $('reauth-code');
   onSubmit($('reauth-form'), () => {
+    clearMessage($('reauth-notice'));
     const digits = digitsOf(code);
     return {
       region: $('reauth-error'),
@@ -87,12 +124,7 @@ export function init() {
           body: state.twoFactorEnabled ? { password: password.value, code: digits } : { password: password.value },
         }),
       done: () => settleDialog?.(true),
-      handled: (err) => {
-        if (!(err instanceof ApiError && err.status === 401 && err.code === 'unauthenticated')) return false;
-        settleDialog?.(false);
-        toSignIn();
-        return true;
-      },
+      handled: signedOut,
       failed: (err) => blame(err instanceof ApiError && err.code === 'invalid_code' ? code : password, { select: true }),
     };
   });
