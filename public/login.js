@@ -1,10 +1,12 @@
-// The sign-in page: sign in, create an account, and the second-factor step.
+// The sign-in page: sign in (with the password, or a passkey: its button or the e-mail field's
+// autofill), create an account, and the second-factor step (a code, a recovery code or a passkey).
 import { api, ApiError } from './js/api.js';
-import { showError, showSuccess, clearMessage } from './js/messages.js';
-import { onSubmit, markInvalid, blame } from './js/form.js';
+import { showError, showInfo, clearMessage } from './js/messages.js';
+import { run, onClick, onSubmit, markInvalid, blame } from './js/form.js';
 import { wireRevealButtons, hidePasswords } from './js/reveal.js';
 import { liveChecklist } from './js/password-rules.js';
 import { factorSwitch, factorProblem } from './js/second-factor.js';
+import { passkeysSupported, autofillAvailable, usePasskey, PasskeyCancelled } from './js/webauthn.js';
 
 const $ = (id) => document.getElementById(id);
 const views = { signin: $('signin-view'), signup: $('signup-view'), 'two-factor': $('two-factor-view') };
@@ -21,6 +23,9 @@ function safeNext(value) {
 
 function show(name, { focus = true } = {}) {
   for (const [key, view] of Object.entries(views)) view.hidden = key !== name;
+  // Passkey autofill belongs to the sign-in form's e-mail field: offered only while it is shown.
+  if (name === 'signin') startAutofill();
+  else stopAutofill();
   document.title = { signin: 'Sign in', signup: 'Create your account', 'two-factor': 'Two-factor authentication' }[name] + ' – WEMASY';
   if (!focus) return;
   if (name === 'two-factor') $('two-factor-code').focus();
@@ -33,9 +38,8 @@ function viewFromHash() {
 
 function notice(text) {
   const region = $('notice');
-  if (text) showSuccess(region, text);
+  if (text) showInfo(region, text);
   else clearMessage(region);
-  region.classList.add('message-info');
 }
 
 function goOn() {
@@ -59,6 +63,13 @@ function labelOf(input) {
 }
 
 const isApiError = (err, code) => err instanceof ApiError && err.code === code;
+
+/** The person closed the browser's passkey prompt: a calm word, no error. */
+function noPasskeyUsed(err, text) {
+  if (!(err instanceof PasskeyCancelled)) return false;
+  notice(text);
+  return true;
+}
 
 // ---------- sign in ----------
 
@@ -84,6 +95,85 @@ onSubmit(signinForm, () => ({
     if (isApiError(err, 'invalid_credentials')) blame(signinForm.password, { select: true });
     else signinForm.password.focus();
   },
+}));
+
+// ---------- sign in with a passkey: the button, or the e-mail field's autofill ----------
+
+// A challenge lives 300 s: the waiting autofill request asks for a new one before it runs out.
+const AUTOFILL_REFRESH_MS = 240000;
+let autofill = null; // the AbortController of the waiting autofill request
+
+const signInWithPasskey = (credential) => api('/api/auth/passkey/login', { method: 'POST', body: { credential } });
+
+/**
+ * Offers the account's passkeys in the e-mail field's autofill (conditional mediation) and waits
+ * in the background for the person to pick one. Anything going wrong before that stays silent:
+ * the password and the passkey button still work.
+ */
+function startAutofill() {
+  if (autofill || !passkeysSupported()) return;
+  const controller = new AbortController();
+  autofill = controller;
+  waitForAutofill(controller).finally(() => {
+    if (autofill === controller) autofill = null;
+  });
+}
+
+function stopAutofill() {
+  autofill?.abort();
+  autofill = null;
+}
+
+async function waitForAutofill(controller) {
+  const { signal } = controller;
+  if (!(await autofillAvailable()) || signal.aborted) return;
+  const refresh = setTimeout(() => {
+    if (autofill !== controller) return;
+    stopAutofill();
+    startAutofill();
+  }, AUTOFILL_REFRESH_MS);
+  let credential;
+  try {
+    const options = await api('/api/auth/passkey/options', { method: 'POST' });
+    if (signal.aborted) return;
+    credential = await usePasskey(options, { mediation: 'conditional', signal });
+  } catch {
+    return;
+  } finally {
+    clearTimeout(refresh);
+  }
+  if (autofill === controller) autofill = null;
+  // A passkey was picked in the autofill: the sign-in button shows the sign-in going on.
+  await run(signinForm.querySelector('button[type="submit"]'), {
+    region: $('signin-error'),
+    busyLabel: 'Signing in…',
+    send: () => signInWithPasskey(credential),
+    stay: true,
+    done: goOn,
+    failed: () => startAutofill(),
+  });
+}
+
+const passkeyButton = $('passkey-button');
+$('passkey-signin').hidden = !passkeysSupported();
+onClick(passkeyButton, () => ({
+  region: $('signin-error'),
+  busyLabel: 'Waiting for your passkey…',
+  send: async () => {
+    // One WebAuthn request at a time: the waiting autofill request makes way for this one.
+    stopAutofill();
+    clearMessage($('notice'));
+    const options = await api('/api/auth/passkey/options', { method: 'POST' });
+    return signInWithPasskey(await usePasskey(options));
+  },
+  stay: true,
+  done: goOn,
+  handled: (err) => {
+    const cancelled = noPasskeyUsed(err, 'No passkey was used. Sign in with your password, or try your passkey again.');
+    if (cancelled) startAutofill();
+    return cancelled;
+  },
+  failed: () => startAutofill(),
 }));
 
 // ---------- create an account ----------
@@ -129,7 +219,53 @@ function startTwoFactor() {
   factor.reset();
   clearMessage($('notice'));
   show('two-factor');
+  offerPasskey();
 }
+
+/** The pending sign-in expired (5 minutes) or was used up: start again with the password. */
+function pendingEnded(err) {
+  if (!isApiError(err, 'unauthenticated')) return false;
+  show('signin');
+  showError($('signin-error'), new ApiError(401, 'unauthenticated', 'Your sign-in took too long and has expired. Enter your password again.'));
+  return true;
+}
+
+// "Use a passkey instead" is offered only when the account has one: its options answer 400 when
+// it has none. The options are asked for at once and kept for the click (their challenge is
+// spent only by an answer to it).
+let secondStepOptions = null;
+const secondStepOptionsOf = () => api('/api/auth/passkey/two-factor/options', { method: 'POST' });
+
+async function offerPasskey() {
+  const option = $('passkey-second-step');
+  option.hidden = true;
+  secondStepOptions = null;
+  if (!passkeysSupported()) return;
+  try {
+    secondStepOptions = await secondStepOptionsOf();
+    option.hidden = views['two-factor'].hidden;
+  } catch {
+    // No passkey (400), or not now: the code and the recovery code remain.
+  }
+}
+
+onClick($('use-passkey'), () => ({
+  region: $('two-factor-error'),
+  busyLabel: 'Waiting for your passkey…',
+  send: async () => {
+    clearMessage($('notice'));
+    const options = secondStepOptions || (await secondStepOptionsOf());
+    secondStepOptions = options;
+    const credential = await usePasskey(options);
+    secondStepOptions = null;
+    return api('/api/auth/passkey/two-factor', { method: 'POST', body: { credential } });
+  },
+  stay: true,
+  done: goOn,
+  handled: (err) =>
+    noPasskeyUsed(err, 'No passkey was used. Enter a code from your authenticator app, or try your passkey again.') ||
+    pendingEnded(err),
+}));
 
 $('back-to-signin').addEventListener('click', () => {
   show('signin');
@@ -144,13 +280,7 @@ onSubmit($('two-factor-form'), () => {
     send: () => api('/api/auth/login/two-factor', { method: 'POST', body: typed.body }),
     stay: true,
     done: goOn,
-    handled: (err) => {
-      if (!isApiError(err, 'unauthenticated')) return false;
-      // The pending sign-in expired (5 minutes) or was used up: start again with the password.
-      show('signin');
-      showError($('signin-error'), new ApiError(401, 'unauthenticated', 'Your sign-in took too long and has expired. Enter your password again.'));
-      return true;
-    },
+    handled: pendingEnded,
     failed: () => blame(typed.input, { select: true }),
   };
 });
