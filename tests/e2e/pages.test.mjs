@@ -181,7 +181,7 @@ test('keyboard only: create an account, open the menu, show a password, reach ev
       });
       seen.add(id);
     }
-    for (const id of ['current-password', 'new-password', 'sign-out-others', 'two-factor-setup', 'refresh-sessions']) {
+    for (const id of ['current-password', 'new-password', 'sign-out-others', 'two-factor-setup', 'add-passkey', 'refresh-sessions']) {
       assert.ok(seen.has(id), `${id} is reachable with Tab`);
     }
     assertNoConsoleErrors(errors);
