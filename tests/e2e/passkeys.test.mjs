@@ -298,6 +298,31 @@ test('passkey autofill: a passkey picked in the e-mail field signs in', async ()
   }
 });
 
+test('the list names the password manager or device that holds a passkey, when the worker knows it', async () => {
+  // The virtual authenticator has no known AAGUID, so the worker's answer is given here.
+  const { context, page, errors } = await openPage(browser, { width: 360, height: 740 });
+  try {
+    const listed = [
+      { id: 'AAAA', name: 'My phone', created_at: 1767225600, last_used_at: null, synced: true, backup_eligible: true, authenticator: 'Google Password Manager' },
+      { id: 'BBBB', name: 'Security key', created_at: 1767225600, last_used_at: 1767312000, synced: false, backup_eligible: false, authenticator: null },
+    ];
+    await page.route('**/api/security/passkeys', (route) =>
+      route.request().method() === 'GET'
+        ? route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ passkeys: listed }) })
+        : route.fallback(),
+    );
+    await signUp(page, freshUser('listed'));
+    const rows = passkeyRows(page);
+    await rows.nth(1).waitFor();
+    assert.match(await rows.nth(0).innerText(), /My phone\s+Synced\s+across your devices\s+Google Password Manager · Added .* · Not used yet/);
+    assert.doesNotMatch(await rows.nth(1).innerText(), /Synced|null/);
+    assert.match(await rows.nth(1).innerText(), /^Security key\s+Added .* · Last used /);
+    assertNoConsoleErrors(errors);
+  } finally {
+    await context.close();
+  }
+});
+
 test('second step: a 2FA account with a passkey may use it instead of a code (browser without the JSON helpers)', async () => {
   const user = freshUser('passkey2fa');
   const { context, page, errors, device } = await openWithAuthenticator({ width: 360, height: 740, withoutJsonHelpers: true });
