@@ -39,7 +39,7 @@ endif
 
 # wasm-opt as worker-build would run it (same feature set, so nothing newer than workerd reads is
 # emitted), but without --debuginfo: names are dropped to keep the gzip'd bundle under 512 KiB.
-WASM_FEATURES := mutable-globals sign-ext nontrapping-float-to-int bulk-memory multivalue simd \
+WASM_FEATURES := mutable-globals sign-ext nontrapping-float-to-int bulk-memory multivalue \
 	reference-types exception-handling
 $(WORKER): $(SOURCES)
 	worker-build --release

@@ -1,6 +1,6 @@
-// The worker's argon2id, as built for wasm with simd128, against RFC 9106's vector and the
-// `argon2` crate on random inputs, in V8: node check.mjs file.wasm [cases]. Exits 1 on any
-// disagreement. Run by `make test` through check.sh.
+// argon2id.rs, as built for wasm with simd128, against RFC 9106's vector and the `argon2` crate
+// on random inputs, in V8: node check.mjs file.wasm [cases]. Exits 1 on any disagreement.
+// Run through check.sh (and by run.sh before it times anything).
 import { readFileSync } from "node:fs";
 const { instance } = await WebAssembly.instantiate(readFileSync(process.argv[2]), {});
 const cases = Number(process.argv[3] ?? 200);

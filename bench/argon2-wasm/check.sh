@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds bench/argon2-wasm for wasm32 with simd128 (as the worker is built) and runs check.mjs:
-# the worker's argon2id must agree with RFC 9106 and with the argon2 crate inside V8 too.
+# Builds bench/argon2-wasm for wasm32 with simd128 and runs check.mjs: argon2id.rs must agree
+# with RFC 9106 and with the argon2 crate inside V8 too (its host tests: `cargo test` here).
 set -euo pipefail
 cd "$(dirname "$0")"
 export PATH="$HOME/.cargo/bin:$PATH"

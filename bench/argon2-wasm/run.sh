@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Compares build options for argon2id in wasm (V8 in Node) against native; prints one line each.
+# Compares build options for argon2id in wasm (V8 in Node) against native; prints one line each,
+# for the argon2 crate (what the worker runs) and for argon2id.rs (the simd128 experiment), after
+# check.sh has held argon2id.rs to RFC 9106 and to the crate inside V8.
 set -euo pipefail
 cd "$(dirname "$0")"
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -19,6 +21,9 @@ build opt-s "" s
   "$out/base.wasm" -o "$out/base-wasm-opt-O4.wasm"
 "$WASM_OPT" -O4 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
   "$out/simd128.wasm" -o "$out/simd128-wasm-opt-O4.wasm"
+./check.sh
+printf '%-22s %s\n' "native (argon2 crate)" "$(cd ../.. && cargo run -q --release --example argon2_native | sed 's/.*median/median/')"
 for v in base simd128 opt-s base-wasm-opt-O4 simd128-wasm-opt-O4; do
-  printf '%-22s %s\n' "$v" "$(node time.mjs "$out/$v.wasm")"
+  printf '%-22s crate: %s | argon2id.rs: %s\n' "$v" "$(node time.mjs "$out/$v.wasm" hash_crate)" \
+    "$(node time.mjs "$out/$v.wasm" hash_ours)"
 done

@@ -1,6 +1,5 @@
 //! Pure rules of the product: no bindings, no I/O, so every piece is unit-tested on the host.
 
-pub mod argon2id;
 pub mod base32;
 pub mod common_passwords;
 pub mod email;

@@ -1,12 +1,12 @@
 //! argon2id alone, compiled to plain wasm32 (no wasm-bindgen), in two implementations: the
-//! `argon2` crate and the worker's own `domain::argon2id` (the very source file, with its
-//! `simd128` compression when built with that feature). Exports, each answering 0 on success:
+//! `argon2` crate (what the worker runs) and `argon2id.rs`, an implementation with a `simd128`
+//! BlaMka compression that was tried for the worker and measured slower in V8 than the crate (see
+//! BENCHMARKS.md, "Build options tried"). Exports, each answering 0 on success:
 //! - `hash_crate(m_kib, t, p)` / `hash_ours(m_kib, t, p)`: one hash with a fixed salt, the same
-//!   work as the worker's `domain::password::hash` (timed by `time.mjs`);
+//!   work as the worker's `domain::password::hash` (timed by `time.mjs`, from `run.sh`);
 //! - `check(cases)`: RFC 9106's argon2id vector, then `cases` random inputs and parameters on
 //!   which both implementations must agree; answers the number of disagreements (`check.mjs`).
 
-#[path = "../../../src/domain/argon2id.rs"]
 mod argon2id;
 
 use argon2::{Algorithm, Argon2, Params, Version};

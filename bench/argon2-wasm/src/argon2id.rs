@@ -1,8 +1,7 @@
-//! argon2id (RFC 9106, version 0x13) with its block compression written for wasm's `simd128`.
-//!
-//! Sign-in time is argon2id time. The `argon2` crate (which still parses and writes the PHC
-//! strings) compresses blocks one 64-bit word at a time in wasm, ~1.4× slower than it runs
-//! natively with AVX2. Here the 16-word BLAKE2b-like rounds of the compression work on two words
+//! argon2id (RFC 9106, version 0x13) with its block compression written for wasm's `simd128` —
+//! an experiment for issue 15, kept here (not in the worker) because in V8 it ran slower than the
+//! `argon2` crate, whose scalar 64-bit code V8 already compiles to native-speed x86-64.
+//! Here the 16-word BLAKE2b-like rounds of the compression work on two words
 //! per vector: BlaMka's 32×32→64-bit product is `u64x2_extmul_low_u32x4` after a shuffle, and the
 //! rotations by 32, 24 and 16 are byte shuffles (the layout and diagonal shuffles are those of the
 //! reference SSE2 code). Off wasm, or without `simd128`, the same code runs on a portable
