@@ -240,9 +240,16 @@ export function report({ facts: f, rows, ops, log, base }) {
     targets.push(`| ${name} p50 ≤ static + 1 ms (c=1, earlier target) | ${p50} vs ${staticP50} ms: ${over} ms | ${verdict(over, 1)} |`);
   }
   const argon = isNumber(signIn) && isNumber(me) ? fixed(signIn - me, 1) : "n/a";
-  const ratio = isNumber(argon) && Number(f.native_ms) > 0 ? fixed(argon / f.native_ms, 2) : "n/a";
+  // argon2id alone in workerd (a worker that only hashes), less the worker floor, when measured;
+  // else sign-in − /api/me, which also holds the storage a sign-in does and /api/me does not.
+  const alone = isNumber(f.argon2_workerd_ms) && isNumber(floor) ? fixed(f.argon2_workerd_ms - floor, 1) : null;
+  const argonMs = alone ?? argon;
+  const ratio = isNumber(argonMs) && Number(f.native_ms) > 0 ? fixed(argonMs / f.native_ms, 2) : "n/a";
+  const how = alone
+    ? `alone in workerd: request p50 ${f.argon2_workerd_ms} − floor ${floor} = ${alone} ms (sign-in p50 − /api/me p50, argon2id plus the storage /api/me does not do: ${argon} ms)`
+    : `sign-in p50 − /api/me p50 = ${argon} ms (worker's own duration_ms median: ${signInWorkerMs(log)})`;
   targets.push(
-    `| argon2id in workerd ≤ 1.5× native (SPEC §7) | sign-in p50 − /api/me p50 = ${argon} ms (worker's own duration_ms median: ${signInWorkerMs(log)}); native median ${f.native_ms} ms: ${ratio}× | ${verdict(ratio, 1.5)} |`,
+    `| argon2id in workerd ≤ 1.5× native (SPEC §7) | ${how}; native median ${f.native_ms} ms: ${ratio}× | ${verdict(ratio, 1.5)} |`,
     `| argon2id in workerd ≤ 1.3× native (issue target) | ${ratio}× | ${verdict(ratio, 1.3)} |`,
   );
   const [timing, timingVerdict] = timingVerdictOf(f, p50Of(rows, TIMING_NAMES.known, 1), p50Of(rows, TIMING_NAMES.unknown, 1));
