@@ -1,6 +1,7 @@
 //! Ending sessions (SPEC §5.8): one (a sign-out, or another device's from the list) or every other
 //! one. D1 is written first, so the session is refused everywhere at once; KV records follow.
 
+use futures_util::future::join;
 use serde_json::json;
 
 use crate::app::App;
@@ -9,8 +10,9 @@ use crate::auth::session::{self, CurrentSession, IssuedSession};
 use crate::domain::ids::SessionId;
 use crate::domain::tokens;
 use crate::http::ApiError;
+use crate::storage::attempts::Generations;
 use crate::storage::events::EventType;
-use crate::storage::{sessions, users};
+use crate::storage::{sessions, users, Outcome};
 
 /// Signs the current session out.
 pub async fn sign_out(app: &App, current: &CurrentSession) -> Result<(), ApiError> {
@@ -61,8 +63,20 @@ pub async fn end_others(app: &App, current: &CurrentSession) -> Result<(IssuedSe
     let others = session::live_others(app, current).await?;
     let user_id = &current.user.id;
     let event = super::event(app, user_id, EventType::OtherSessionsRevoked, json!({ "revoked": others.len() }));
-    let generations = users::end_all_sessions(&app.db()?, user_id, &event).await?.ok_or(ApiError::Unauthenticated)?;
+    let from = current.user.generations();
+    let next = Generations { session: from.session + 1, ..from };
+    // The caller's new session (of the next generation) is stored while D1 moves on to it.
+    let (ended, issued) = join(
+        users::end_all_sessions(&app.db()?, user_id, from.session, &event),
+        session::reissue(app, current, next, current.record.sudo_until),
+    )
+    .await;
+    let issued = issued?;
+    if ended? == Outcome::LostRace {
+        // Someone ended every session first, this one too; the new record never worked.
+        session::forget_in_background(app, user_id, vec![tokens::id_of(&issued.token)]);
+        return Err(ApiError::Unauthenticated);
+    }
     session::forget_in_background(app, user_id, others.iter().map(|s| s.id.clone()).collect());
-    let issued = session::reissue(app, current, generations, current.record.sudo_until).await?;
     Ok((issued, others.len()))
 }

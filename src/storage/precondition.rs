@@ -43,6 +43,14 @@ impl Precondition {
         )
     }
 
+    /// The user's session generation is still `generation`.
+    pub fn session_generation_is(user_id: &str, generation: u64) -> Self {
+        Self::new(
+            "EXISTS (SELECT 1 FROM users WHERE id = ? AND session_generation = ?)",
+            vec![text(user_id), int(generation)],
+        )
+    }
+
     /// Two-factor authentication is on.
     pub fn two_factor_on(user_id: &str) -> Self {
         Self::new("EXISTS (SELECT 1 FROM users WHERE id = ? AND totp_enabled_at IS NOT NULL)", vec![text(user_id)])

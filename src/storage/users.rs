@@ -83,6 +83,13 @@ pub struct AuthRow {
     pub totp_pending_secret: Option<String>,
     pub totp_last_step: u64,
     pub session_generation: u64,
+    pub password_generation: u64,
+}
+
+impl AuthRow {
+    pub fn generations(&self) -> Generations {
+        Generations { password: self.password_generation, session: self.session_generation }
+    }
 }
 
 pub async fn auth_view(db: &D1Database, user_id: &str, session_id: &str) -> Result<Option<AuthRow>, Error> {
@@ -90,7 +97,7 @@ pub async fn auth_view(db: &D1Database, user_id: &str, session_id: &str) -> Resu
         db.prepare(
             "SELECT id, email, name, password_hash, password_changed_at, totp_enabled_at, \
              sessions_valid_after, totp_secret, totp_pending_secret, totp_last_step, \
-             session_generation, \
+             session_generation, password_generation, \
              EXISTS (SELECT 1 FROM revoked_sessions WHERE session_id = ?2) AS session_revoked, \
              (SELECT COUNT(*) FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL) AS recovery_codes_remaining, \
              (SELECT COUNT(*) FROM passkeys WHERE user_id = ?1) AS passkeys \
@@ -238,20 +245,27 @@ struct GenerationsRow {
 
 /// Ends every session of the user at once ("sign out other sessions"): bumps
 /// `session_generation`, in one transaction with `also` (the event). Answers the new generations.
+/// Ends every session of the user by moving on from session generation `from` to `from + 1`, with
+/// its event; `LostRace` when the generation had moved on already (the caller's own session
+/// ended with it). The next generation is known before the batch, so the caller's new session
+/// can be stored while it runs.
 pub async fn end_all_sessions(
     db: &D1Database,
     user_id: &str,
+    from: u64,
     event: &NewEvent<'_>,
-) -> Result<Option<Generations>, Error> {
-    let bump = db
-        .prepare(
-            "UPDATE users SET session_generation = session_generation + 1 WHERE id = ?1 \
-             RETURNING password_generation, session_generation",
-        )
-        .bind(&[text(user_id)])?;
-    let results = run_batch(db, vec![bump, events::insert(db, event, &Precondition::user_exists(user_id))?]).await?;
-    let row = results.first().map(|r| r.results::<GenerationsRow>()).transpose()?.and_then(|r| r.into_iter().next());
-    Ok(row.map(|row| Generations { password: row.password_generation, session: row.session_generation }))
+) -> Result<Outcome, Error> {
+    let guard = Precondition::session_generation_is(user_id, from);
+    let event = events::insert(db, event, &guard)?;
+    let bump = guard.statement(
+        db,
+        "UPDATE users SET session_generation = session_generation + 1 WHERE id = ?1 AND {pre} RETURNING id",
+        vec![text(user_id)],
+    )?;
+    let results = run_batch(db, vec![event, bump]).await?;
+    let bumped =
+        results.get(1).map(|r| r.results::<serde_json::Value>()).transpose()?.is_some_and(|rows| !rows.is_empty());
+    Ok(if bumped { Outcome::Applied } else { Outcome::LostRace })
 }
 
 #[derive(Deserialize)]

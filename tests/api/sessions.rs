@@ -111,6 +111,30 @@ async fn revoke_others_leaves_exactly_the_current_session_and_sign_in_works_afte
 }
 
 #[tokio::test]
+async fn two_devices_signing_out_each_other_at_once_leave_exactly_one_session() {
+    let mut laptop = TestApp::new();
+    let user = laptop.signed_up_user().await;
+    let mut phone = TestApp::with_user_agent(SAFARI_IPHONE);
+    assert_eq!(phone.login(&user.email, &user.password).await.status, 200);
+
+    let (a, b) = tokio::join!(laptop.revoke_others(), phone.revoke_others());
+
+    let mut winners = 0;
+    for (answer, app) in [(a, &mut laptop), (b, &mut phone)] {
+        if answer.status == 200 {
+            winners += 1;
+            assert_eq!(app.me().await.status, 200, "the winner's new token works");
+        } else {
+            answer.assert_error(401, "unauthenticated");
+            app.me().await.assert_error(401, "unauthenticated");
+        }
+    }
+    assert_eq!(winners, 1, "one of two racing revoke-others wins; the other's session ended with it");
+    let survivor = if laptop.me().await.status == 200 { &mut laptop } else { &mut phone };
+    assert_eq!(ids(&survivor.sessions().await).len(), 1);
+}
+
+#[tokio::test]
 async fn another_users_session_id_a_random_id_and_a_token_all_get_404() {
     let mut app = TestApp::new();
     app.signed_up_user().await;
