@@ -4,7 +4,7 @@
 //! therefore never enough, and a sign-in that raced "sign out other sessions" or a password
 //! change holds a session of a past generation.
 
-use futures_util::future::join;
+use futures_util::future::{join, join3};
 use worker::Request;
 
 use crate::app::App;
@@ -19,6 +19,14 @@ pub struct CurrentSession {
     pub id: SessionId,
     pub record: SessionRecord,
     pub user: AuthRow,
+    /// The user's sessions as KV listed them and the ids D1 has revoked, read at the same time as
+    /// the session check, for routes that list sessions ([`live_others`]).
+    pub others_read: Option<OthersRead>,
+}
+
+pub struct OthersRead {
+    listed: Vec<sessions::ListedSession>,
+    revoked: Vec<SessionId>,
 }
 
 pub fn session_token(req: &Request) -> Option<String> {
@@ -27,21 +35,39 @@ pub fn session_token(req: &Request) -> Option<String> {
 }
 
 pub async fn current_session(req: &Request, app: &App) -> Result<CurrentSession, ApiError> {
+    current_session_with(req, app, false).await
+}
+
+/// [`current_session`]; with `list_others`, the user's sessions (KV list) and revoked ids are
+/// read in the same round trips as the check, when the cookie names the user. What was read
+/// for a session that turns out not to be live is dropped unanswered.
+pub async fn current_session_with(req: &Request, app: &App, list_others: bool) -> Result<CurrentSession, ApiError> {
     let token = session_token(req).ok_or(ApiError::Unauthenticated)?;
     let id = tokens::id_of(&token);
     let (kv, db) = (app.kv()?, app.db()?);
     // The cookie names the user: the KV record and D1's verdict are read at the same time.
-    let (record, user) = match tokens::user_named_by(&token) {
+    let (record, user, others_read) = match tokens::user_named_by(&token) {
+        Some(user_id) if list_others => {
+            let named = UserId::new(user_id);
+            let (record, checked, listed) = join3(
+                sessions::get(&kv, &id),
+                users::auth_view_and_revocations(&db, user_id, &id),
+                sessions::list(&kv, &named),
+            )
+            .await;
+            let (user, revoked) = checked?;
+            (record?.filter(|r| *r.user_id == *user_id), user, Some(OthersRead { listed: listed?, revoked }))
+        }
         Some(user_id) => {
             let (record, user) = join(sessions::get(&kv, &id), users::auth_view(&db, user_id, &id)).await;
-            (record?.filter(|r| *r.user_id == *user_id), user?)
+            (record?.filter(|r| *r.user_id == *user_id), user?, None)
         }
         None => match sessions::get(&kv, &id).await? {
             Some(record) => {
                 let user = users::auth_view(&db, &record.user_id, &id).await?;
-                (Some(record), user)
+                (Some(record), user, None)
             }
-            None => (None, None),
+            None => (None, None, None),
         },
     };
     let mut record = record.ok_or(ApiError::Unauthenticated)?;
@@ -68,7 +94,7 @@ pub async fn current_session(req: &Request, app: &App) -> Result<CurrentSession,
         let max_age = record.ends_at(app.config.session_idle_seconds).saturating_sub(app.now);
         app.refresh_cookie(cookies::set(cookies::SESSION, &token, max_age));
     }
-    Ok(CurrentSession { id, record, user })
+    Ok(CurrentSession { id, record, user, others_read })
 }
 
 /// Sensitive changes need a sign-in or password confirmation within the sudo window.
@@ -172,17 +198,25 @@ async fn store(app: &App, record: SessionRecord) -> Result<IssuedSession, ApiErr
 /// what D1 has ended (KV may still list those) and what has run out of time (KV drops those
 /// late). One KV list and one D1 query.
 pub async fn live_others(app: &App, current: &CurrentSession) -> Result<Vec<sessions::ListedSession>, ApiError> {
-    let (kv, db) = (app.kv()?, app.db()?);
-    let (listed, revoked) =
-        join(sessions::list(&kv, &current.user.id), users::revoked_session_ids(&db, &current.user.id)).await;
-    let (listed, revoked) = (listed?, revoked?);
+    let read;
+    let (listed, revoked) = match &current.others_read {
+        Some(others) => (&others.listed, &others.revoked),
+        None => {
+            let (kv, db) = (app.kv()?, app.db()?);
+            let (listed, revoked) =
+                join(sessions::list(&kv, &current.user.id), users::revoked_session_ids(&db, &current.user.id)).await;
+            read = (listed?, revoked?);
+            (&read.0, &read.1)
+        }
+    };
     let idle = app.config.session_idle_seconds;
     let user = &current.user;
     let mut live: Vec<sessions::ListedSession> = listed
-        .into_iter()
+        .iter()
         .filter(|s| s.id != current.id && !revoked.contains(&s.id))
         .filter(|s| s.summary.session_generation == user.session_generation)
         .filter(|s| s.summary.issued_at >= user.sessions_valid_after && s.summary.ends_at(idle) > app.now)
+        .cloned()
         .collect();
     live.sort_by_key(|s| std::cmp::Reverse(s.summary.last_active_at));
     Ok(live)

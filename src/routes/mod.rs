@@ -20,7 +20,7 @@ use serde::Serialize;
 use worker::{Method, Request, Response};
 
 use crate::app::App;
-use crate::auth::session::{current_session, require_sudo, CurrentSession};
+use crate::auth::session::{current_session_with, require_sudo, CurrentSession};
 use crate::http::{csrf, ApiError};
 
 type Handled<'a> = Pin<Box<dyn Future<Output = Result<Response, ApiError>> + 'a>>;
@@ -40,6 +40,15 @@ pub struct Route {
     /// `/api/...`, a `{name}` segment matching any one segment.
     pub path: &'static str,
     pub access: Access,
+    /// The handler lists the user's other sessions: they are read with the session check.
+    pub lists_sessions: bool,
+}
+
+impl Route {
+    fn listing_sessions(mut self) -> Self {
+        self.lists_sessions = true;
+        self
+    }
 }
 
 macro_rules! public {
@@ -61,7 +70,7 @@ macro_rules! sudo {
 /// Every route of the API (SPEC §4); `openapi.json` documents exactly these.
 pub fn table() -> Vec<Route> {
     use Method::{Delete, Get, Patch, Post, Put};
-    let route = |method, path, access| Route { method, path, access };
+    let route = |method, path, access| Route { method, path, access, lists_sessions: false };
     vec![
         route(Get, "/api/openapi.json", public!(openapi::document)),
         route(Post, "/api/auth/signup", public!(auth::signup)),
@@ -76,14 +85,14 @@ pub fn table() -> Vec<Route> {
         route(Post, "/api/auth/passkey/confirm/options", session!(passkeys::confirm_options)),
         route(Post, "/api/auth/passkey/confirm", session!(passkeys::confirm)),
         route(Get, "/api/me", session!(me::me)),
-        route(Get, "/api/security", session!(me::overview)),
+        route(Get, "/api/security", session!(me::overview)).listing_sessions(),
         route(Put, "/api/security/password", session!(password::change)),
         route(Post, "/api/security/two-factor/setup", sudo!(two_factor::setup)),
         route(Post, "/api/security/two-factor/enable", sudo!(two_factor::enable)),
         route(Post, "/api/security/two-factor/disable", session!(two_factor::disable)),
         route(Post, "/api/security/two-factor/recovery-codes", sudo!(two_factor::regenerate)),
-        route(Get, "/api/security/sessions", session!(sessions::list)),
-        route(Post, "/api/security/sessions/revoke-others", sudo!(sessions::revoke_others)),
+        route(Get, "/api/security/sessions", session!(sessions::list)).listing_sessions(),
+        route(Post, "/api/security/sessions/revoke-others", sudo!(sessions::revoke_others)).listing_sessions(),
         route(Delete, "/api/security/sessions/{id}", session!(sessions::end)),
         route(Get, "/api/security/events", session!(events::recent)),
         route(Get, "/api/security/passkeys", session!(passkeys::list)),
@@ -131,11 +140,11 @@ pub async fn handle(req: Request, app: &App) -> Result<Response, ApiError> {
     match route.access {
         Access::Public(handler) => handler(req, app).await,
         Access::Session(handler) => {
-            let current = current_session(&req, app).await?;
+            let current = current_session_with(&req, app, route.lists_sessions).await?;
             handler(req, app, current).await
         }
         Access::Sudo(handler) => {
-            let current = current_session(&req, app).await?;
+            let current = current_session_with(&req, app, route.lists_sessions).await?;
             require_sudo(&current, app.now)?;
             handler(req, app, current).await
         }

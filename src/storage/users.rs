@@ -93,8 +93,26 @@ impl AuthRow {
 }
 
 pub async fn auth_view(db: &D1Database, user_id: &str, session_id: &str) -> Result<Option<AuthRow>, Error> {
-    super::first(
-        db.prepare(
+    super::first(auth_view_statement(db, user_id, session_id)?).await
+}
+
+/// [`auth_view`] and [`revoked_session_ids`] in one round trip: for requests that list the
+/// user's sessions, read together with the session check.
+pub async fn auth_view_and_revocations(
+    db: &D1Database,
+    user_id: &str,
+    session_id: &str,
+) -> Result<(Option<AuthRow>, Vec<SessionId>), Error> {
+    let statements = vec![auth_view_statement(db, user_id, session_id)?, revoked_statement(db, user_id)?];
+    let results = super::batch(db, statements).await?;
+    let user = results.first().map(|r| r.results::<AuthRow>()).transpose()?.and_then(|rows| rows.into_iter().next());
+    let revoked = results.get(1).map(|r| r.results::<RevokedId>()).transpose()?.unwrap_or_default();
+    Ok((user, revoked.into_iter().map(|r| r.session_id).collect()))
+}
+
+fn auth_view_statement(db: &D1Database, user_id: &str, session_id: &str) -> Result<D1PreparedStatement, Error> {
+    Ok(db
+        .prepare(
             "SELECT id, email, name, password_hash, password_changed_at, totp_enabled_at, \
              sessions_valid_after, totp_secret, totp_pending_secret, totp_last_step, \
              session_generation, password_generation, \
@@ -103,9 +121,7 @@ pub async fn auth_view(db: &D1Database, user_id: &str, session_id: &str) -> Resu
              (SELECT COUNT(*) FROM passkeys WHERE user_id = ?1) AS passkeys \
              FROM users WHERE id = ?1",
         )
-        .bind(&[text(user_id), text(session_id)])?,
-    )
-    .await
+        .bind(&[text(user_id), text(session_id)])?)
 }
 
 /// Re-hashes a password with the configured parameters (SPEC §5.1) if the stored hash is still
@@ -275,8 +291,10 @@ struct RevokedId {
 
 /// Ids of the user's sessions that D1 has ended (kept until they would have expired).
 pub async fn revoked_session_ids(db: &D1Database, user_id: &str) -> Result<Vec<SessionId>, Error> {
-    let rows: Vec<RevokedId> =
-        super::all(db.prepare("SELECT session_id FROM revoked_sessions WHERE user_id = ?1").bind(&[text(user_id)])?)
-            .await?;
+    let rows: Vec<RevokedId> = super::all(revoked_statement(db, user_id)?).await?;
     Ok(rows.into_iter().map(|r| r.session_id).collect())
+}
+
+fn revoked_statement(db: &D1Database, user_id: &str) -> Result<D1PreparedStatement, Error> {
+    Ok(db.prepare("SELECT session_id FROM revoked_sessions WHERE user_id = ?1").bind(&[text(user_id)])?)
 }
