@@ -175,16 +175,13 @@ impl Device {
         ]);
         let mut attestation_object = Vec::new();
         ciborium::into_writer(&attestation, &mut attestation_object).unwrap();
-        json!({
-            "id": id,
-            "rawId": id,
-            "type": "public-key",
-            "clientExtensionResults": {},
-            "response": {
+        credential_json(
+            &id,
+            json!({
                 "clientDataJSON": URL_SAFE_NO_PAD.encode(&client_data_json),
                 "attestationObject": URL_SAFE_NO_PAD.encode(attestation_object),
-            },
-        })
+            }),
+        )
     }
 
     /// An assertion over client data the test writes, for `rp_id`, with any credential of this
@@ -202,18 +199,15 @@ impl Device {
         };
         let response = self.client.authenticator_mut().get_assertion(request).await.expect("the authenticator signs");
         let id = URL_SAFE_NO_PAD.encode(&*response.credential.expect("credential").id);
-        json!({
-            "id": id,
-            "rawId": id,
-            "type": "public-key",
-            "clientExtensionResults": {},
-            "response": {
+        credential_json(
+            &id,
+            json!({
                 "clientDataJSON": URL_SAFE_NO_PAD.encode(&client_data_json),
                 "authenticatorData": URL_SAFE_NO_PAD.encode(response.auth_data.to_vec()),
                 "signature": URL_SAFE_NO_PAD.encode(&*response.signature),
                 "userHandle": response.user.map(|u| URL_SAFE_NO_PAD.encode(&*u.id)),
-            },
-        })
+            }),
+        )
     }
 
     /// Client data as a browser writes it for `navigator.credentials.get` on `origin`.
@@ -251,6 +245,11 @@ impl Device {
             serde_json::from_value(options["publicKey"][field].clone()).unwrap_or_default();
         list.len()
     }
+}
+
+/// `PublicKeyCredential` JSON around a ceremony's `response`, as a browser's `toJSON()` writes it.
+fn credential_json(id: &str, response: Value) -> Value {
+    json!({ "id": id, "rawId": id, "type": "public-key", "clientExtensionResults": {}, "response": response })
 }
 
 /// The `challenge` of a `{publicKey}` options answer.
