@@ -48,6 +48,12 @@ fn last_failure_reason(user_id: &str) -> String {
     failures.last().expect("a failure event")["reason"].as_str().unwrap_or_default().to_string()
 }
 
+/// A live session of the user, signed in an hour ago, whose sudo window has closed.
+fn session_out_of_sudo(user_id: &str) -> String {
+    let now = crate::helpers::now();
+    crate::helpers::plant_session(user_id, now - 3600, now, now + 3600, 0)
+}
+
 fn assert_rejected(response: &TestResponse) {
     response.assert_error(400, "passkey_rejected");
 }
@@ -141,17 +147,9 @@ async fn registration_options_exclude_the_accounts_passkeys_and_a_second_registr
 
 #[tokio::test]
 async fn adding_a_passkey_needs_a_recent_confirmation() {
-    let (_, user, id) = signed_up().await;
+    let (_, _, id) = signed_up().await;
     let mut stale = TestApp::at_localhost();
-    stale.login(&user.email, &user.password).await;
-    let token = crate::helpers::plant_session(
-        &id,
-        crate::helpers::now() - 3600,
-        crate::helpers::now(),
-        crate::helpers::now() + 3600,
-        0,
-    );
-    stale.session = Some(token);
+    stale.session = Some(session_out_of_sudo(&id));
     stale.passkey_registration_options().await.assert_error(403, "reauth_required");
     stale.add_passkey(&json!({}), None).await.assert_error(403, "reauth_required");
 }
@@ -227,14 +225,7 @@ async fn a_passkey_confirms_its_you_and_opens_the_sudo_window() {
     let (mut app, _, id) = signed_up().await;
     let mut phone = Device::es256(&app.base);
     add_passkey(&mut app, &mut phone, None).await;
-    let token = crate::helpers::plant_session(
-        &id,
-        crate::helpers::now() - 3600,
-        crate::helpers::now(),
-        crate::helpers::now() + 3600,
-        0,
-    );
-    app.session = Some(token);
+    app.session = Some(session_out_of_sudo(&id));
     app.revoke_others().await.assert_error(403, "reauth_required");
 
     let options = app.passkey_confirm_options().await;
@@ -418,7 +409,7 @@ async fn a_signature_counter_that_goes_back_is_refused_with_a_clone_warning() {
 
 #[tokio::test]
 async fn failed_passkey_assertions_count_like_wrong_passwords() {
-    let (mut app, user, id) = signed_up().await;
+    let (mut app, _, id) = signed_up().await;
     let mut phone = Device::es256(&app.base);
     add_passkey(&mut app, &mut phone, None).await;
     let mut browser = TestApp::at_localhost();
@@ -431,7 +422,6 @@ async fn failed_passkey_assertions_count_like_wrong_passwords() {
         "SELECT COUNT(*) AS n FROM security_events WHERE user_id = '{id}' AND type = 'sign_in_failed' AND detail LIKE '%passkey%'"
     ));
     assert_eq!(failures[0]["n"], 3, "every refused assertion is a failed sign-in event");
-    let _ = user;
 }
 
 #[tokio::test]
@@ -441,8 +431,6 @@ async fn malformed_credentials_get_a_json_4xx_never_a_5xx() {
     let options = app.passkey_registration_options().await;
     let good = phone.create(&options.body).await;
     let mut browser = TestApp::at_localhost();
-    let assertion_options = sign_in_options(&mut browser).await;
-    let _ = assertion_options;
 
     let bad_credentials = vec![
         json!({}),
