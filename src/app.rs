@@ -7,6 +7,7 @@ use worker::{Context, D1Database, Env, KvStore, Request, Response};
 use crate::config::Config;
 use crate::domain::user_agent::ClientHints;
 use crate::http::ApiError;
+use crate::storage::attempts::{Budget, Reservation};
 use crate::storage::events::Origin;
 
 pub struct App {
@@ -20,6 +21,16 @@ pub struct App {
     /// A `Set-Cookie` that re-sends the session cookie with a slid `Max-Age`, added to the
     /// response unless the handler set the session cookie itself.
     session_cookie_refresh: RefCell<Option<String>>,
+    /// An attempt the session check reserved for a route that checks a secret, until the use
+    /// case claims it (or, unclaimed, it is handed back after the response).
+    reserved_attempt: RefCell<Option<ReservedAttempt>>,
+}
+
+/// An attempt reserved ahead of the use case that checks the secret.
+pub struct ReservedAttempt {
+    pub user_id: String,
+    pub budget: Budget,
+    pub reservation: Reservation,
 }
 
 const MAX_USER_AGENT_CHARS: usize = 512;
@@ -38,7 +49,16 @@ impl App {
             platform: hint("Sec-CH-UA-Platform"),
             mobile: hint("Sec-CH-UA-Mobile"),
         };
-        Self { env, ctx, config, now, origin: origin_of(req), client_hints, session_cookie_refresh: RefCell::new(None) }
+        Self {
+            env,
+            ctx,
+            config,
+            now,
+            origin: origin_of(req),
+            client_hints,
+            session_cookie_refresh: RefCell::new(None),
+            reserved_attempt: RefCell::new(None),
+        }
     }
 
     pub fn db(&self) -> Result<D1Database, ApiError> {
@@ -51,6 +71,21 @@ impl App {
 
     pub fn refresh_cookie(&self, cookie: String) {
         *self.session_cookie_refresh.borrow_mut() = Some(cookie);
+    }
+
+    pub fn hold_reserved_attempt(&self, attempt: ReservedAttempt) {
+        *self.reserved_attempt.borrow_mut() = Some(attempt);
+    }
+
+    /// The reserved attempt of `budget`, if the session check made one; it can be taken once.
+    pub fn take_reserved_attempt(&self, budget: &Budget) -> Option<ReservedAttempt> {
+        let mut slot = self.reserved_attempt.borrow_mut();
+        slot.as_ref().is_some_and(|held| held.budget == *budget).then(|| slot.take()).flatten()
+    }
+
+    /// The reserved attempt nobody claimed (the request ended before its secret was checked).
+    pub fn unclaimed_attempt(&self) -> Option<ReservedAttempt> {
+        self.reserved_attempt.borrow_mut().take()
     }
 
     /// Adds the session cookie refresh to `response` if the handler did not set that cookie.

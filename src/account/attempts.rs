@@ -51,6 +51,11 @@ impl Attempt {
         also: Vec<worker::D1PreparedStatement>,
     ) -> Result<(Self, Vec<worker::D1Result>), ApiError> {
         let budget = Budget::Session(current.id.to_string());
+        if also.is_empty() {
+            if let Some(held) = app.take_reserved_attempt(&budget) {
+                return Ok((Self::from_reservation(app, &held.user_id, held.budget, held.reservation)?, Vec::new()));
+            }
+        }
         let condition = Condition::UserId(&current.user.id);
         let (reservation, results) =
             attempts::reserve_with(&app.db()?, &budget, condition, app.config.throttle, app.now, also).await?;
@@ -83,6 +88,19 @@ impl Attempt {
         let (reservation, results) =
             attempts::reserve_with(&app.db()?, &budget, condition, app.config.throttle, app.now, also).await?;
         Ok((Self::from_reservation(app, user_id, budget, reservation)?, results))
+    }
+
+    /// Hands back, after the response, an attempt the session check reserved for a request that
+    /// never reached its secret (bad input, say): only checked secrets count.
+    pub fn hand_back_unclaimed(app: &App) {
+        let Some(held) = app.unclaimed_attempt() else { return };
+        if !matches!(held.reservation, Reservation::Reserved { .. }) {
+            return;
+        }
+        let (db, now) = (app.db(), app.now);
+        app.in_background(async move {
+            attempts::hand_back(&db?, &held.user_id, &held.budget, now).await.map_err(ApiError::from)
+        });
     }
 
     pub fn budget(&self) -> &Budget {

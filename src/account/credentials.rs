@@ -14,6 +14,7 @@ use crate::domain::email::Email;
 use crate::domain::password;
 use crate::domain::password_rules::{self, PasswordContext};
 use crate::http::ApiError;
+use crate::storage::attempts::Budget;
 use crate::storage::events::EventType;
 use crate::storage::two_factor::{self, FactorsRow, Use};
 use crate::storage::users::{self, NewPassword, PasswordChange};
@@ -55,15 +56,20 @@ pub async fn confirm(
                 return Err(attempt.failed(app, detail, ApiError::InvalidCode).await?);
             }
         }
-        None => attempt.passed(app).await?,
+        None => return open_sudo(app, current, Some(attempt.budget())).await,
     }
-    open_sudo(app, current).await
+    open_sudo(app, current, None).await
 }
 
 /// Opens the sudo window on a new token; the old token ends everywhere before the new one is
-/// handed out.
-pub(super) async fn open_sudo(app: &App, current: &CurrentSession) -> Result<IssuedSession, ApiError> {
-    users::end_session(&app.db()?, &current.id, current.record.summary.expires_at, None, &current.user.id).await?;
+/// handed out. `passed`: the run of the attempt that proved the secret ends in the same write.
+pub(super) async fn open_sudo(
+    app: &App,
+    current: &CurrentSession,
+    passed: Option<&Budget>,
+) -> Result<IssuedSession, ApiError> {
+    let expires_at = current.record.summary.expires_at;
+    users::end_session(&app.db()?, &current.id, expires_at, None, &current.user.id, passed).await?;
     let generations = current.record.generations;
     session::reissue(app, current, generations, app.now + app.config.sudo_seconds).await
 }

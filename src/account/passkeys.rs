@@ -632,5 +632,5 @@ pub async fn confirm(
         let rejection = verified.err().unwrap_or(Rejection::CounterWentBack);
         return Err(refused(app, attempt, &current.user.id, "confirm", rejection).await?);
     }
-    credentials::open_sudo(app, current).await
+    credentials::open_sudo(app, current, None).await
 }

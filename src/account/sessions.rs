@@ -17,8 +17,15 @@ use crate::storage::{sessions, users, Outcome};
 /// Signs the current session out.
 pub async fn sign_out(app: &App, current: &CurrentSession) -> Result<(), ApiError> {
     let event = super::event(app, &current.user.id, EventType::SignOut, json!({}));
-    users::end_session(&app.db()?, &current.id, current.record.summary.expires_at, Some(&event), &current.user.id)
-        .await?;
+    users::end_session(
+        &app.db()?,
+        &current.id,
+        current.record.summary.expires_at,
+        Some(&event),
+        &current.user.id,
+        None,
+    )
+    .await?;
     sessions::delete(&app.kv()?, &current.user.id, &current.id).await?;
     Ok(())
 }
@@ -51,7 +58,7 @@ pub async fn end_one(app: &App, current: &CurrentSession, id: &str) -> Result<En
     };
     let detail = json!({ "device": summary.device, "browser": summary.browser, "os": summary.os, "current": own });
     let event = super::event(app, &current.user.id, EventType::SessionRevoked, detail);
-    users::end_session(&app.db()?, id, summary.expires_at, Some(&event), &current.user.id).await?;
+    users::end_session(&app.db()?, id, summary.expires_at, Some(&event), &current.user.id, None).await?;
     sessions::delete(&kv, &current.user.id, id).await?;
     Ok(if own { Ended::Own } else { Ended::Other })
 }

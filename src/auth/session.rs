@@ -7,13 +7,13 @@
 use futures_util::future::{join, join3};
 use worker::Request;
 
-use crate::app::App;
+use crate::app::{App, ReservedAttempt};
 use crate::domain::ids::{SessionId, UserId};
 use crate::domain::{tokens, user_agent};
 use crate::http::{cookies, ApiError};
-use crate::storage::attempts::Generations;
+use crate::storage::attempts::{Budget, Generations};
 use crate::storage::sessions::{self, SessionRecord, SessionSummary};
-use crate::storage::users::{self, AuthRow};
+use crate::storage::users::{self, AuthRow, CheckAlso, Checked, SessionAttempt};
 
 pub struct CurrentSession {
     pub id: SessionId,
@@ -35,41 +35,70 @@ pub fn session_token(req: &Request) -> Option<String> {
 }
 
 pub async fn current_session(req: &Request, app: &App) -> Result<CurrentSession, ApiError> {
-    current_session_with(req, app, false).await
+    current_session_with(req, app, WithCheck::default()).await
 }
 
-/// [`current_session`]; with `list_others`, the user's sessions (KV list) and revoked ids are
-/// read in the same round trips as the check, when the cookie names the user. What was read
-/// for a session that turns out not to be live is dropped unanswered.
-pub async fn current_session_with(req: &Request, app: &App, list_others: bool) -> Result<CurrentSession, ApiError> {
+/// What a route reads or reserves in the same round trips as its session check.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WithCheck {
+    /// The user's sessions (KV list) and the ids D1 has revoked, for [`live_others`].
+    pub list_others: bool,
+    /// An attempt of this session at a secret (password, code), for
+    /// [`crate::account::attempts::Attempt::by_session`]: the KV record is read first, then one D1
+    /// batch checks the session and reserves the attempt, only while the session is live.
+    pub reserve_attempt: bool,
+}
+
+/// [`current_session`], with what `with` asks for. When the cookie names the user, the KV
+/// record and D1's verdict are read at the same time; what was read for a session that turns
+/// out not to be live is dropped unanswered.
+pub async fn current_session_with(req: &Request, app: &App, with: WithCheck) -> Result<CurrentSession, ApiError> {
     let token = session_token(req).ok_or(ApiError::Unauthenticated)?;
     let id = tokens::id_of(&token);
     let (kv, db) = (app.kv()?, app.db()?);
-    // The cookie names the user: the KV record and D1's verdict are read at the same time.
-    let (record, user, others_read) = match tokens::user_named_by(&token) {
-        Some(user_id) if list_others => {
-            let named = UserId::new(user_id);
-            let (record, checked, listed) = join3(
-                sessions::get(&kv, &id),
-                users::auth_view_and_revocations(&db, user_id, &id),
-                sessions::list(&kv, &named),
-            )
-            .await;
-            let (user, revoked) = checked?;
-            (record?.filter(|r| *r.user_id == *user_id), user, Some(OthersRead { listed: listed?, revoked }))
+    let named = tokens::user_named_by(&token);
+    let also = |attempt| CheckAlso { revocations: with.list_others, attempt };
+    let list = |user_id: &str| {
+        let user_id = UserId::new(user_id);
+        let kv = &kv;
+        async move {
+            match with.list_others {
+                true => sessions::list(kv, &user_id).await.map(Some),
+                false => Ok(None),
+            }
         }
-        Some(user_id) => {
-            let (record, user) = join(sessions::get(&kv, &id), users::auth_view(&db, user_id, &id)).await;
-            (record?.filter(|r| *r.user_id == *user_id), user?, None)
+    };
+    let (record, checked, listed) = match named {
+        Some(user_id) if !with.reserve_attempt => {
+            let (record, checked, listed) =
+                join3(sessions::get(&kv, &id), users::check_session(&db, user_id, &id, also(None)), list(user_id))
+                    .await;
+            (record?.filter(|r| *r.user_id == *user_id), Some(checked?), listed?)
         }
-        None => match sessions::get(&kv, &id).await? {
+        _ => match sessions::get(&kv, &id).await?.filter(|r| named.is_none_or(|user_id| *r.user_id == *user_id)) {
             Some(record) => {
-                let user = users::auth_view(&db, &record.user_id, &id).await?;
-                (Some(record), user, None)
+                let attempt = with.reserve_attempt.then_some(SessionAttempt {
+                    session_generation: record.generations.session,
+                    issued_at: record.issued_at,
+                    policy: app.config.throttle,
+                    now: app.now,
+                });
+                let user_id = record.user_id.clone();
+                let (checked, listed) =
+                    join(users::check_session(&db, &user_id, &id, also(attempt)), list(&user_id)).await;
+                (Some(record), Some(checked?), listed?)
             }
             None => (None, None, None),
         },
     };
+    let (user, revoked, reservation) = match checked {
+        Some(Checked { user, revoked, reservation }) => (user, revoked, reservation),
+        None => (None, Vec::new(), None),
+    };
+    if let (Some(reservation), Some(record)) = (reservation, &record) {
+        let budget = Budget::Session(id.to_string());
+        app.hold_reserved_attempt(ReservedAttempt { user_id: record.user_id.to_string(), budget, reservation });
+    }
     let mut record = record.ok_or(ApiError::Unauthenticated)?;
     if app.now >= record.ends_at(app.config.session_idle_seconds) {
         let user_id = record.user_id.clone();
@@ -94,6 +123,7 @@ pub async fn current_session_with(req: &Request, app: &App, list_others: bool) -
         let max_age = record.ends_at(app.config.session_idle_seconds).saturating_sub(app.now);
         app.refresh_cookie(cookies::set(cookies::SESSION, &token, max_age));
     }
+    let others_read = listed.map(|listed| OthersRead { listed, revoked });
     Ok(CurrentSession { id, record, user, others_read })
 }
 

@@ -19,8 +19,9 @@ use std::pin::Pin;
 use serde::Serialize;
 use worker::{Method, Request, Response};
 
+use crate::account::attempts::Attempt;
 use crate::app::App;
-use crate::auth::session::{current_session_with, require_sudo, CurrentSession};
+use crate::auth::session::{current_session_with, require_sudo, CurrentSession, WithCheck};
 use crate::http::{csrf, ApiError};
 
 type Handled<'a> = Pin<Box<dyn Future<Output = Result<Response, ApiError>> + 'a>>;
@@ -40,13 +41,21 @@ pub struct Route {
     /// `/api/...`, a `{name}` segment matching any one segment.
     pub path: &'static str,
     pub access: Access,
-    /// The handler lists the user's other sessions: they are read with the session check.
-    pub lists_sessions: bool,
+    /// What the session check reads or reserves for the handler, in its round trips.
+    pub with_check: WithCheck,
 }
 
 impl Route {
+    /// The handler lists the user's other sessions.
     fn listing_sessions(mut self) -> Self {
-        self.lists_sessions = true;
+        self.with_check.list_others = true;
+        self
+    }
+
+    /// The handler checks the session's password or a code: the attempt is reserved with the
+    /// session check (handed back if the handler never checks it).
+    fn checking_a_secret(mut self) -> Self {
+        self.with_check.reserve_attempt = true;
         self
     }
 }
@@ -70,13 +79,13 @@ macro_rules! sudo {
 /// Every route of the API (SPEC §4); `openapi.json` documents exactly these.
 pub fn table() -> Vec<Route> {
     use Method::{Delete, Get, Patch, Post, Put};
-    let route = |method, path, access| Route { method, path, access, lists_sessions: false };
+    let route = |method, path, access| Route { method, path, access, with_check: WithCheck::default() };
     vec![
         route(Get, "/api/openapi.json", public!(openapi::document)),
         route(Post, "/api/auth/signup", public!(auth::signup)),
         route(Post, "/api/auth/login", public!(auth::login)),
         route(Post, "/api/auth/login/two-factor", public!(auth::login_two_factor)),
-        route(Post, "/api/auth/confirm", session!(auth::confirm)),
+        route(Post, "/api/auth/confirm", session!(auth::confirm)).checking_a_secret(),
         route(Post, "/api/auth/logout", public!(auth::logout)),
         route(Post, "/api/auth/passkey/options", public!(passkeys::sign_in_options)),
         route(Post, "/api/auth/passkey/login", public!(passkeys::sign_in)),
@@ -86,10 +95,10 @@ pub fn table() -> Vec<Route> {
         route(Post, "/api/auth/passkey/confirm", session!(passkeys::confirm)),
         route(Get, "/api/me", session!(me::me)),
         route(Get, "/api/security", session!(me::overview)).listing_sessions(),
-        route(Put, "/api/security/password", session!(password::change)),
+        route(Put, "/api/security/password", session!(password::change)).listing_sessions().checking_a_secret(),
         route(Post, "/api/security/two-factor/setup", sudo!(two_factor::setup)),
-        route(Post, "/api/security/two-factor/enable", sudo!(two_factor::enable)),
-        route(Post, "/api/security/two-factor/disable", session!(two_factor::disable)),
+        route(Post, "/api/security/two-factor/enable", sudo!(two_factor::enable)).checking_a_secret(),
+        route(Post, "/api/security/two-factor/disable", session!(two_factor::disable)).checking_a_secret(),
         route(Post, "/api/security/two-factor/recovery-codes", sudo!(two_factor::regenerate)),
         route(Get, "/api/security/sessions", session!(sessions::list)).listing_sessions(),
         route(Post, "/api/security/sessions/revoke-others", sudo!(sessions::revoke_others)).listing_sessions(),
@@ -137,18 +146,22 @@ pub async fn handle(req: Request, app: &App) -> Result<Response, ApiError> {
     if csrf::is_state_changing(&method) && !is_same_origin(&req)? {
         return Err(ApiError::CsrfRejected);
     }
-    match route.access {
+    let answer = match route.access {
         Access::Public(handler) => handler(req, app).await,
-        Access::Session(handler) => {
-            let current = current_session_with(&req, app, route.lists_sessions).await?;
-            handler(req, app, current).await
-        }
-        Access::Sudo(handler) => {
-            let current = current_session_with(&req, app, route.lists_sessions).await?;
-            require_sudo(&current, app.now)?;
-            handler(req, app, current).await
-        }
-    }
+        Access::Session(handler) => match current_session_with(&req, app, route.with_check).await {
+            Ok(current) => handler(req, app, current).await,
+            Err(error) => Err(error),
+        },
+        Access::Sudo(handler) => match current_session_with(&req, app, route.with_check).await {
+            Ok(current) => match require_sudo(&current, app.now) {
+                Ok(()) => handler(req, app, current).await,
+                Err(error) => Err(error),
+            },
+            Err(error) => Err(error),
+        },
+    };
+    Attempt::hand_back_unclaimed(app);
+    answer
 }
 
 fn is_same_origin(req: &Request) -> Result<bool, ApiError> {

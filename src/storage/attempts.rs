@@ -105,24 +105,17 @@ impl Condition<'_> {
             Self::UserId(id) | Self::Current(id, _) => id,
         }
     }
-}
 
-/// The reservation statement for `budget` under `condition`; `RETURNING locked_until` when it counted.
-fn reserve_statement(
-    db: &D1Database,
-    budget: &Budget,
-    condition: &Condition<'_>,
-    policy: ThrottlePolicy,
-    now: u64,
-) -> Result<D1PreparedStatement, Error> {
-    let which = match condition {
-        Condition::UserId(id) => Precondition::new("id = ?", vec![text(id)]),
-        Condition::Current(id, g) => Precondition::new(
-            "id = ? AND password_generation = ? AND session_generation = ?",
-            vec![text(id), int(g.password), int(g.session)],
-        ),
-    };
-    reserve_where(db, budget, condition.user_id(), &which, policy, now)
+    /// The condition over `users`' columns.
+    fn precondition(&self) -> Precondition {
+        match self {
+            Self::UserId(id) => Precondition::new("id = ?", vec![text(id)]),
+            Self::Current(id, g) => Precondition::new(
+                "id = ? AND password_generation = ? AND session_generation = ?",
+                vec![text(id), int(g.password), int(g.session)],
+            ),
+        }
+    }
 }
 
 /// The reservation statement for `budget` (whose scope names `scope_user`) of the user `which`
@@ -204,13 +197,31 @@ pub async fn reserve_with(
     now: u64,
     also: Vec<D1PreparedStatement>,
 ) -> Result<(Reservation, Vec<worker::D1Result>), Error> {
-    let mut statements =
-        vec![reserve_statement(db, budget, &condition, policy, now)?, current_lock(db, condition.user_id(), budget)?];
+    let which = condition.precondition();
+    let mut statements = reserve_statements(db, budget, condition.user_id(), &which, policy, now)?;
     statements.extend(also);
     let mut results = super::batch(db, statements).await?;
-    let current = first_of::<LockedUntil>(&results, 1)?.map_or(0, |c| c.locked_until);
-    let reservation = reservation_of(first_of(&results, 0)?, current, now);
+    let reservation = reservation_in(&results, 0, now)?;
     Ok((reservation, results.split_off(2.min(results.len()))))
+}
+
+/// The two statements that reserve an attempt of `budget` for the user `which` selects: the
+/// reservation, then the budget's lock as it stands after it. [`reservation_in`] reads them.
+pub(super) fn reserve_statements(
+    db: &D1Database,
+    budget: &Budget,
+    user_id: &str,
+    which: &Precondition,
+    policy: ThrottlePolicy,
+    now: u64,
+) -> Result<Vec<D1PreparedStatement>, Error> {
+    Ok(vec![reserve_where(db, budget, user_id, which, policy, now)?, current_lock(db, user_id, budget)?])
+}
+
+/// The reservation that [`reserve_statements`], run from `at` in a batch, made.
+pub(super) fn reservation_in(results: &[worker::D1Result], at: usize, now: u64) -> Result<Reservation, Error> {
+    let current = first_of::<LockedUntil>(results, at + 1)?.map_or(0, |c| c.locked_until);
+    Ok(reservation_of(first_of(results, at)?, current, now))
 }
 
 /// A sign-in's first step, reserved.

@@ -51,6 +51,16 @@ impl Precondition {
         )
     }
 
+    /// Over `users`' columns: the user's session `session_id`, issued at `issued_at` under
+    /// `session_generation`, is live in D1 (SPEC §5.8).
+    pub fn session_live(user_id: &str, session_id: &str, session_generation: u64, issued_at: u64) -> Self {
+        Self::new(
+            "id = ? AND session_generation = ? AND sessions_valid_after <= ? \
+             AND NOT EXISTS (SELECT 1 FROM revoked_sessions WHERE session_id = ?)",
+            vec![text(user_id), int(session_generation), int(issued_at), text(session_id)],
+        )
+    }
+
     /// Two-factor authentication is on.
     pub fn two_factor_on(user_id: &str) -> Self {
         Self::new("EXISTS (SELECT 1 FROM users WHERE id = ? AND totp_enabled_at IS NOT NULL)", vec![text(user_id)])

@@ -4,13 +4,14 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::{D1Database, D1PreparedStatement};
 
-use super::attempts::{Budget, Generations};
+use super::attempts::{self, Budget, Generations, Reservation};
 use super::events::{self, EventType, NewEvent, Origin};
 use super::precondition::Precondition;
 use super::Error;
 use super::Outcome;
 use super::{int, text};
 use crate::domain::ids::{SessionId, UserId};
+use crate::domain::throttle::ThrottlePolicy;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct UserRow {
@@ -92,22 +93,64 @@ impl AuthRow {
     }
 }
 
-pub async fn auth_view(db: &D1Database, user_id: &str, session_id: &str) -> Result<Option<AuthRow>, Error> {
-    super::first(auth_view_statement(db, user_id, session_id)?).await
+/// What the session check reads in its one D1 round trip, besides the auth view.
+#[derive(Default)]
+pub struct CheckAlso {
+    /// The ids D1 has revoked, for routes that list the user's sessions.
+    pub revocations: bool,
+    /// An attempt of the session at a secret, reserved in the same transaction while the session
+    /// is live in D1, for routes that check one.
+    pub attempt: Option<SessionAttempt>,
 }
 
-/// [`auth_view`] and [`revoked_session_ids`] in one round trip: for requests that list the
-/// user's sessions, read together with the session check.
-pub async fn auth_view_and_revocations(
+/// The session whose attempt [`CheckAlso::attempt`] reserves, as its KV record describes it.
+pub struct SessionAttempt {
+    pub session_generation: u64,
+    pub issued_at: u64,
+    pub policy: ThrottlePolicy,
+    pub now: u64,
+}
+
+/// What the session check read.
+pub struct Checked {
+    pub user: Option<AuthRow>,
+    pub revoked: Vec<SessionId>,
+    /// `Some` when an attempt was asked for; `Stale` when the session is not live in D1.
+    pub reservation: Option<Reservation>,
+}
+
+/// The session check (SPEC §5.8): the user's auth view and whether the session is revoked, with
+/// what `also` asks for, in one round trip.
+pub async fn check_session(
     db: &D1Database,
     user_id: &str,
     session_id: &str,
-) -> Result<(Option<AuthRow>, Vec<SessionId>), Error> {
-    let statements = vec![auth_view_statement(db, user_id, session_id)?, revoked_statement(db, user_id)?];
-    let results = super::batch(db, statements).await?;
-    let user = results.first().map(|r| r.results::<AuthRow>()).transpose()?.and_then(|rows| rows.into_iter().next());
-    let revoked = results.get(1).map(|r| r.results::<RevokedId>()).transpose()?.unwrap_or_default();
-    Ok((user, revoked.into_iter().map(|r| r.session_id).collect()))
+    also: CheckAlso,
+) -> Result<Checked, Error> {
+    let mut statements = vec![auth_view_statement(db, user_id, session_id)?];
+    if also.revocations {
+        statements.push(revoked_statement(db, user_id)?);
+    }
+    let attempt_at = statements.len();
+    if let Some(attempt) = &also.attempt {
+        let live = Precondition::session_live(user_id, session_id, attempt.session_generation, attempt.issued_at);
+        let budget = Budget::Session(session_id.to_string());
+        statements.extend(attempts::reserve_statements(db, &budget, user_id, &live, attempt.policy, attempt.now)?);
+    }
+    let results = match statements.len() {
+        1 => vec![super::retrying(|| statements[0].all()).await?],
+        _ => super::batch(db, statements).await?,
+    };
+    let user = attempts::first_of::<AuthRow>(&results, 0)?;
+    let revoked = match also.revocations {
+        true => results.get(1).map(|r| r.results::<RevokedId>()).transpose()?.unwrap_or_default(),
+        false => Vec::new(),
+    };
+    let reservation = match &also.attempt {
+        Some(attempt) => Some(attempts::reservation_in(&results, attempt_at, attempt.now)?),
+        None => None,
+    };
+    Ok(Checked { user, revoked: revoked.into_iter().map(|r| r.session_id).collect(), reservation })
 }
 
 fn auth_view_statement(db: &D1Database, user_id: &str, session_id: &str) -> Result<D1PreparedStatement, Error> {
@@ -157,13 +200,15 @@ pub(super) fn changes(results: &[worker::D1Result], index: usize) -> usize {
 }
 
 /// Ends one session in D1 (the row is kept until the session would have expired anyway) and
-/// records `event` with it, when there is one.
+/// records `event` with it, when there is one; ends the failure run of `run_ended` too, when the
+/// session ends because it proved a secret (the sudo window opens on a new token).
 pub async fn end_session(
     db: &D1Database,
     session_id: &str,
     expires_at: u64,
     event: Option<&NewEvent<'_>>,
     user_id: &str,
+    run_ended: Option<&Budget>,
 ) -> Result<(), Error> {
     let revoke = db
         .prepare("INSERT INTO revoked_sessions (session_id, user_id, expires_at) VALUES (?1, ?2, ?3) ON CONFLICT (session_id) DO NOTHING")
@@ -171,6 +216,9 @@ pub async fn end_session(
     let mut statements = vec![revoke];
     if let Some(event) = event {
         statements.push(events::insert(db, event, &Precondition::always())?);
+    }
+    if let Some(budget) = run_ended {
+        statements.push(attempts::reset(db, user_id, budget)?);
     }
     run_batch(db, statements).await?;
     Ok(())

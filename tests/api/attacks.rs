@@ -256,6 +256,48 @@ async fn thirty_concurrent_wrong_confirmations_on_one_session_are_never_all_eval
 }
 
 #[tokio::test]
+async fn thirty_concurrent_wrong_password_changes_on_one_session_are_never_all_evaluated() {
+    let mut owner = TestApp::new();
+    let (user, id) = signed_up(&mut owner).await;
+    let token = owner.session.clone().unwrap();
+    let tries = (0..30).map(|i| {
+        let mut same = TestApp::new();
+        same.session = Some(token.clone());
+        let body = json!({ "current_password": format!("{WRONG}{i}"), "new_password": "Never-Stored-Secret-77!" });
+        async move { same.change_password(body).await }
+    });
+    let responses = join_all(tries).await;
+    assert!(responses.iter().filter(|r| r.status == 403).count() < 5, "{:?}", statuses(&responses));
+    assert!(responses.iter().all(|r| matches!(r.status, 403 | 429) || !from_worker(r)), "{:?}", statuses(&responses));
+    assert!(count(&event_rows(&id), "sign_in_failed") <= 5);
+    assert_eq!(TestApp::new().login(&user.email, &user.password).await.status, 200, "the password is unchanged");
+}
+
+/// The session check reserves the attempt of a route that checks a secret before the body is
+/// read; a request that never gets to the secret must not count as a guess.
+#[tokio::test]
+async fn bad_requests_to_routes_that_check_a_secret_are_not_counted_as_guesses() {
+    let mut owner = TestApp::new();
+    let (user, id) = signed_up(&mut owner).await;
+    for _ in 0..8 {
+        owner.change_password(json!({ "current_password": user.password })).await.assert_error(400, "invalid_input");
+        owner.confirm(json!({ "password": 42 })).await.assert_error(400, "invalid_input");
+        let bad = owner.raw(reqwest::Method::PUT, "/api/security/password").body("{not json");
+        let bad = bad.header("Origin", owner.base.clone()).header("Content-Type", "application/json");
+        owner.send(bad).await.assert_error(400, "invalid_json");
+    }
+    // Hand-backs run after each response; give the last ones time to land.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    for _ in 0..4 {
+        owner.confirm(json!({ "password": WRONG })).await.assert_error(403, "wrong_password");
+    }
+    assert_eq!(owner.confirm(json!({ "password": user.password })).await.status, 204, "4 guesses, not 28");
+    assert_eq!(count(&event_rows(&id), "sign_in_failed"), 4);
+    assert_eq!(count(&event_rows(&id), "locked_out"), 0);
+}
+
+#[tokio::test]
 async fn password_spraying_from_one_address_is_held_back_across_accounts() {
     // The local limiter counts in fixed one-minute windows: start early in one.
     if now() % 60 > 40 {
