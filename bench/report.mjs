@@ -164,10 +164,13 @@ export function statuses(log) {
   });
 }
 
-/** The "X-Storage-Ops" value "d1_calls=1 ..." as its numbers, or null when it is not one. */
+/** The columns of the ops table, in the order of "X-Storage-Ops". */
+const OPS_KEYS = ["d1_calls", "d1_near", "d1_statements", "kv_get", "kv_put", "kv_list", "kv_delete"];
+
+/** The "X-Storage-Ops" value "d1_calls=1 ..." as its numbers (absent counters 0), or null when it is not one. */
 const opsValues = (value) => {
-  const words = value.split(" ").filter(Boolean);
-  return words.length === 6 ? words.map((w) => w.split("=")[1]) : null;
+  const kv = keyValues(value);
+  return kv.d1_calls === undefined ? null : OPS_KEYS.map((key) => kv[key] ?? "0");
 };
 
 /** The request with the most D1 round trips and the one with the most KV lists. */
@@ -279,13 +282,14 @@ export function report({ facts: f, rows, ops, log, base }) {
     ...table(["route", "status", "count"], statuses(log).map(([route, status, n]) => `| ${route} | ${status} | ${n} |`)),
     "",
     "Storage operations per request, counted at the binding boundary (`bench/count-ops.mjs`; a D1",
-    "`batch` is one round trip, `d1_statements` counts the statements in it):",
+    "`batch` is one round trip, `d1_statements` counts the statements in it; \"near the user\": D1",
+    "round trips in a session that may start at a read replica):",
     "",
     ...table(
-      ["request", "D1 round trips", "D1 statements", "KV get", "KV put", "KV list", "KV delete"],
+      ["request", "D1 round trips", "of them near the user", "D1 statements", "KV get", "KV put", "KV list", "KV delete"],
       ops.map(([name, value = ""]) => {
         const values = opsValues(value);
-        return values ? `| ${name} | ${values.join(" | ")} |` : `| ${name} | ${value} | | | | | |`;
+        return values ? `| ${name} | ${values.join(" | ")} |` : `| ${name} | ${value} | | | | | | |`;
       }),
     ),
   );

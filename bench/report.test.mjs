@@ -55,6 +55,7 @@ const OPS = [
   ["sign-in (password) (200)", "d1_calls=3 d1_statements=3 kv_get=0 kv_put=2 kv_list=0 kv_delete=0"],
   ["GET /api/security (200)", "d1_calls=2 d1_statements=2 kv_get=1 kv_put=0 kv_list=1 kv_delete=0"],
   ["GET /api/security/sessions (1) (200)", "d1_calls=3 d1_statements=2 kv_get=1 kv_put=0 kv_list=2 kv_delete=0"],
+  ["GET /api/security/events (200)", "d1_calls=2 d1_near=1 d1_statements=2 kv_get=1 kv_put=0 kv_list=0 kv_delete=0"],
 ];
 const request = (ms, route, status, method = "POST") =>
   `{"duration_ms":${ms},"method":"${method}","msg":"request","route":"${route}","status":${status}}`;
@@ -128,15 +129,17 @@ const EXPECTED = [
   "| /api/me | 401 | 1 |",
   "",
   "Storage operations per request, counted at the binding boundary (`bench/count-ops.mjs`; a D1",
-  "`batch` is one round trip, `d1_statements` counts the statements in it):",
+  "`batch` is one round trip, `d1_statements` counts the statements in it; \"near the user\": D1",
+  "round trips in a session that may start at a read replica):",
   "",
-  "| request | D1 round trips | D1 statements | KV get | KV put | KV list | KV delete |",
-  "|---|---|---|---|---|---|---|",
-  "| static asset /app.css (200) | served by static assets, the worker does not run | | | | | |",
-  "| sign-up (201) | 1 | 2 | 0 | 2 | 0 | 0 |",
-  "| sign-in (password) (200) | 3 | 3 | 0 | 2 | 0 | 0 |",
-  "| GET /api/security (200) | 2 | 2 | 1 | 0 | 1 | 0 |",
-  "| GET /api/security/sessions (1) (200) | 3 | 2 | 1 | 0 | 2 | 0 |",
+  "| request | D1 round trips | of them near the user | D1 statements | KV get | KV put | KV list | KV delete |",
+  "|---|---|---|---|---|---|---|---|",
+  "| static asset /app.css (200) | served by static assets, the worker does not run | | | | | | |",
+  "| sign-up (201) | 1 | 0 | 2 | 0 | 2 | 0 | 0 |",
+  "| sign-in (password) (200) | 3 | 0 | 3 | 0 | 2 | 0 | 0 |",
+  "| GET /api/security (200) | 2 | 0 | 2 | 1 | 0 | 1 | 0 |",
+  "| GET /api/security/sessions (1) (200) | 3 | 0 | 2 | 1 | 0 | 2 | 0 |",
+  "| GET /api/security/events (200) | 2 | 1 | 2 | 1 | 0 | 0 | 0 |",
 ].join("\n");
 
 test("rows: wrk RESULT, sign-in timing rounds, single timed calls", () => {

@@ -2,13 +2,14 @@
 
 use std::cell::RefCell;
 
-use worker::{Context, D1Database, Env, KvStore, Request, Response};
+use worker::{Context, Env, KvStore, Method, Request, Response};
 
 use crate::config::Config;
 use crate::domain::user_agent::ClientHints;
 use crate::http::ApiError;
 use crate::storage::attempts::{Budget, Reservation};
 use crate::storage::events::Origin;
+use crate::storage::Db;
 
 pub struct App {
     pub env: Env,
@@ -24,6 +25,13 @@ pub struct App {
     /// An attempt the session check reserved for a route that checks a secret, until the use
     /// case claims it (or, unclaimed, it is handed back after the response).
     reserved_attempt: RefCell<Option<ReservedAttempt>>,
+    /// The request's D1 sessions, made on first use: at the primary, and near the user.
+    primary_db: RefCell<Option<Db>>,
+    near_db: RefCell<Option<Db>>,
+    /// The D1 bookmark of the browser's last write, from its cookie.
+    bookmark: Option<String>,
+    /// The request may write (not GET/HEAD): its bookmark goes back to the browser.
+    writes: bool,
 }
 
 /// An attempt reserved ahead of the use case that checks the secret.
@@ -34,6 +42,8 @@ pub struct ReservedAttempt {
 }
 
 const MAX_USER_AGENT_CHARS: usize = 512;
+/// How long a bookmark is kept: read replicas are far closer behind the primary than this.
+const BOOKMARK_SECONDS: u64 = 3600;
 const MAX_PLACE_CHARS: usize = 64;
 
 impl App {
@@ -49,6 +59,9 @@ impl App {
             platform: hint("Sec-CH-UA-Platform"),
             mobile: hint("Sec-CH-UA-Mobile"),
         };
+        let bookmark = req.headers().get("Cookie").ok().flatten().and_then(|header| {
+            crate::http::cookies::find(&header, crate::http::cookies::D1_BOOKMARK).map(str::to_string)
+        });
         Self {
             env,
             ctx,
@@ -58,11 +71,46 @@ impl App {
             client_hints,
             session_cookie_refresh: RefCell::new(None),
             reserved_attempt: RefCell::new(None),
+            primary_db: RefCell::new(None),
+            near_db: RefCell::new(None),
+            bookmark,
+            writes: !matches!(req.method(), Method::Get | Method::Head),
         }
     }
 
-    pub fn db(&self) -> Result<D1Database, ApiError> {
-        Ok(self.env.d1("DB")?)
+    /// D1 at the primary: the session check, attempts and every write go here.
+    pub fn db(&self) -> Result<Db, ApiError> {
+        let mut slot = self.primary_db.borrow_mut();
+        match &*slot {
+            Some(db) => Ok(db.clone()),
+            None => Ok(slot.insert(Db::primary(&self.env)?).clone()),
+        }
+    }
+
+    /// D1 near the user (a read replica when there is one), no older than the browser's last
+    /// write: for reads that decide nothing about access (SPEC §5.8 checks go to [`App::db`]).
+    pub fn near_db(&self) -> Result<Db, ApiError> {
+        let mut slot = self.near_db.borrow_mut();
+        match &*slot {
+            Some(db) => Ok(db.clone()),
+            None => Ok(slot.insert(Db::near(&self.env, self.bookmark.as_deref())?).clone()),
+        }
+    }
+
+    /// Runs `read` on [`App::near_db`]; if that fails (a bookmark D1 no longer takes, a replica
+    /// gone), on the primary.
+    pub async fn read_near<T, F, Fut>(&self, read: F) -> Result<T, ApiError>
+    where
+        F: Fn(Db) -> Fut,
+        Fut: std::future::Future<Output = Result<T, crate::storage::Error>>,
+    {
+        match read(self.near_db()?).await {
+            Ok(value) => Ok(value),
+            Err(error) => {
+                worker::console_warn!("a read near the user failed, reading at the primary: {error:?}");
+                Ok(read(self.db()?).await?)
+            }
+        }
     }
 
     pub fn kv(&self) -> Result<KvStore, ApiError> {
@@ -88,8 +136,31 @@ impl App {
         self.reserved_attempt.borrow_mut().take()
     }
 
-    /// Adds the session cookie refresh to `response` if the handler did not set that cookie.
+    /// Adds the D1 bookmark cookie (read-your-writes for this browser's reads near it) and the
+    /// session cookie refresh to `response`.
     pub fn finish(&self, response: &Response) -> worker::Result<()> {
+        self.finish_session_cookie(response)?;
+        if let Some(bookmark) = self.newer_bookmark().filter(|_| response.status_code() < 400) {
+            let cookie = crate::http::cookies::set(crate::http::cookies::D1_BOOKMARK, &bookmark, BOOKMARK_SECONDS);
+            response.headers().append("Set-Cookie", &cookie)?;
+        }
+        Ok(())
+    }
+
+    /// The D1 position after this request's writes, if it may have written and the browser
+    /// does not have that position yet. Reads alone move nothing the browser must see, and an
+    /// error answer changed nothing it must see at once (a refused guess's record appears when
+    /// the replica catches up).
+    fn newer_bookmark(&self) -> Option<String> {
+        if !self.writes {
+            return None;
+        }
+        let newest = self.primary_db.borrow().as_ref().and_then(Db::bookmark)?;
+        let known = self.bookmark.as_deref().filter(|b| crate::storage::is_bookmark_shaped(b));
+        (known < Some(newest.as_str()) && crate::storage::is_bookmark_shaped(&newest)).then_some(newest)
+    }
+
+    fn finish_session_cookie(&self, response: &Response) -> worker::Result<()> {
         let Some(cookie) = self.session_cookie_refresh.borrow_mut().take() else { return Ok(()) };
         let prefix = format!("{}=", crate::http::cookies::SESSION);
         let set_by_handler = response.headers().entries().any(|(name, value)| {

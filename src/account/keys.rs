@@ -11,7 +11,9 @@
 use std::cell::RefCell;
 
 use serde_json::json;
-use worker::{D1Database, Env};
+use worker::Env;
+
+use crate::storage::Db;
 
 use crate::app::App;
 use crate::domain::secrets::{DataKey, Keyring, Purpose, Undecryptable, WrappedKey};
@@ -107,7 +109,7 @@ struct Rewrap {
 
 /// Reads the data keys (creating the active key of a purpose that has none) and unwraps them;
 /// answers the ring and the keys to re-wrap.
-async fn read(db: &D1Database, root: Keyring, now: u64) -> Result<(Keyring, Vec<Rewrap>), ApiError> {
+async fn read(db: &Db, root: Keyring, now: u64) -> Result<(Keyring, Vec<Rewrap>), ApiError> {
     let mut rows = data_keys::all_keys(db).await?;
     let has_active =
         |rows: &[DataKeyRow], p: Purpose| rows.iter().any(|r| r.purpose == p.as_str() && r.retired_at.is_none());
@@ -156,7 +158,7 @@ async fn read(db: &D1Database, root: Keyring, now: u64) -> Result<(Keyring, Vec<
 
 /// Stores each re-wrapped key where it is still wrapped under the old root key (isolates doing
 /// it at once: the first one changes the row, the others find nothing to change).
-async fn rewrap(db: &D1Database, rewraps: &[Rewrap]) -> Result<(), ApiError> {
+async fn rewrap(db: &Db, rewraps: &[Rewrap]) -> Result<(), ApiError> {
     for r in rewraps {
         let outcome = data_keys::rewrap(db, &r.kid, &r.old_wrapped_by, &r.new.wrapped, &r.new.wrapped_by).await?;
         if outcome == Outcome::Applied {
@@ -223,7 +225,7 @@ pub fn unavailable(app: &App, keys: &Keyring, user_id: &str, why: Undecryptable)
 /// secrets not under the TOTP data key, deletes retired keys nothing uses, and logs what still
 /// depends on `SECRET_KEY_PREVIOUS` (`{"msg":"key_rotation", …}`).
 pub async fn scheduled(env: &Env, now: u64) -> Result<(), ApiError> {
-    let db = env.d1("DB")?;
+    let db = Db::primary(env)?;
     let (ring, rewraps) = read(&db, root_keys(env)?, now).await?;
     rewrap(&db, &rewraps).await?;
     let reencrypted = reencrypt_outdated(&db, &ring).await?;
@@ -262,7 +264,7 @@ pub async fn scheduled(env: &Env, now: u64) -> Result<(), ApiError> {
 
 /// Re-encrypts stored TOTP secrets (enabled and pending) that are under a key other than the TOTP
 /// data key, in batches; answers how many.
-async fn reencrypt_outdated(db: &D1Database, ring: &Keyring) -> Result<usize, ApiError> {
+async fn reencrypt_outdated(db: &Db, ring: &Keyring) -> Result<usize, ApiError> {
     let from = ring.outdated_totp_key_ids();
     let mut done = 0;
     if from.is_empty() {

@@ -279,7 +279,9 @@ async fn refused(
 
 /// `GET /api/security/passkeys`.
 pub async fn list(app: &App, current: &CurrentSession) -> Result<Vec<PasskeyView>, ApiError> {
-    Ok(store::list(&app.db()?, &current.user.id).await?.iter().map(PasskeyView::from).collect())
+    let user_id = &current.user.id;
+    let rows = app.read_near(|db| async move { store::list(&db, user_id).await }).await?;
+    Ok(rows.iter().map(PasskeyView::from).collect())
 }
 
 /// `POST /api/security/passkeys/options` (sudo): what the browser needs to create a passkey.

@@ -1,9 +1,12 @@
-//! The cookies (SPEC §3): `__Host-session`, `__Host-pending` and `__Host-device`. The `__Host-` prefix makes
+//! The cookies (SPEC §3): `__Host-session`, `__Host-pending` and `__Host-device`, and D1's bookmark. The `__Host-` prefix makes
 //! the browser refuse them unless they are `Secure`, host-only and `Path=/`.
 
 pub const SESSION: &str = "__Host-session";
 pub const PENDING: &str = "__Host-pending";
 pub const DEVICE: &str = "__Host-device";
+/// Where this browser's last D1 write is (a D1 Sessions API bookmark, no secret): its reads near
+/// it see that write.
+pub const D1_BOOKMARK: &str = "__Host-d1-bookmark";
 
 /// The value of cookie `name` in a `Cookie` header, if present and non-empty.
 pub fn find<'a>(header: &'a str, name: &str) -> Option<&'a str> {

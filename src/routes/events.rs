@@ -33,7 +33,8 @@ struct EventList {
 
 pub async fn recent(req: Request, app: &App, current: CurrentSession) -> Result<Response, ApiError> {
     let limit = parse_limit(req.url()?.query_pairs().find(|(k, _)| k == "limit").map(|(_, v)| v.into_owned()))?;
-    let rows = events::recent(&app.db()?, &current.user.id, limit).await?;
+    let user_id = &current.user.id;
+    let rows = app.read_near(|db| async move { events::recent(&db, user_id, limit).await }).await?;
     let events = rows
         .into_iter()
         .map(|row| {

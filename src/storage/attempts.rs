@@ -7,9 +7,10 @@
 //! device of the user, or one signed-in session (`attempt_budgets`), so strangers who guess lock
 //! out strangers only.
 
+use super::Db;
 use serde::Deserialize;
 use worker::wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement};
+use worker::D1PreparedStatement;
 
 use super::events::{self, NewEvent};
 use super::precondition::Precondition;
@@ -121,7 +122,7 @@ impl Condition<'_> {
 /// The reservation statement for `budget` (whose scope names `scope_user`) of the user `which`
 /// selects (SQL over `users`' columns); `RETURNING locked_until` when it counted.
 pub(super) fn reserve_where(
-    db: &D1Database,
+    db: &Db,
     budget: &Budget,
     scope_user: &str,
     which: &Precondition,
@@ -164,7 +165,7 @@ pub(super) fn reserve_where(
 }
 
 /// The budget's current lock, read after the reservation in the same transaction.
-fn current_lock(db: &D1Database, user_id: &str, budget: &Budget) -> Result<D1PreparedStatement, Error> {
+fn current_lock(db: &Db, user_id: &str, budget: &Budget) -> Result<D1PreparedStatement, Error> {
     Ok(match budget.scope(user_id) {
         None => db.prepare("SELECT locked_until FROM users WHERE id = ?1").bind(&[text(user_id)])?,
         Some(scope) => db.prepare("SELECT locked_until FROM attempt_budgets WHERE scope = ?1").bind(&[text(&scope)])?,
@@ -190,7 +191,7 @@ pub(super) fn reservation_of(reserved: Option<LockedUntil>, budget_locked_until:
 /// answers their results. `Stale` when the user is gone or `condition`'s generations are no
 /// longer current.
 pub async fn reserve_with(
-    db: &D1Database,
+    db: &Db,
     budget: &Budget,
     condition: Condition<'_>,
     policy: ThrottlePolicy,
@@ -208,7 +209,7 @@ pub async fn reserve_with(
 /// The two statements that reserve an attempt of `budget` for the user `which` selects: the
 /// reservation, then the budget's lock as it stands after it. [`reservation_in`] reads them.
 pub(super) fn reserve_statements(
-    db: &D1Database,
+    db: &Db,
     budget: &Budget,
     user_id: &str,
     which: &Precondition,
@@ -238,7 +239,7 @@ pub struct SignInAttempt {
 /// same statements and is counted in a run of its own (`email_hash` names it), so its answers,
 /// locks included, are those of a real account.
 pub async fn reserve_sign_in(
-    db: &D1Database,
+    db: &Db,
     email: &str,
     email_hash: &str,
     device: Option<(&str, &str)>,
@@ -314,24 +315,20 @@ pub async fn reserve_sign_in(
 /// Hands a reservation back: the attempt was not a failure (a correct password that still needs
 /// a second factor, or one refused for another reason before its secret was checked). A lock
 /// that only this reservation set is lifted with it.
-pub async fn hand_back(db: &D1Database, user_id: &str, budget: &Budget, now: u64) -> Result<(), Error> {
+pub async fn hand_back(db: &Db, user_id: &str, budget: &Budget, now: u64) -> Result<(), Error> {
     super::batch(db, vec![refund(db, user_id, budget, now)?]).await?;
     Ok(())
 }
 
 /// Ends the run after a success that records nothing else.
-pub async fn end_run(db: &D1Database, user_id: &str, budget: &Budget) -> Result<(), Error> {
+pub async fn end_run(db: &Db, user_id: &str, budget: &Budget) -> Result<(), Error> {
     super::batch(db, vec![reset(db, user_id, budget)?]).await?;
     Ok(())
 }
 
 /// Records a failed attempt and, when it locked the run, the lock: both only if the user exists,
 /// so the failure of an unknown e-mail runs the same statements and writes nothing.
-pub async fn record_failure(
-    db: &D1Database,
-    failed: &NewEvent<'_>,
-    locked: Option<&NewEvent<'_>>,
-) -> Result<(), Error> {
+pub async fn record_failure(db: &Db, failed: &NewEvent<'_>, locked: Option<&NewEvent<'_>>) -> Result<(), Error> {
     let exists = Precondition::user_exists(failed.user_id);
     let mut statements = vec![events::insert(db, failed, &exists)?];
     if let Some(locked) = locked {
@@ -341,7 +338,7 @@ pub async fn record_failure(
     Ok(())
 }
 
-fn refund(db: &D1Database, user_id: &str, budget: &Budget, now: u64) -> Result<D1PreparedStatement, Error> {
+fn refund(db: &Db, user_id: &str, budget: &Budget, now: u64) -> Result<D1PreparedStatement, Error> {
     Ok(match budget.scope(user_id) {
         None => db
             .prepare(
@@ -360,7 +357,7 @@ fn refund(db: &D1Database, user_id: &str, budget: &Budget, now: u64) -> Result<D
 
 /// Ends the run after a success (for a sign-in: every factor), as a statement for the batch of
 /// the change that completes it.
-pub(super) fn reset(db: &D1Database, user_id: &str, budget: &Budget) -> Result<D1PreparedStatement, Error> {
+pub(super) fn reset(db: &Db, user_id: &str, budget: &Budget) -> Result<D1PreparedStatement, Error> {
     let (sql, binds) = reset_when(user_id, budget);
     Ok(db.prepare(sql.replace("{pre}", "1")).bind(&binds)?)
 }
@@ -377,6 +374,6 @@ pub fn reset_when(user_id: &str, budget: &Budget) -> (String, Vec<JsValue>) {
 }
 
 /// Drops budgets nobody has used for [`BUDGET_KEEP_SECONDS`].
-pub fn prune(db: &D1Database, now: u64) -> Result<D1PreparedStatement, Error> {
+pub fn prune(db: &Db, now: u64) -> Result<D1PreparedStatement, Error> {
     Ok(db.prepare("DELETE FROM attempt_budgets WHERE expires_at < ?1").bind(&[int(now)])?)
 }

@@ -3,9 +3,9 @@
 //! write here is guarded by the value it replaces, so isolates that do the same work at once
 //! (re-wrapping a key, re-encrypting a secret) change each row once and never lose a newer value.
 
+use super::Db;
 use serde::Deserialize;
 use serde_json::Value;
-use worker::D1Database;
 
 use super::{all, batch, first, int, text, users, Error, Outcome};
 
@@ -20,13 +20,13 @@ pub struct DataKeyRow {
 }
 
 /// Every data key, active and retired (a handful of rows).
-pub async fn all_keys(db: &D1Database) -> Result<Vec<DataKeyRow>, Error> {
+pub async fn all_keys(db: &Db) -> Result<Vec<DataKeyRow>, Error> {
     all(db.prepare("SELECT kid, purpose, wrapped, wrapped_by, retired_at FROM data_keys ORDER BY created_at")).await
 }
 
 /// Stores each new key as the active key of its purpose unless that purpose has one (another
 /// isolate may have won the race: the caller reads the keys again and uses the winners').
-pub async fn create(db: &D1Database, rows: &[DataKeyRow], now: u64) -> Result<(), Error> {
+pub async fn create(db: &Db, rows: &[DataKeyRow], now: u64) -> Result<(), Error> {
     let statements = rows
         .iter()
         .map(|row| {
@@ -49,7 +49,7 @@ pub async fn create(db: &D1Database, rows: &[DataKeyRow], now: u64) -> Result<()
 
 /// Replaces the wrapped form of `kid`, only if it is still wrapped under `old_wrapped_by`.
 pub async fn rewrap(
-    db: &D1Database,
+    db: &Db,
     kid: &str,
     old_wrapped_by: &str,
     wrapped: &str,
@@ -88,7 +88,7 @@ pub struct Reencrypted {
 
 /// Stores each re-encrypted secret, only where the stored value is still the old one (one
 /// transaction); answers how many were stored.
-pub async fn reencrypt(db: &D1Database, secrets: &[Reencrypted]) -> Result<usize, Error> {
+pub async fn reencrypt(db: &Db, secrets: &[Reencrypted]) -> Result<usize, Error> {
     if secrets.is_empty() {
         return Ok(0);
     }
@@ -117,7 +117,7 @@ pub struct OutdatedSecrets {
 
 /// Up to `limit` users with a secret under one of the keys `from` (keys this worker can read
 /// that are not the current TOTP key).
-pub async fn outdated_secrets(db: &D1Database, from: &[String], limit: u64) -> Result<Vec<OutdatedSecrets>, Error> {
+pub async fn outdated_secrets(db: &Db, from: &[String], limit: u64) -> Result<Vec<OutdatedSecrets>, Error> {
     let sql = "SELECT id, totp_secret, totp_pending_secret FROM users \
                WHERE substr(totp_secret, 4, 8) IN (SELECT value FROM json_each(?1)) \
                OR substr(totp_pending_secret, 4, 8) IN (SELECT value FROM json_each(?1)) LIMIT ?2";
@@ -139,7 +139,7 @@ impl Dependents {
     }
 }
 
-pub async fn dependents(db: &D1Database, kids: &[String]) -> Result<Dependents, Error> {
+pub async fn dependents(db: &Db, kids: &[String]) -> Result<Dependents, Error> {
     let statement = db
         .prepare(
             "SELECT (SELECT count(*) FROM data_keys WHERE wrapped_by IN (SELECT value FROM json_each(?1))) AS data_keys, \
@@ -156,7 +156,7 @@ pub async fn dependents(db: &D1Database, kids: &[String]) -> Result<Dependents, 
 /// stored secret names, recovery keys no unused code names, and every retired device key (it
 /// signs nothing). (An isolate may use a key for new values until its copy of the keys expires,
 /// so a key retired moments ago is kept.)
-pub async fn delete_unused_retired(db: &D1Database, retired_before: u64) -> Result<(), Error> {
+pub async fn delete_unused_retired(db: &Db, retired_before: u64) -> Result<(), Error> {
     let statement = db.prepare(
         "DELETE FROM data_keys WHERE retired_at IS NOT NULL AND retired_at < ?1 AND ( \
            purpose = 'device' \

@@ -1,9 +1,10 @@
 //! The security activity log (`security_events`).
 
+use super::Db;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use worker::wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement};
+use worker::D1PreparedStatement;
 
 use super::precondition::Precondition;
 use super::Error;
@@ -73,12 +74,12 @@ pub struct NewEvent<'a> {
 
 /// The one `INSERT` of an event, for the batch of the change it records, written only while
 /// `when` holds: an action and its event land together or not at all.
-pub fn insert(db: &D1Database, event: &NewEvent<'_>, when: &Precondition) -> Result<D1PreparedStatement, Error> {
+pub fn insert(db: &Db, event: &NewEvent<'_>, when: &Precondition) -> Result<D1PreparedStatement, Error> {
     insert_computed(db, event, when, "?8")
 }
 
 /// Records one event on its own (for the account's user, while it exists).
-pub async fn record(db: &D1Database, event: &NewEvent<'_>) -> Result<(), Error> {
+pub async fn record(db: &Db, event: &NewEvent<'_>) -> Result<(), Error> {
     super::batch(db, vec![insert(db, event, &Precondition::user_exists(event.user_id))?]).await?;
     Ok(())
 }
@@ -86,7 +87,7 @@ pub async fn record(db: &D1Database, event: &NewEvent<'_>) -> Result<(), Error> 
 /// [`insert`] with the detail computed in SQL by `detail_sql` (over `?1` = user id), so it can
 /// count rows of the same transaction.
 pub fn insert_computed(
-    db: &D1Database,
+    db: &Db,
     event: &NewEvent<'_>,
     when: &Precondition,
     detail_sql: &str,
@@ -123,7 +124,7 @@ pub struct EventRow {
     pub detail: String,
 }
 
-pub async fn recent(db: &D1Database, user_id: &str, limit: u32) -> Result<Vec<EventRow>, Error> {
+pub async fn recent(db: &Db, user_id: &str, limit: u32) -> Result<Vec<EventRow>, Error> {
     super::all(
         db.prepare("SELECT type, at, ip, country, city, user_agent, detail FROM security_events WHERE user_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2")
             .bind(&[text(user_id), int(limit.into())])?,

@@ -14,8 +14,10 @@ pub mod two_factor;
 pub mod users;
 
 use serde::de::DeserializeOwned;
+use std::rc::Rc;
 use worker::wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement, D1Result};
+
+use worker::{D1DatabaseSession, D1PreparedStatement, D1Result};
 
 pub use error::Error;
 
@@ -31,6 +33,50 @@ pub fn opt_text(value: Option<&str>) -> JsValue {
     value.map_or(JsValue::NULL, JsValue::from_str)
 }
 
+/// D1 as one request sees it: a session of D1's Sessions API, so that its queries see each
+/// other's effects in order wherever they run. [`Db::primary`] starts at the primary (the session
+/// check, attempts, every write); [`Db::near`] may start at the nearest read replica, no older
+/// than a bookmark of the browser's own last write (reads that decide nothing about access).
+#[derive(Clone)]
+pub struct Db(Rc<D1DatabaseSession>);
+
+/// The longest bookmark accepted from a cookie (D1's are ~60 characters).
+const MAX_BOOKMARK_CHARS: usize = 128;
+
+impl Db {
+    pub fn primary(env: &worker::Env) -> Result<Self, Error> {
+        Ok(Self(Rc::new(env.d1("DB")?.with_session(Some("first-primary"))?)))
+    }
+
+    /// Starts where `bookmark` (a browser's last write) is visible, or anywhere without one;
+    /// a value that is not bookmark-shaped is ignored.
+    pub fn near(env: &worker::Env, bookmark: Option<&str>) -> Result<Self, Error> {
+        let bookmark = bookmark.filter(|b| is_bookmark_shaped(b)).unwrap_or("first-unconstrained");
+        Ok(Self(Rc::new(env.d1("DB")?.with_session(Some(bookmark))?)))
+    }
+
+    pub fn prepare(&self, sql: impl Into<String>) -> D1PreparedStatement {
+        self.0.prepare(sql)
+    }
+
+    pub async fn batch(&self, statements: Vec<D1PreparedStatement>) -> worker::Result<Vec<D1Result>> {
+        self.0.batch(statements).await
+    }
+
+    /// The newest database position this session has seen (none before its first query).
+    pub fn bookmark(&self) -> Option<String> {
+        self.0.get_bookmark().ok().flatten()
+    }
+}
+
+/// D1 bookmarks are hex fields joined by dashes; anything else in the cookie is not ours.
+pub fn is_bookmark_shaped(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= MAX_BOOKMARK_CHARS
+        && value.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+        && !value.starts_with('-')
+}
+
 /// What an atomic change did: it took effect, or the state it was decided on had changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -41,7 +87,7 @@ pub enum Outcome {
 /// Drops revocation rows whose sessions have expired anyway, events older than 90 days,
 /// failure budgets nobody used for half a year and spent WebAuthn challenges.
 pub async fn prune(env: &worker::Env, now: u64) -> Result<(), Error> {
-    let db = env.d1("DB")?;
+    let db = Db::primary(env)?;
     batch(
         &db,
         vec![
@@ -97,7 +143,7 @@ where
 }
 
 /// Runs statements as one transaction.
-pub async fn batch(db: &D1Database, statements: Vec<D1PreparedStatement>) -> Result<Vec<D1Result>, Error> {
+pub async fn batch(db: &Db, statements: Vec<D1PreparedStatement>) -> Result<Vec<D1Result>, Error> {
     retrying(|| db.batch(statements.clone())).await
 }
 

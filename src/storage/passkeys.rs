@@ -3,9 +3,10 @@
 //! random `spent_by` of its own; everything it then decides is guarded by "this request spent
 //! it", so a challenge answered twice (replayed, or raced at two edges) decides once.
 
+use super::Db;
 use serde::Deserialize;
 use worker::wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement};
+use worker::D1PreparedStatement;
 
 use super::attempts::{self, Budget, Generations, Reservation};
 use super::events::{self, NewEvent};
@@ -49,7 +50,7 @@ pub struct Spend<'a> {
 }
 
 impl Spend<'_> {
-    fn statement(&self, db: &D1Database, now: u64) -> Result<D1PreparedStatement, Error> {
+    fn statement(&self, db: &Db, now: u64) -> Result<D1PreparedStatement, Error> {
         Ok(db
             .prepare(
                 "INSERT INTO spent_challenges (challenge, spent_by, expires_at) VALUES (?1, ?2, ?3) \
@@ -68,11 +69,11 @@ impl Spend<'_> {
 }
 
 /// Drops spent challenges that can no longer be answered anyway.
-pub fn prune(db: &D1Database, now: u64) -> Result<D1PreparedStatement, Error> {
+pub fn prune(db: &Db, now: u64) -> Result<D1PreparedStatement, Error> {
     Ok(db.prepare("DELETE FROM spent_challenges WHERE expires_at < ?1").bind(&[int(now)])?)
 }
 
-pub async fn list(db: &D1Database, user_id: &str) -> Result<Vec<PasskeyRow>, Error> {
+pub async fn list(db: &Db, user_id: &str) -> Result<Vec<PasskeyRow>, Error> {
     super::all(
         db.prepare(format!("SELECT {COLUMNS} FROM passkeys WHERE user_id = ?1 ORDER BY created_at, credential_id"))
             .bind(&[text(user_id)])?,
@@ -80,11 +81,11 @@ pub async fn list(db: &D1Database, user_id: &str) -> Result<Vec<PasskeyRow>, Err
     .await
 }
 
-pub async fn find(db: &D1Database, user_id: &str, credential_id: &str) -> Result<Option<PasskeyRow>, Error> {
+pub async fn find(db: &Db, user_id: &str, credential_id: &str) -> Result<Option<PasskeyRow>, Error> {
     super::first(by_id(db, user_id, credential_id)?).await
 }
 
-fn by_id(db: &D1Database, user_id: &str, credential_id: &str) -> Result<D1PreparedStatement, Error> {
+fn by_id(db: &Db, user_id: &str, credential_id: &str) -> Result<D1PreparedStatement, Error> {
     Ok(db
         .prepare(format!("SELECT {COLUMNS} FROM passkeys WHERE credential_id = ?1 AND user_id = ?2"))
         .bind(&[text(credential_id), text(user_id)])?)
@@ -125,12 +126,7 @@ struct AddCheck {
 
 /// Stores a new passkey with its `passkey_added` event, if this request spent the challenge,
 /// the credential is new and the user has room for it: one transaction.
-pub async fn add(
-    db: &D1Database,
-    new: &NewPasskey<'_>,
-    spend: &Spend<'_>,
-    event: &NewEvent<'_>,
-) -> Result<Adding, Error> {
+pub async fn add(db: &Db, new: &NewPasskey<'_>, spend: &Spend<'_>, event: &NewEvent<'_>) -> Result<Adding, Error> {
     let check = db
         .prepare(
             "SELECT EXISTS (SELECT 1 FROM passkeys WHERE credential_id = ?1) AS registered, \
@@ -187,12 +183,7 @@ pub async fn add(
 }
 
 /// Renames one of the user's passkeys; `None` when the user has no such passkey.
-pub async fn rename(
-    db: &D1Database,
-    user_id: &str,
-    credential_id: &str,
-    name: &str,
-) -> Result<Option<PasskeyRow>, Error> {
+pub async fn rename(db: &Db, user_id: &str, credential_id: &str, name: &str) -> Result<Option<PasskeyRow>, Error> {
     super::first(
         db.prepare(format!(
             "UPDATE passkeys SET name = ?3 WHERE credential_id = ?1 AND user_id = ?2 RETURNING {COLUMNS}"
@@ -204,12 +195,7 @@ pub async fn rename(
 
 /// Removes one of the user's passkeys with its `passkey_removed` event; `LostRace` when the
 /// user has no such passkey (never had, or another request removed it first).
-pub async fn remove(
-    db: &D1Database,
-    user_id: &str,
-    credential_id: &str,
-    event: &NewEvent<'_>,
-) -> Result<Outcome, Error> {
+pub async fn remove(db: &Db, user_id: &str, credential_id: &str, event: &NewEvent<'_>) -> Result<Outcome, Error> {
     let exists = Precondition::new(
         "EXISTS (SELECT 1 FROM passkeys WHERE credential_id = ? AND user_id = ?)",
         vec![text(credential_id), text(user_id)],
@@ -235,7 +221,7 @@ pub struct PasskeySignInAttempt {
 /// run: the run of the device the cookie names (`device`: user id and device id) when that is
 /// the credential's user, else the account's strangers' run. One transaction.
 pub async fn reserve_sign_in(
-    db: &D1Database,
+    db: &Db,
     credential_id: &str,
     device: Option<(&str, &str)>,
     spend: &Spend<'_>,
@@ -293,7 +279,7 @@ pub async fn reserve_sign_in(
 /// The statements a second step or a confirmation adds to its reservation: spend the challenge,
 /// read the user's passkey and names. [`ReadWithSpend::of`] reads their results.
 pub fn spend_and_read(
-    db: &D1Database,
+    db: &Db,
     user_id: &str,
     credential_id: &str,
     spend: &Spend<'_>,
@@ -344,7 +330,7 @@ pub struct PasskeyUse<'a> {
 /// failure run of `budget` and records `events`, all only while this request's challenge is
 /// spent by it (and, for a sign-in, the generations are current).
 pub async fn record_use(
-    db: &D1Database,
+    db: &Db,
     used: &PasskeyUse<'_>,
     spend: &Spend<'_>,
     budget: &Budget,

@@ -2,8 +2,9 @@
 //! while it holds, so every statement of a batch lands together with the change it belongs to,
 //! or not at all, and of two racing requests only one can win.
 
+use super::Db;
 use worker::wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement};
+use worker::D1PreparedStatement;
 
 use super::attempts::Generations;
 use super::{int, text, Error};
@@ -73,7 +74,7 @@ impl Precondition {
     }
 
     /// A statement: `sql` with `{pre}` standing for the condition, after `binds` (?1..?n).
-    pub fn statement(&self, db: &D1Database, sql: &str, mut binds: Vec<JsValue>) -> Result<D1PreparedStatement, Error> {
+    pub fn statement(&self, db: &Db, sql: &str, mut binds: Vec<JsValue>) -> Result<D1PreparedStatement, Error> {
         let mut condition = String::with_capacity(self.sql.len() + 16);
         let mut next = binds.len() + 1;
         for c in self.sql.chars() {

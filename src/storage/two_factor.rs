@@ -7,9 +7,10 @@
 //! too, so two racing requests cannot both win and an event is written only with the change it
 //! records. Each function runs its batch and answers an [`Outcome`].
 
+use super::Db;
 use serde::Deserialize;
 use serde_json::Value;
-use worker::{D1Database, D1PreparedStatement};
+use worker::D1PreparedStatement;
 
 use super::attempts::{self, Budget, Generations};
 use super::events::{self, EventType, NewEvent, Origin};
@@ -55,7 +56,7 @@ impl From<&users::AuthRow> for FactorsRow {
 
 /// The statement that reads [`FactorsRow`], to run in a batch (the second sign-in step reads it
 /// with its reservation).
-pub fn factors_statement(db: &D1Database, user_id: &str) -> Result<D1PreparedStatement, Error> {
+pub fn factors_statement(db: &Db, user_id: &str) -> Result<D1PreparedStatement, Error> {
     Ok(db
         .prepare(
             "SELECT id, email, name, password_hash, totp_secret, totp_pending_secret, \
@@ -71,7 +72,7 @@ struct Count {
 
 /// How many unused recovery codes are stored under a key other than `key_id` (see
 /// `Keyring::recovery_key_id`): codes the user should regenerate.
-pub async fn codes_under_other_keys(db: &D1Database, user_id: &str, key_id: &str) -> Result<u32, Error> {
+pub async fn codes_under_other_keys(db: &Db, user_id: &str, key_id: &str) -> Result<u32, Error> {
     let statement = db
         .prepare(
             "SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL \
@@ -83,7 +84,7 @@ pub async fn codes_under_other_keys(db: &D1Database, user_id: &str, key_id: &str
 
 /// Keeps a new (encrypted) secret as the unfinished set-up, replacing any earlier one;
 /// `LostRace` when two-factor authentication is already on.
-pub async fn start_setup(db: &D1Database, user_id: &str, pending_secret: &str) -> Result<Outcome, Error> {
+pub async fn start_setup(db: &Db, user_id: &str, pending_secret: &str) -> Result<Outcome, Error> {
     let statement = db
         .prepare("UPDATE users SET totp_pending_secret = ?2 WHERE id = ?1 AND totp_enabled_at IS NULL")
         .bind(&[text(user_id), text(pending_secret)])?;
@@ -101,7 +102,7 @@ fn current(user_id: &str, generations: Generations) -> Precondition {
 
 /// An event written only if `pre` holds.
 fn event(
-    db: &D1Database,
+    db: &Db,
     pre: &Precondition,
     user_id: &str,
     kind: EventType,
@@ -169,7 +170,7 @@ pub struct Use<'a> {
 /// used, recorded as `recovery_code_used` with the codes that remain), ends the failure run and
 /// records the events, all only if the proof is still unused (and the generations current).
 pub async fn use_proof(
-    db: &D1Database,
+    db: &Db,
     user_id: &str,
     proof: &Proof<'_>,
     using: &Use<'_>,
@@ -206,7 +207,7 @@ pub async fn use_proof(
 }
 
 fn guarded_events(
-    db: &D1Database,
+    db: &Db,
     pre: &Precondition,
     user_id: &str,
     proof: &Proof<'_>,
@@ -235,7 +236,7 @@ fn guarded_events(
 /// and ends the failure run of `budget`.
 #[allow(clippy::too_many_arguments)]
 pub async fn enable(
-    db: &D1Database,
+    db: &Db,
     user_id: &str,
     pending: &str,
     step: u64,
@@ -263,7 +264,7 @@ pub async fn enable(
 
 /// Replaces the whole set of recovery codes while two-factor authentication is on.
 pub async fn regenerate(
-    db: &D1Database,
+    db: &Db,
     user_id: &str,
     code_hashes: &[String],
     now: u64,
@@ -276,7 +277,7 @@ pub async fn regenerate(
 }
 
 fn replace_codes(
-    db: &D1Database,
+    db: &Db,
     pre: &Precondition,
     user_id: &str,
     code_hashes: &[String],
@@ -295,7 +296,7 @@ fn replace_codes(
 /// replay guard, deletes the recovery codes, records `two_factor_disabled` (and
 /// `recovery_code_used`), ends the failure run of `budget`.
 pub async fn disable(
-    db: &D1Database,
+    db: &Db,
     user_id: &str,
     proof: &Proof<'_>,
     budget: &Budget,

@@ -1,8 +1,9 @@
 //! Accounts (`users`), the failed-attempt counter and the D1 side of session revocation.
 
+use super::Db;
 use serde::Deserialize;
 use serde_json::json;
-use worker::{D1Database, D1PreparedStatement};
+use worker::D1PreparedStatement;
 
 use super::attempts::{self, Budget, Generations, Reservation};
 use super::events::{self, EventType, NewEvent, Origin};
@@ -34,7 +35,7 @@ impl UserRow {
     }
 }
 
-pub fn find_by_email_statement(db: &D1Database, email: &str) -> Result<D1PreparedStatement, Error> {
+pub fn find_by_email_statement(db: &Db, email: &str) -> Result<D1PreparedStatement, Error> {
     Ok(db
         .prepare(
             "SELECT id, email, name, password_hash, totp_enabled_at, password_generation, session_generation \
@@ -53,7 +54,7 @@ pub struct NewUser<'a> {
 
 /// Creates the account and records `account_created`, unless the e-mail is taken (`LostRace`):
 /// the unique index settles races between two sign-ups with the same address.
-pub async fn create(db: &D1Database, user: &NewUser<'_>, origin: &Origin) -> Result<Outcome, Error> {
+pub async fn create(db: &Db, user: &NewUser<'_>, origin: &Origin) -> Result<Outcome, Error> {
     let insert = db
         .prepare("INSERT INTO users (id, email, name, password_hash, password_changed_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (email) DO NOTHING")
         .bind(&[text(user.id), text(user.email), text(user.name), text(user.password_hash), int(user.now)])?;
@@ -121,12 +122,7 @@ pub struct Checked {
 
 /// The session check (SPEC §5.8): the user's auth view and whether the session is revoked, with
 /// what `also` asks for, in one round trip.
-pub async fn check_session(
-    db: &D1Database,
-    user_id: &str,
-    session_id: &str,
-    also: CheckAlso,
-) -> Result<Checked, Error> {
+pub async fn check_session(db: &Db, user_id: &str, session_id: &str, also: CheckAlso) -> Result<Checked, Error> {
     let mut statements = vec![auth_view_statement(db, user_id, session_id)?];
     if also.revocations {
         statements.push(revoked_statement(db, user_id)?);
@@ -153,7 +149,7 @@ pub async fn check_session(
     Ok(Checked { user, revoked: revoked.into_iter().map(|r| r.session_id).collect(), reservation })
 }
 
-fn auth_view_statement(db: &D1Database, user_id: &str, session_id: &str) -> Result<D1PreparedStatement, Error> {
+fn auth_view_statement(db: &Db, user_id: &str, session_id: &str) -> Result<D1PreparedStatement, Error> {
     Ok(db
         .prepare(
             "SELECT id, email, name, password_hash, password_changed_at, totp_enabled_at, \
@@ -169,17 +165,12 @@ fn auth_view_statement(db: &D1Database, user_id: &str, session_id: &str) -> Resu
 
 /// Re-hashes a password with the configured parameters (SPEC §5.1) if the stored hash is still
 /// the one that was verified: an upgrade can never overwrite a password changed in the meantime.
-pub async fn upgrade_outdated_hash(
-    db: &D1Database,
-    user_id: &str,
-    old_hash: &str,
-    new_hash: &str,
-) -> Result<(), Error> {
+pub async fn upgrade_outdated_hash(db: &Db, user_id: &str, old_hash: &str, new_hash: &str) -> Result<(), Error> {
     run_batch(db, vec![upgrade_hash(db, user_id, old_hash, new_hash)?]).await?;
     Ok(())
 }
 
-fn upgrade_hash(db: &D1Database, user_id: &str, old_hash: &str, new_hash: &str) -> Result<D1PreparedStatement, Error> {
+fn upgrade_hash(db: &Db, user_id: &str, old_hash: &str, new_hash: &str) -> Result<D1PreparedStatement, Error> {
     Ok(db.prepare("UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2").bind(&[
         text(user_id),
         text(old_hash),
@@ -187,10 +178,7 @@ fn upgrade_hash(db: &D1Database, user_id: &str, old_hash: &str, new_hash: &str) 
     ])?)
 }
 
-pub(super) async fn run_batch(
-    db: &D1Database,
-    statements: Vec<D1PreparedStatement>,
-) -> Result<Vec<worker::D1Result>, Error> {
+pub(super) async fn run_batch(db: &Db, statements: Vec<D1PreparedStatement>) -> Result<Vec<worker::D1Result>, Error> {
     super::batch(db, statements).await
 }
 
@@ -203,7 +191,7 @@ pub(super) fn changes(results: &[worker::D1Result], index: usize) -> usize {
 /// records `event` with it, when there is one; ends the failure run of `run_ended` too, when the
 /// session ends because it proved a secret (the sudo window opens on a new token).
 pub async fn end_session(
-    db: &D1Database,
+    db: &Db,
     session_id: &str,
     expires_at: u64,
     event: Option<&NewEvent<'_>>,
@@ -229,7 +217,7 @@ pub async fn end_session(
 /// hash with `upgrade` (old, new) when asked. `LostRace` when a password change or "sign out
 /// other sessions" came in between.
 pub async fn complete_sign_in(
-    db: &D1Database,
+    db: &Db,
     user_id: &str,
     generations: Generations,
     budget: &Budget,
@@ -261,7 +249,7 @@ pub enum PasswordChange {
 /// clears the account's strangers' failure run and the failure run of `budget` (the session
 /// that changed it) and records `event`, all in one transaction.
 pub async fn change_password(
-    db: &D1Database,
+    db: &Db,
     change: &NewPassword<'_>,
     event: &NewEvent<'_>,
     budget: &Budget,
@@ -313,12 +301,7 @@ struct GenerationsRow {
 /// its event; `LostRace` when the generation had moved on already (the caller's own session
 /// ended with it). The next generation is known before the batch, so the caller's new session
 /// can be stored while it runs.
-pub async fn end_all_sessions(
-    db: &D1Database,
-    user_id: &str,
-    from: u64,
-    event: &NewEvent<'_>,
-) -> Result<Outcome, Error> {
+pub async fn end_all_sessions(db: &Db, user_id: &str, from: u64, event: &NewEvent<'_>) -> Result<Outcome, Error> {
     let guard = Precondition::session_generation_is(user_id, from);
     let event = events::insert(db, event, &guard)?;
     let bump = guard.statement(
@@ -338,11 +321,11 @@ struct RevokedId {
 }
 
 /// Ids of the user's sessions that D1 has ended (kept until they would have expired).
-pub async fn revoked_session_ids(db: &D1Database, user_id: &str) -> Result<Vec<SessionId>, Error> {
+pub async fn revoked_session_ids(db: &Db, user_id: &str) -> Result<Vec<SessionId>, Error> {
     let rows: Vec<RevokedId> = super::all(revoked_statement(db, user_id)?).await?;
     Ok(rows.into_iter().map(|r| r.session_id).collect())
 }
 
-fn revoked_statement(db: &D1Database, user_id: &str) -> Result<D1PreparedStatement, Error> {
+fn revoked_statement(db: &Db, user_id: &str) -> Result<D1PreparedStatement, Error> {
     Ok(db.prepare("SELECT session_id FROM revoked_sessions WHERE user_id = ?1").bind(&[text(user_id)])?)
 }

@@ -75,3 +75,56 @@ async fn every_event_type_so_far_appears_after_its_action_and_none_holds_a_secre
         assert!(!dump.contains(secret), "an event holds a secret");
     }
 }
+
+fn bookmark_cookie(response: &crate::helpers::TestResponse) -> Option<String> {
+    response
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("__Host-d1-bookmark="))
+        .map(str::to_string)
+}
+
+/// Activity is read near the user (a D1 read replica on Cloudflare): a browser's own writes must
+/// show there at once, so every write hands it D1's bookmark, and its reads wait for that point.
+#[tokio::test]
+async fn a_write_hands_the_browser_the_d1_bookmark_its_reads_near_it_wait_for() {
+    let mut app = TestApp::new();
+    let user = app.signed_up_user().await;
+    let after_sign_up = app.bookmark.clone().expect("signing up wrote: a bookmark cookie");
+    assert!(after_sign_up.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'), "{after_sign_up}");
+
+    let changed =
+        app.change_password(json!({ "current_password": user.password, "new_password": "Bookmark-Secret-88!" })).await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    let cookie = bookmark_cookie(&changed).expect("a write sends the bookmark");
+    for part in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/", "Max-Age="] {
+        assert!(cookie.contains(part), "{cookie}");
+    }
+    let after_change = app.bookmark.clone().unwrap();
+    assert!(after_change > after_sign_up, "{after_change} after {after_sign_up}");
+
+    let events = app.events(None).await;
+    assert_eq!(events.body["events"][0]["type"], "password_changed", "{}", events.text);
+    assert_eq!(bookmark_cookie(&events), None, "nothing newer than the browser's bookmark was read");
+    assert_eq!(bookmark_cookie(&app.me().await), None, "a read at the primary alone sends none");
+}
+
+#[tokio::test]
+async fn a_garbled_or_forged_bookmark_cookie_changes_no_answer() {
+    let mut app = TestApp::new();
+    app.signed_up_user().await;
+    let far_future = "7fffffff-7fffffff-7fffffff-ffffffffffffffffffffffffffffffff".to_string();
+    for value in ["not a bookmark!", "-", "zz-00", &"0".repeat(300), "%00%0a", &far_future] {
+        app.bookmark = Some(value.to_string());
+        let events = app.events(None).await;
+        assert_eq!(events.status, 200, "{value}: {}", events.text);
+        assert_eq!(events.body["events"][0]["type"], "account_created", "{value}: {}", events.text);
+        app.bookmark = Some(value.to_string());
+        assert_eq!(app.passkeys().await.status, 200, "{value}");
+        app.bookmark = Some(value.to_string());
+        let me = app.me().await;
+        assert_eq!(me.status, 200, "{value}");
+    }
+}

@@ -91,6 +91,8 @@ pub struct TestApp {
     pub pending: Option<String>,
     /// The `__Host-device` cookie this browser holds, once a sign-in completed.
     pub device: Option<String>,
+    /// D1's bookmark of this client's last write, sent back as a browser would.
+    pub bookmark: Option<String>,
     pub user_agent: String,
     /// The client address the worker sees (`CF-Connecting-IP`): each app is its own client, so
     /// the per-address limit of failed sign-ins never couples tests.
@@ -136,6 +138,7 @@ impl TestApp {
             session: None,
             pending: None,
             device: None,
+            bookmark: None,
             user_agent: user_agent.into(),
             ip: random_ip(),
         }
@@ -157,6 +160,9 @@ impl TestApp {
         if let Some(d) = &self.device {
             parts.push(format!("__Host-device={d}"));
         }
+        if let Some(b) = &self.bookmark {
+            parts.push(format!("__Host-d1-bookmark={b}"));
+        }
         (!parts.is_empty()).then(|| parts.join("; "))
     }
 
@@ -169,6 +175,7 @@ impl TestApp {
                 "__Host-session" => &mut self.session,
                 "__Host-pending" => &mut self.pending,
                 "__Host-device" => &mut self.device,
+                "__Host-d1-bookmark" => &mut self.bookmark,
                 _ => continue,
             };
             *slot = if cleared { None } else { Some(token.to_string()) };
