@@ -169,6 +169,24 @@ else
   not_yet "GET /api/security/sessions (1)"
   not_yet "GET /api/security/sessions (50)"
 fi
+# What the storage calls of those rows cost alone on this machine: bench/storage-alone.mjs answers
+# them in plain JS on the same bindings and state (KV get ∥ D1 query; ∥ KV list and D1 batch),
+# and its own 404, so the rows above can be read against the local simulators' share.
+step "storage alone (bench/storage-alone.mjs), c=1"
+worker_stop
+cp bench/storage-alone.mjs "$OUT/build/storage-alone.mjs"
+sed 's|^main = .*|main = "build/storage-alone.mjs"|' "$CONFIG" >"$OUT/wrangler-storage-alone.toml"
+start_worker "$OUT/wrangler-storage-alone.toml"
+curl -s -o /dev/null -H "Cookie: __Host-session=$TOKEN_ONE" "$BASE/bench/storage/me"
+BENCH_EXPECT_STATUS=404 BENCH_PATH_OF_ROW=/bench/storage/floor row "storage alone (JS): no storage, 404" 1
+BENCH_PATH_OF_ROW=/bench/storage/me row "storage alone (JS): KV get ∥ D1 query, as GET /api/me" 1 \
+  BENCH_COOKIE="$TOKEN_ONE"
+BENCH_PATH_OF_ROW=/bench/storage/list row "storage alone (JS): KV get ∥ KV list ∥ D1 batch, as the session list (50)" 1 \
+  BENCH_COOKIE="$TOKEN_FIFTY"
+worker_stop
+start_worker
+curl -s -o /dev/null -H "Cookie: __Host-session=$TOKEN_ONE" "$BASE/api/me"
+
 # argon2 rows: at c=16 one round of requests takes seconds on 2 cores, so these rows run 3× longer.
 # Each wrk connection signs in its own account (at c=1 the one it always was): parallel sign-ins
 # of one account are refused by design (SPEC §5.7: the attempt is counted before the check).
