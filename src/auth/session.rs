@@ -77,7 +77,9 @@ pub async fn current_session_with(req: &Request, app: &App, with: WithCheck) -> 
         }
         _ => match sessions::get(&kv, &id).await?.filter(|r| named.is_none_or(|user_id| *r.user_id == *user_id)) {
             Some(record) => {
-                let attempt = with.reserve_attempt.then_some(SessionAttempt {
+                // An expired record is refused below: nothing to count for it.
+                let live = app.now < record.ends_at(app.config.session_idle_seconds);
+                let attempt = (with.reserve_attempt && live).then_some(SessionAttempt {
                     session_generation: record.generations.session,
                     issued_at: record.issued_at,
                     policy: app.config.throttle,
