@@ -239,37 +239,44 @@ async fn a_sessions_own_wrong_passwords_lock_that_session_only() {
     assert_eq!(details(&event_rows(&id), "locked_out")[0]["client"], "session");
 }
 
-#[tokio::test]
-async fn thirty_concurrent_wrong_confirmations_on_one_session_are_never_all_evaluated() {
-    let mut owner = TestApp::new();
-    let (_, id) = signed_up(&mut owner).await;
+/// 30 wrong guesses at once on `owner`'s session, guess `i` sent by `guess`: fewer than 5 are
+/// evaluated (403), the rest answer 429, and at most 5 failures are recorded for user `id`.
+async fn thirty_concurrent_guesses_on_one_session<F, Fut>(owner: &TestApp, id: &str, guess: F)
+where
+    F: Fn(TestApp, usize) -> Fut,
+    Fut: std::future::Future<Output = crate::helpers::TestResponse>,
+{
     let token = owner.session.clone().unwrap();
-    let tries = (0..30).map(|_| {
+    let tries = (0..30).map(|i| {
         let mut same = TestApp::new();
         same.session = Some(token.clone());
-        async move { same.confirm(json!({ "password": WRONG })).await }
+        guess(same, i)
     });
     let responses = join_all(tries).await;
     assert!(responses.iter().filter(|r| r.status == 403).count() < 5, "{:?}", statuses(&responses));
     assert!(responses.iter().all(|r| matches!(r.status, 403 | 429) || !from_worker(r)), "{:?}", statuses(&responses));
-    assert!(count(&event_rows(&id), "sign_in_failed") <= 5);
+    assert!(count(&event_rows(id), "sign_in_failed") <= 5);
+}
+
+#[tokio::test]
+async fn thirty_concurrent_wrong_confirmations_on_one_session_are_never_all_evaluated() {
+    let mut owner = TestApp::new();
+    let (_, id) = signed_up(&mut owner).await;
+    thirty_concurrent_guesses_on_one_session(&owner, &id, |mut same, _| async move {
+        same.confirm(json!({ "password": WRONG })).await
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn thirty_concurrent_wrong_password_changes_on_one_session_are_never_all_evaluated() {
     let mut owner = TestApp::new();
     let (user, id) = signed_up(&mut owner).await;
-    let token = owner.session.clone().unwrap();
-    let tries = (0..30).map(|i| {
-        let mut same = TestApp::new();
-        same.session = Some(token.clone());
+    thirty_concurrent_guesses_on_one_session(&owner, &id, |mut same, i| async move {
         let body = json!({ "current_password": format!("{WRONG}{i}"), "new_password": "Never-Stored-Secret-77!" });
-        async move { same.change_password(body).await }
-    });
-    let responses = join_all(tries).await;
-    assert!(responses.iter().filter(|r| r.status == 403).count() < 5, "{:?}", statuses(&responses));
-    assert!(responses.iter().all(|r| matches!(r.status, 403 | 429) || !from_worker(r)), "{:?}", statuses(&responses));
-    assert!(count(&event_rows(&id), "sign_in_failed") <= 5);
+        same.change_password(body).await
+    })
+    .await;
     assert_eq!(TestApp::new().login(&user.email, &user.password).await.status, 200, "the password is unchanged");
 }
 
