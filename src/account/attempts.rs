@@ -90,17 +90,22 @@ impl Attempt {
         Ok((Self::from_reservation(app, user_id, budget, reservation)?, results))
     }
 
-    /// Hands back, after the response, an attempt the session check reserved for a request that
-    /// never reached its secret (bad input, say): only checked secrets count.
-    pub fn hand_back_unclaimed(app: &App) {
+    /// Hands back an attempt the session check reserved for a request that never reached its
+    /// secret (bad input, no sudo): only checked secrets count. Awaited before the answer, so
+    /// the client's next request never meets a count (or a lock) this one left behind; a
+    /// failure is logged, not answered.
+    pub async fn hand_back_unclaimed(app: &App) {
         let Some(held) = app.unclaimed_attempt() else { return };
         if !matches!(held.reservation, Reservation::Reserved { .. }) {
             return;
         }
-        let (db, now) = (app.db(), app.now);
-        app.in_background(async move {
-            attempts::hand_back(&db?, &held.user_id, &held.budget, now).await.map_err(ApiError::from)
-        });
+        let handed_back = match app.db() {
+            Ok(db) => attempts::hand_back(&db, &held.user_id, &held.budget, app.now).await.map_err(ApiError::from),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = handed_back {
+            worker::console_error!("an unclaimed attempt was not handed back: {error:?}");
+        }
     }
 
     pub fn budget(&self) -> &Budget {

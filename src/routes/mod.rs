@@ -160,7 +160,7 @@ pub async fn handle(req: Request, app: &App) -> Result<Response, ApiError> {
             Err(error) => Err(error),
         },
     };
-    Attempt::hand_back_unclaimed(app);
+    Attempt::hand_back_unclaimed(app).await;
     answer
 }
 
