@@ -23,7 +23,7 @@ pub struct App {
     /// response unless the handler set the session cookie itself.
     session_cookie_refresh: RefCell<Option<String>>,
     /// An attempt the session check reserved for a route that checks a secret, until the use
-    /// case claims it (or, unclaimed, it is handed back after the response).
+    /// case claims it (or, unclaimed, it is handed back before the answer).
     reserved_attempt: RefCell<Option<ReservedAttempt>>,
     /// The request's D1 sessions, made on first use: at the primary, and near the user.
     primary_db: RefCell<Option<Db>>,
