@@ -237,7 +237,7 @@ export function report({ facts: f, rows, ops, log, base }) {
     targets.push(`| ${what} p50 ≤ ${limit}× the worker floor (SPEC §7, c=1) | ${p50} vs ${floor} ms: ${r}×${storageAlone(aloneName)} | ${verdict(r, limit)} |`);
   };
   timesFloor("GET /api/me", 1.5);
-  timesFloor("GET /api/security/sessions (1)", 2, undefined, "none");
+  timesFloor("GET /api/security/sessions (1)", 2, undefined, "the session list (1)");
   timesFloor("GET /api/security/sessions (50)", 2, undefined, "the session list (50)");
   const list50 = p50Of(rows, "GET /api/security/sessions (50)", 1);
   const revoke = p50Of(rows, "revoke-others (50 sessions)", 1);

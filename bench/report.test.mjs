@@ -198,6 +198,21 @@ test("argon2id alone in workerd, when measured, is judged instead of sign-in −
   assert.ok(text.includes("| argon2id in workerd ≤ 1.3× native (issue target) | 1.00× | met |"));
 });
 
+test("the storage-alone rows are printed beside the ratio targets they belong to", () => {
+  const rows = [
+    ...ROWS,
+    wrk("storage alone (JS): KV get ∥ D1 query, as GET /api/me", 1, "p50_us=6000 p99_us=9000 requests=800 duration_us=5000000 bad_status=0 socket_errors=0"),
+  ];
+  const text = report({ facts: FACTS, rows, ops: OPS, log: LOG, base: baseline(PREVIOUS) });
+  assert.ok(
+    text.includes(
+      "| GET /api/me p50 ≤ 1.5× the worker floor (SPEC §7, c=1) | 15.83 vs 4.00 ms: 3.96×; the same storage calls alone (JS, KV get ∥ D1 query): 6.00 ms = 1.50× the floor | **NOT met** |",
+    ),
+    text,
+  );
+  assert.ok(!/sessions \(1\) p50 ≤ 2× the worker floor[^\n]*storage calls alone/.test(text), "no row of its own: nothing beside it");
+});
+
 test("BENCHMARKS.md: the section between the markers is replaced, the notes kept", () => {
   const written = splice(PREVIOUS, "new\nsection");
   assert.ok(written.startsWith(PREVIOUS.slice(0, PREVIOUS.indexOf("<!-- bench:begin -->"))));

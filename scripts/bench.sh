@@ -181,6 +181,8 @@ curl -s -o /dev/null -H "Cookie: __Host-session=$TOKEN_ONE" "$BASE/bench/storage
 BENCH_EXPECT_STATUS=404 BENCH_PATH_OF_ROW=/bench/storage/floor row "storage alone (JS): no storage, 404" 1
 BENCH_PATH_OF_ROW=/bench/storage/me row "storage alone (JS): KV get ∥ D1 query, as GET /api/me" 1 \
   BENCH_COOKIE="$TOKEN_ONE"
+BENCH_PATH_OF_ROW=/bench/storage/list row "storage alone (JS): KV get ∥ KV list ∥ D1 batch, as the session list (1)" 1 \
+  BENCH_COOKIE="$TOKEN_ONE"
 BENCH_PATH_OF_ROW=/bench/storage/list row "storage alone (JS): KV get ∥ KV list ∥ D1 batch, as the session list (50)" 1 \
   BENCH_COOKIE="$TOKEN_FIFTY"
 worker_stop
