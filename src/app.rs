@@ -28,7 +28,7 @@ pub struct App {
     /// The request's D1 sessions, made on first use: at the primary, and near the user.
     primary_db: RefCell<Option<Db>>,
     near_db: RefCell<Option<Db>>,
-    /// The D1 bookmark of the browser's last write, from its cookie.
+    /// The D1 bookmark of the browser's last write, from its cookie (when bookmark-shaped).
     bookmark: Option<String>,
     /// The request may write (not GET/HEAD): its bookmark goes back to the browser.
     writes: bool,
@@ -60,7 +60,9 @@ impl App {
             mobile: hint("Sec-CH-UA-Mobile"),
         };
         let bookmark = req.headers().get("Cookie").ok().flatten().and_then(|header| {
-            crate::http::cookies::find(&header, crate::http::cookies::D1_BOOKMARK).map(str::to_string)
+            crate::http::cookies::find(&header, crate::http::cookies::D1_BOOKMARK)
+                .filter(|b| crate::storage::is_bookmark_shaped(b))
+                .map(str::to_string)
         });
         Self {
             env,
@@ -156,8 +158,8 @@ impl App {
             return None;
         }
         let newest = self.primary_db.borrow().as_ref().and_then(Db::bookmark)?;
-        let known = self.bookmark.as_deref().filter(|b| crate::storage::is_bookmark_shaped(b));
-        (known < Some(newest.as_str()) && crate::storage::is_bookmark_shaped(&newest)).then_some(newest)
+        (self.bookmark.as_deref() < Some(newest.as_str()) && crate::storage::is_bookmark_shaped(&newest))
+            .then_some(newest)
     }
 
     fn finish_session_cookie(&self, response: &Response) -> worker::Result<()> {

@@ -58,16 +58,7 @@ pub async fn current_session_with(req: &Request, app: &App, with: WithCheck) -> 
     let (kv, db) = (app.kv()?, app.db()?);
     let named = tokens::user_named_by(&token);
     let also = |attempt| CheckAlso { revocations: with.list_others, attempt };
-    let list = |user_id: &str| {
-        let user_id = UserId::new(user_id);
-        let kv = &kv;
-        async move {
-            match with.list_others {
-                true => sessions::list(kv, &user_id).await.map(Some),
-                false => Ok(None),
-            }
-        }
-    };
+    let list = |user_id: &str| list_if(with.list_others, &kv, UserId::new(user_id));
     let (record, checked, listed) = match named {
         Some(user_id) if !with.reserve_attempt => {
             let (record, checked, listed) =
@@ -127,6 +118,18 @@ pub async fn current_session_with(req: &Request, app: &App, with: WithCheck) -> 
     }
     let others_read = listed.map(|listed| OthersRead { listed, revoked });
     Ok(CurrentSession { id, record, user, others_read })
+}
+
+/// The user's sessions as KV lists them, when `wanted`.
+async fn list_if(
+    wanted: bool,
+    kv: &worker::KvStore,
+    user_id: UserId,
+) -> Result<Option<Vec<sessions::ListedSession>>, crate::storage::Error> {
+    match wanted {
+        true => sessions::list(kv, &user_id).await.map(Some),
+        false => Ok(None),
+    }
 }
 
 /// Sensitive changes need a sign-in or password confirmation within the sudo window.

@@ -146,20 +146,21 @@ pub async fn handle(req: Request, app: &App) -> Result<Response, ApiError> {
     if csrf::is_state_changing(&method) && !is_same_origin(&req)? {
         return Err(ApiError::CsrfRejected);
     }
-    let answer = match route.access {
-        Access::Public(handler) => handler(req, app).await,
-        Access::Session(handler) => match current_session_with(&req, app, route.with_check).await {
-            Ok(current) => handler(req, app, current).await,
-            Err(error) => Err(error),
-        },
-        Access::Sudo(handler) => match current_session_with(&req, app, route.with_check).await {
-            Ok(current) => match require_sudo(&current, app.now) {
-                Ok(()) => handler(req, app, current).await,
-                Err(error) => Err(error),
-            },
-            Err(error) => Err(error),
-        },
-    };
+    let answer = async {
+        match route.access {
+            Access::Public(handler) => handler(req, app).await,
+            Access::Session(handler) => {
+                let current = current_session_with(&req, app, route.with_check).await?;
+                handler(req, app, current).await
+            }
+            Access::Sudo(handler) => {
+                let current = current_session_with(&req, app, route.with_check).await?;
+                require_sudo(&current, app.now)?;
+                handler(req, app, current).await
+            }
+        }
+    }
+    .await;
     Attempt::hand_back_unclaimed(app).await;
     answer
 }

@@ -133,10 +133,7 @@ pub async fn check_session(db: &Db, user_id: &str, session_id: &str, also: Check
         let budget = Budget::Session(session_id.to_string());
         statements.extend(attempts::reserve_statements(db, &budget, user_id, &live, attempt.policy, attempt.now)?);
     }
-    let results = match statements.len() {
-        1 => vec![super::retrying(|| statements[0].all()).await?],
-        _ => super::batch(db, statements).await?,
-    };
+    let results = super::batch(db, statements).await?;
     let user = attempts::first_of::<AuthRow>(&results, 0)?;
     let revoked = match also.revocations {
         true => results.get(1).map(|r| r.results::<RevokedId>()).transpose()?.unwrap_or_default(),
