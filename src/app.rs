@@ -115,6 +115,11 @@ impl App {
         }
     }
 
+    /// The key the client's address is counted under by per-address limits.
+    pub fn client_address(&self) -> String {
+        self.origin.ip.clone().unwrap_or_else(|| "unknown".into())
+    }
+
     pub fn kv(&self) -> Result<KvStore, ApiError> {
         Ok(self.env.kv("SESSIONS")?)
     }

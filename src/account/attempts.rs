@@ -1,16 +1,18 @@
 //! The authentication core's counter (SPEC §5.7). An [`Attempt`] exists only once it has been
 //! counted as a failure in D1, before any secret is checked; whoever holds one must end it in
 //! one of three ways: [`Attempt::failed`] (records the failure, maybe the lock, and answers the
-//! error), [`Attempt::refund`] (the secret was right but the sign-in goes on), or passing its
-//! [`Attempt::budget`] to the storage write that completes the success and resets the run.
+//! error), [`Attempt::refund`] (the secret was right but nothing is complete, or the request was
+//! refused after all: the run goes on), or passing its [`Attempt::budget`] to the storage write
+//! that completes the action and ends the run in the same transaction.
 
 use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::auth::session::CurrentSession;
 use crate::http::ApiError;
-use crate::storage::attempts::{self, Budget, Condition, Generations, Reservation};
+use crate::storage::attempts::{self, Budget, Condition, Reservation};
 use crate::storage::events::{EventType, NewEvent};
+use crate::storage::ip_limits;
 
 #[must_use = "an attempt must fail, be refunded or complete"]
 pub struct Attempt {
@@ -34,60 +36,24 @@ impl Attempt {
             Reservation::Locked { until } => {
                 Err(ApiError::RateLimited { retry_after: until.saturating_sub(app.now).max(1) })
             }
+            // The hold's whole period, not what is left of it: the same answer for every
+            // request in the hold, whichever e-mail it names and whenever in a second it came.
+            Reservation::Held { .. } => Err(ApiError::RateLimited { retry_after: ip_limits::PERIOD_SECONDS }),
             Reservation::Stale => Err(ApiError::Unauthenticated),
         }
     }
 
     /// An attempt of a signed-in session at its own password or codes: counted against the
-    /// session, not the account (strangers cannot lock the owner's session out).
+    /// session, not the account (strangers cannot lock the owner's session out). Usually the
+    /// session check reserved it already (routes marked `checking_a_secret()`).
     pub async fn by_session(app: &App, current: &CurrentSession) -> Result<Self, ApiError> {
-        Ok(Self::by_session_with(app, current, Vec::new()).await?.0)
-    }
-
-    /// [`Attempt::by_session`], with `also` run in the same transaction; answers their results.
-    pub async fn by_session_with(
-        app: &App,
-        current: &CurrentSession,
-        also: Vec<worker::D1PreparedStatement>,
-    ) -> Result<(Self, Vec<worker::D1Result>), ApiError> {
         let budget = Budget::Session(current.id.to_string());
-        if also.is_empty() {
-            if let Some(held) = app.take_reserved_attempt(&budget) {
-                return Ok((Self::from_reservation(app, &held.user_id, held.budget, held.reservation)?, Vec::new()));
-            }
+        if let Some(held) = app.take_reserved_attempt(&budget) {
+            return Self::from_reservation(app, &held.user_id, held.budget, held.reservation);
         }
         let condition = Condition::UserId(&current.user.id);
-        let (reservation, results) =
-            attempts::reserve_with(&app.db()?, &budget, condition, app.config.throttle, app.now, also).await?;
-        Ok((Self::from_reservation(app, &current.user.id, budget, reservation)?, results))
-    }
-
-    /// An attempt at the second step of a sign-in, in the run its password was counted in,
-    /// refused (401) when the sign-in's generations are stale. Also answers the row `select` reads.
-    pub async fn for_second_step<T: serde::de::DeserializeOwned>(
-        app: &App,
-        user_id: &str,
-        budget: Budget,
-        generations: Generations,
-        select: worker::D1PreparedStatement,
-    ) -> Result<(Self, Option<T>), ApiError> {
-        let (attempt, results) = Self::for_second_step_with(app, user_id, budget, generations, vec![select]).await?;
-        let row = results.first().map(|r| r.results::<T>()).transpose()?.and_then(|rows| rows.into_iter().next());
-        Ok((attempt, row))
-    }
-
-    /// [`Attempt::for_second_step`], with `also` run in the same transaction; answers their results.
-    pub async fn for_second_step_with(
-        app: &App,
-        user_id: &str,
-        budget: Budget,
-        generations: Generations,
-        also: Vec<worker::D1PreparedStatement>,
-    ) -> Result<(Self, Vec<worker::D1Result>), ApiError> {
-        let condition = Condition::Current(user_id, generations);
-        let (reservation, results) =
-            attempts::reserve_with(&app.db()?, &budget, condition, app.config.throttle, app.now, also).await?;
-        Ok((Self::from_reservation(app, user_id, budget, reservation)?, results))
+        let reservation = attempts::reserve(&app.db()?, &budget, condition, app.config.throttle, app.now).await?;
+        Self::from_reservation(app, &current.user.id, budget, reservation)
     }
 
     /// Hands back an attempt the session check reserved for a request that never reached its
@@ -152,16 +118,10 @@ impl Attempt {
     }
 
     /// The secret was right but nothing is complete yet (a password before its second factor),
-    /// or the attempt was refused for another reason: the count goes back.
+    /// or the request was refused for another reason after its secret was checked (a new
+    /// password too weak, a lost race): the count goes back, and the run goes on — only a
+    /// completed authentication whose action succeeds ends it (SPEC §5.7).
     pub async fn refund(self, app: &App) -> Result<(), ApiError> {
-        if self.user_id.is_empty() {
-            return Ok(());
-        }
         Ok(attempts::hand_back(&app.db()?, &self.user_id, &self.budget, app.now).await?)
-    }
-
-    /// The secret was right and nothing else is written with it: the run ends.
-    pub async fn passed(self, app: &App) -> Result<(), ApiError> {
-        Ok(attempts::end_run(&app.db()?, &self.user_id, &self.budget).await?)
     }
 }

@@ -17,7 +17,8 @@ use crate::http::ApiError;
 use crate::storage::attempts::Budget;
 use crate::storage::events::EventType;
 use crate::storage::two_factor::{self, FactorsRow, Use};
-use crate::storage::users::{self, NewPassword, PasswordChange};
+use crate::storage::revocations::Handover;
+use crate::storage::users::{self, ChangingSession, NewPassword, PasswordChange};
 use crate::storage::Outcome;
 
 /// `POST /api/auth/confirm`: the password (and, with 2FA on, a code or recovery code) opens the
@@ -62,16 +63,24 @@ pub async fn confirm(
 }
 
 /// Opens the sudo window on a new token; the old token ends everywhere before the new one is
-/// handed out. `passed`: the run of the attempt that proved the secret ends in the same write.
+/// handed out, unless the session was revoked meanwhile (401: the revocation wins). `passed`:
+/// the run of the attempt that proved the secret ends in the same write.
 pub(super) async fn open_sudo(
     app: &App,
     current: &CurrentSession,
     passed: Option<&Budget>,
 ) -> Result<IssuedSession, ApiError> {
-    let expires_at = current.record.summary.expires_at;
-    users::end_session(&app.db()?, &current.id, expires_at, None, &current.user.id, passed).await?;
-    let generations = current.record.generations;
-    session::reissue(app, current, generations, app.now + app.config.sudo_seconds).await
+    let next = session::next_token(&current.user.id)?;
+    let handover = Handover {
+        user_id: &current.user.id,
+        old: &current.id,
+        new: &next.id,
+        expires_at: current.record.summary.expires_at,
+    };
+    if users::hand_over(&app.db()?, &handover, passed).await? == Outcome::LostRace {
+        return Err(ApiError::Unauthenticated);
+    }
+    session::reissue(app, current, next, current.record.generations, app.now + app.config.sudo_seconds).await
 }
 
 /// What a password change answers.
@@ -105,7 +114,7 @@ pub async fn change_password(
         return Err(attempt.failed(app, detail, ApiError::WrongPassword).await?);
     }
     let db = app.db()?;
-    let email = Email::parse(&user.email).map_err(|_| ApiError::Internal)?;
+    let email = Email::parse(&user.email).map_err(|error| ApiError::internal("reading the stored e-mail", error))?;
     let problems = password_rules::check(
         new_password,
         &PasswordContext { email_local_part: email.local_part(), name: &user.name },
@@ -118,7 +127,8 @@ pub async fn change_password(
         None
     };
     if let Some(refusal) = refusal {
-        attempt.passed(app).await?;
+        // The password was right but nothing changed: the run goes on (SPEC §5.7).
+        attempt.refund(app).await?;
         return Err(refusal);
     }
     let new_hash = hash_password(new_password, app)?;
@@ -130,15 +140,28 @@ pub async fn change_password(
         now: app.now,
         end_sessions: sign_out_others,
     };
-    let generations = match users::change_password(&db, &change, &event, attempt.budget()).await? {
+    let next = sign_out_others.then(|| session::next_token(&user.id)).transpose()?;
+    let changing = ChangingSession {
+        id: &current.id,
+        session_generation: current.record.generations.session,
+        issued_at: current.record.issued_at,
+        handover: next.as_ref().map(|next| Handover {
+            user_id: &user.id,
+            old: &current.id,
+            new: &next.id,
+            expires_at: current.record.summary.expires_at,
+        }),
+    };
+    let generations = match users::change_password(&db, &change, &changing, &event, attempt.budget()).await? {
         PasswordChange::Applied(generations) => generations,
         // Another change won the race: the password given as current is no longer current.
         PasswordChange::LostRace => return Err(ApiError::WrongPassword),
+        PasswordChange::SessionEnded => return Err(ApiError::Unauthenticated),
     };
-    if !sign_out_others {
+    let Some(next) = next else {
         return Ok(PasswordChanged { signed_out_sessions: 0, session: None });
-    }
+    };
     session::forget_in_background(app, &user.id, others.iter().map(|s| s.id.clone()).collect());
-    let issued = session::reissue(app, current, generations, current.record.sudo_until).await?;
+    let issued = session::reissue(app, current, next, generations, current.record.sudo_until).await?;
     Ok(PasswordChanged { signed_out_sessions: others.len(), session: Some(issued) })
 }

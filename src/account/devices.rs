@@ -5,7 +5,6 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use worker::Request;
 
 use crate::domain::secrets::Keyring;
 use crate::http::{cookies, ApiError};
@@ -23,13 +22,8 @@ pub struct KnownDevice {
     pub outdated: bool,
 }
 
-/// The device the request's `__Host-device` cookie names, if its signature holds.
-pub fn known_device(req: &Request, keys: &Keyring) -> Option<KnownDevice> {
-    let header = req.headers().get("Cookie").ok().flatten()?;
-    parse(cookies::find(&header, cookies::DEVICE)?, keys)
-}
-
-fn parse(value: &str, keys: &Keyring) -> Option<KnownDevice> {
+/// The device a `__Host-device` cookie value names, if its signature holds.
+pub fn parse(value: &str, keys: &Keyring) -> Option<KnownDevice> {
     let mut parts = value.split('.');
     let (user_id, device_id, signature) = (parts.next()?, parts.next()?, parts.next()?);
     let well_formed = parts.next().is_none()
@@ -47,7 +41,7 @@ fn parse(value: &str, keys: &Keyring) -> Option<KnownDevice> {
 /// A new device cookie for `user_id` (a `Set-Cookie` value).
 pub fn new_cookie(keys: &Keyring, user_id: &str) -> Result<String, ApiError> {
     let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|_| ApiError::Internal)?;
+    getrandom::fill(&mut bytes).map_err(|error| ApiError::internal("a device id", error))?;
     Ok(cookie_for(keys, user_id, &URL_SAFE_NO_PAD.encode(bytes)))
 }
 

@@ -4,6 +4,7 @@
 //! only a completed sign-in or change ends the run. Routes cannot read, reset or skip it.
 
 pub mod attempts;
+pub mod ceremony;
 pub mod credentials;
 pub mod devices;
 pub mod factors;

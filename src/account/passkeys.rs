@@ -11,7 +11,7 @@ use serde_json::json;
 use worker::Request;
 
 use super::attempts::Attempt;
-use super::devices;
+use super::ceremony::{self, Client, Pending};
 use super::sign_in::{self, SignedIn};
 use super::{credentials, keys};
 use crate::app::App;
@@ -20,9 +20,10 @@ use crate::domain::tokens;
 use crate::domain::webauthn::{self, json::AuthenticationResponse, json::RegistrationResponse, Rejection};
 use crate::http::ApiError;
 use crate::storage::events::{self, EventType};
-use crate::storage::passkeys::{self as store, Adding, IssuedChallenge, PasskeyRow, PasskeyUse, Purpose, Spend};
-use crate::storage::sessions::{self, PendingSignIn};
-use crate::storage::{ip_limits, Outcome};
+use crate::storage::attempts::Budget;
+use crate::storage::passkeys::{self as store, Adding, IssuedChallenge, PasskeyRow, PasskeyUse, Purpose, Recorded, Spend};
+use crate::storage::sign_in::{Identifier, SecondStepRead};
+use crate::storage::Outcome;
 
 /// How long the browser may take for a ceremony, and how long its challenge lives.
 const CEREMONY_SECONDS: u64 = 300;
@@ -260,21 +261,40 @@ fn forget_challenge_later(app: &App, challenge: &str) {
     app.in_background(async move { store::forget_challenge(&kv?, &challenge).await.map_err(ApiError::from) });
 }
 
-/// Records a refused assertion as a failure of `attempt` (and a clone warning when the counter
-/// went back) and answers the error to send.
-async fn refused(
-    app: &App,
-    attempt: Attempt,
-    user_id: &str,
-    action: &str,
-    rejection: Rejection,
-) -> Result<ApiError, ApiError> {
-    if rejection == Rejection::CounterWentBack {
-        let warning = super::event(app, user_id, EventType::PasskeyCloneWarning, json!({ "action": action }));
-        events::record(&app.db()?, &warning).await?;
+/// A clone warning, when the refusal was a sign counter that went back.
+async fn warn_of_clone(app: &App, user_id: &str, action: &str, rejection: Rejection) -> Result<(), ApiError> {
+    if rejection != Rejection::CounterWentBack || user_id.is_empty() {
+        return Ok(());
     }
-    let detail = json!({ "factor": "passkey", "action": action, "reason": rejection.reason() });
-    attempt.failed(app, detail, ApiError::PasskeyRejected).await
+    let warning = super::event(app, user_id, EventType::PasskeyCloneWarning, json!({ "action": action }));
+    Ok(events::record(&app.db()?, &warning).await?)
+}
+
+fn refusal_detail(action: &str, rejection: Rejection) -> serde_json::Value {
+    json!({ "factor": "passkey", "action": action, "reason": rejection.reason() })
+}
+
+/// A verified assertion that lost its race at the write (another use of the passkey, or a
+/// password change, came first): not the person's failure. The attempt goes back, the event says
+/// what happened, and the person is asked to try again.
+async fn lost_race(app: &App, attempt: Attempt, user_id: &str, action: &str, recorded: Recorded) -> ApiError {
+    let reason = match recorded {
+        Recorded::Stale => "signed_out_meanwhile",
+        _ => "passkey_used_meanwhile",
+    };
+    let detail = json!({ "factor": "passkey", "action": action, "reason": reason });
+    let event = super::event(app, user_id, EventType::SignInFailed, detail);
+    let written = match app.db() {
+        Ok(db) => events::record(&db, &event).await.map_err(ApiError::from),
+        Err(error) => Err(error),
+    };
+    if let Err(error) = written.and(attempt.refund(app).await) {
+        return error;
+    }
+    match recorded {
+        Recorded::Stale => ApiError::Unauthenticated,
+        _ => ApiError::PasskeyRejected,
+    }
 }
 
 /// `GET /api/security/passkeys`.
@@ -417,62 +437,48 @@ pub async fn sign_in_options(app: &App, rp: &RelyingParty) -> Result<RequestOpti
 /// `POST /api/auth/passkey/login`: a passkey with user verification is both factors at once.
 pub async fn sign_in(
     app: &App,
-    req: &Request,
+    device_cookie: Option<&str>,
     rp: &RelyingParty,
     response: &AuthenticationResponse,
 ) -> Result<SignedIn, ApiError> {
     let assertion = DecodedAssertion::decode(response)?;
     let keys = keys::load(app).await?;
-    let device = devices::known_device(req, &keys);
-    let (db, kv) = (app.db()?, app.kv()?);
-    let spent_by = tokens::new_token().map_err(|_| ApiError::Internal)?;
-    let device_ids = device.as_ref().map(|d| (d.user_id.as_str(), d.device_id.as_str()));
+    let client = Client::new(app, device_cookie, &keys);
+    let spent_by = tokens::new_token().map_err(|error| ApiError::internal("a spend id", error))?;
     let spend = assertion.spend(&spent_by);
-    let address = sign_in::client_address(app);
-    let reserve =
-        store::reserve_sign_in(&db, &assertion.credential_id, device_ids, &spend, app.config.throttle, app.now);
-    let issued = store::get_challenge(&kv, &assertion.challenge);
-    let (reserved, issued) = join(reserve, issued).await;
-    let (reserved, issued) = (reserved?, issued?);
+    let identifier = Identifier::Credential(&assertion.credential_id);
+    let reserve = ceremony::reserve_first(app, &client, identifier, Some(&spend));
+    let (reserved, issued) = join(reserve, store::get_challenge(&app.kv()?, &assertion.challenge)).await;
     forget_challenge_later(app, &assertion.challenge);
-    let throttled = device.is_none() && ip_limits::is_throttled(&kv, &address).await?;
-    let Some((user, passkey)) = reserved.found else {
-        // No account has this credential: nothing to count but the address's failures.
-        if throttled || (device.is_none() && ip_limits::count_failure(&app.env, &kv, &address).await?) {
-            return Err(ApiError::RateLimited { retry_after: ip_limits::PERIOD_SECONDS });
-        }
-        return Err(ApiError::PasskeyRejected);
+    let (reserved, issued) = (reserved?, issued?);
+    let (attempt, user) = (reserved.attempt, reserved.user);
+    let verified = match (&user, &reserved.passkey, reserved.spent) {
+        (Some(_), Some(passkey), true) => assertion
+            .verify(rp, issued.as_ref(), (Purpose::SignIn, ""), passkey)
+            // A discoverable sign-in names its user; a response without the handle proves nothing of it.
+            .and_then(|v| if assertion.user_handle.is_some() { Ok(v) } else { Err(Rejection::WrongUser) }),
+        (Some(_), Some(_), false) => Err(Rejection::WrongChallenge),
+        _ => Err(Rejection::WrongUser),
     };
-    let attempt = Attempt::from_reservation(app, &user.id, reserved.budget, reserved.reservation)?;
-    if throttled {
-        attempt.refund(app).await?;
-        return Err(ApiError::RateLimited { retry_after: ip_limits::PERIOD_SECONDS });
-    }
-    let verified = match reserved.spent {
-        true => assertion.verify(rp, issued.as_ref(), (Purpose::SignIn, ""), &passkey),
-        false => Err(Rejection::WrongChallenge),
-    };
-    // A discoverable sign-in names its user; a response without the handle proves nothing of it.
-    let verified =
-        verified.and_then(|v| if assertion.user_handle.is_some() { Ok(v) } else { Err(Rejection::WrongUser) });
-    let asserted = match verified {
-        Ok(asserted) => asserted,
-        Err(rejection) => {
-            if device.is_none() {
-                ip_limits::count_failure(&app.env, &kv, &address).await?;
-            }
-            return Err(refused(app, attempt, &user.id, "sign_in", rejection).await?);
+    let (user, passkey, asserted) = match (user, reserved.passkey, verified) {
+        (Some(user), Some(passkey), Ok(asserted)) => (user, passkey, asserted),
+        (user, _, Err(rejection)) => {
+            warn_of_clone(app, user.as_ref().map_or("", |u| &*u.id), "sign_in", rejection).await?;
+            let detail = refusal_detail("sign_in", rejection);
+            let wrong = ApiError::PasskeyRejected;
+            return Err(ceremony::failed(app, &client, attempt, None, detail, wrong).await?);
         }
+        _ => return Err(ApiError::PasskeyRejected),
     };
     let used = passkey_use(app, &passkey, &asserted);
     let event = super::event(app, &user.id, EventType::SignIn, json!({ "method": "passkey" }));
     let generations = Some(user.generations());
-    let outcome = store::record_use(&db, &used, &spend, attempt.budget(), generations, &[event]).await?;
-    if outcome == Outcome::LostRace {
-        return Err(refused(app, attempt, &user.id, "sign_in", Rejection::CounterWentBack).await?);
+    let recorded = store::record_use(&app.db()?, &used, &spend, attempt.budget(), generations, &[event]).await?;
+    if recorded != Recorded::Applied {
+        return Err(lost_race(app, attempt, &user.id, "sign_in", recorded).await);
     }
     let who = (&*user.id, user.email.as_str(), user.name.as_str());
-    sign_in::start(app, &keys, device.as_ref(), who, user.generations(), "passkey").await
+    sign_in::start(app, &keys, client.device(), who, user.generations(), "passkey").await
 }
 
 fn passkey_use<'a>(app: &App, passkey: &'a PasskeyRow, asserted: &webauthn::Asserted) -> PasskeyUse<'a> {
@@ -484,20 +490,6 @@ fn passkey_use<'a>(app: &App, passkey: &'a PasskeyRow, asserted: &webauthn::Asse
         backed_up: asserted.backed_up,
         now: app.now,
     }
-}
-
-/// The pending sign-in a `__Host-pending` token names, while it lasts.
-async fn live_pending(
-    app: &App,
-    pending_token: &str,
-) -> Result<(crate::domain::ids::SessionId, PendingSignIn), ApiError> {
-    let pending_id = tokens::id_of(pending_token);
-    let pending = sessions::get_pending(&app.kv()?, &pending_id).await?.ok_or(ApiError::Unauthenticated)?;
-    if app.now >= pending.created_at + app.config.pending_sign_in_seconds {
-        sessions::delete_pending(&app.kv()?, &pending_id).await?;
-        return Err(ApiError::Unauthenticated);
-    }
-    Ok((pending_id, pending))
 }
 
 /// The passkeys a challenge may be answered with; 400 when the account has none.
@@ -516,75 +508,58 @@ pub async fn second_step_options(
     rp: &RelyingParty,
     pending_token: &str,
 ) -> Result<RequestOptions, ApiError> {
-    let (pending_id, pending) = live_pending(app, pending_token).await?;
-    let rows = own_passkeys(app, &pending.user_id).await?;
-    let challenge = issue_challenge(app, Purpose::SecondStep, &pending_id, &pending.user_id).await?;
+    let pending = Pending::open(app, pending_token).await?;
+    let rows = own_passkeys(app, pending.user_id()).await?;
+    let challenge = issue_challenge(app, Purpose::SecondStep, pending.id(), pending.user_id()).await?;
     Ok(request_options(challenge, rp, &rows))
 }
-
-/// Wrong second factors after which a pending sign-in ends (as for codes).
-const MAX_PENDING_FAILURES: u32 = 5;
 
 /// `POST /api/auth/passkey/two-factor`: completes a pending sign-in with a passkey of its user.
 pub async fn second_step(
     app: &App,
-    req: &Request,
+    device_cookie: Option<&str>,
     rp: &RelyingParty,
     pending_token: &str,
     response: &AuthenticationResponse,
 ) -> Result<SignedIn, ApiError> {
     let assertion = DecodedAssertion::decode(response)?;
-    let (pending_id, mut pending) = live_pending(app, pending_token).await?;
-    let (db, kv) = (app.db()?, app.kv()?);
-    let spent_by = tokens::new_token().map_err(|_| ApiError::Internal)?;
+    let keys = keys::load(app).await?;
+    let client = Client::new(app, device_cookie, &keys);
+    let mut pending = Pending::open(app, pending_token).await?;
+    let spent_by = tokens::new_token().map_err(|error| ApiError::internal("a spend id", error))?;
     let spend = assertion.spend(&spent_by);
-    let also = store::spend_and_read(&db, &pending.user_id, &assertion.credential_id, &spend, app.now)?;
-    let reserve =
-        Attempt::for_second_step_with(app, &pending.user_id, pending.budget.clone(), pending.generations, also);
-    let (reserved, issued) = join(reserve, store::get_challenge(&kv, &assertion.challenge)).await;
+    let read = SecondStepRead::Passkey { credential_id: &assertion.credential_id, spend: &spend };
+    let reserve = ceremony::reserve_second(app, &client, &pending, read);
+    let (reserved, issued) = join(reserve, store::get_challenge(&app.kv()?, &assertion.challenge)).await;
     forget_challenge_later(app, &assertion.challenge);
-    let (attempt, results) = match reserved {
-        Err(ApiError::Unauthenticated) => {
-            sessions::delete_pending(&kv, &pending_id).await?;
-            return Err(ApiError::Unauthenticated);
-        }
-        other => other?,
-    };
-    let read = store::ReadWithSpend::of(&results)?;
-    let (spent, passkey) = (read.spent, read.passkey);
-    let verified = match (spent, &passkey) {
-        (true, Some(passkey)) => {
-            assertion.verify(rp, issued?.as_ref(), (Purpose::SecondStep, &pending_id), passkey).map(|a| (a, passkey))
-        }
+    let (attempt, reserved) = reserved?;
+    let verified = match (reserved.spent, &reserved.passkey) {
+        (true, Some(passkey)) => assertion.verify(rp, issued?.as_ref(), (Purpose::SecondStep, pending.id()), passkey),
         (false, _) => Err(Rejection::WrongChallenge),
         // Not a passkey of this account.
         (true, None) => Err(Rejection::WrongUser),
     };
-    let method = "password+passkey";
-    let outcome = match &verified {
-        Ok((asserted, passkey)) => {
-            let event = super::event(app, &pending.user_id, EventType::SignIn, json!({ "method": method }));
-            let used = passkey_use(app, passkey, asserted);
-            store::record_use(&db, &used, &spend, attempt.budget(), Some(pending.generations), &[event]).await?
+    let (passkey, asserted, row) = match (reserved.passkey, verified, reserved.factors) {
+        (Some(passkey), Ok(asserted), Some(row)) => (passkey, asserted, row),
+        (_, verified, _) => {
+            let rejection = verified.err().unwrap_or(Rejection::WrongUser);
+            warn_of_clone(app, pending.user_id(), "sign_in", rejection).await?;
+            let detail = refusal_detail("sign_in", rejection);
+            let wrong = ApiError::PasskeyRejected;
+            return Err(ceremony::failed(app, &client, attempt, Some(&mut pending), detail, wrong).await?);
         }
-        Err(_) => Outcome::LostRace,
     };
-    if outcome == Outcome::LostRace {
-        pending.failures += 1;
-        if pending.failures >= MAX_PENDING_FAILURES {
-            sessions::delete_pending(&kv, &pending_id).await?;
-        } else {
-            let ends_at = pending.created_at + app.config.pending_sign_in_seconds;
-            sessions::put_pending(&kv, &pending_id, &pending, ends_at - app.now).await?;
-        }
-        let rejection = verified.err().unwrap_or(Rejection::CounterWentBack);
-        return Err(refused(app, attempt, &pending.user_id, "sign_in", rejection).await?);
+    let method = "password+passkey";
+    let event = super::event(app, pending.user_id(), EventType::SignIn, json!({ "method": method }));
+    let used = passkey_use(app, &passkey, &asserted);
+    let generations = Some(pending.generations());
+    let recorded = store::record_use(&app.db()?, &used, &spend, attempt.budget(), generations, &[event]).await?;
+    if recorded != Recorded::Applied {
+        return Err(lost_race(app, attempt, pending.user_id(), "sign_in", recorded).await);
     }
-    sessions::delete_pending(&kv, &pending_id).await?;
-    let keys = keys::load(app).await?;
-    let device = devices::known_device(req, &keys);
-    let (email, name) = read.names.ok_or(ApiError::Unauthenticated)?;
-    sign_in::start(app, &keys, device.as_ref(), (&pending.user_id, &email, &name), pending.generations, method).await
+    pending.end(app).await?;
+    let who = (&*row.id, row.email.as_str(), row.name.as_str());
+    sign_in::start(app, &keys, client.device(), who, pending.generations(), method).await
 }
 
 /// `POST /api/auth/passkey/confirm/options`: a challenge for "Confirm it's you" with a passkey.
@@ -607,32 +582,41 @@ pub async fn confirm(
     response: &AuthenticationResponse,
 ) -> Result<IssuedSession, ApiError> {
     let assertion = DecodedAssertion::decode(response)?;
-    let (db, kv) = (app.db()?, app.kv()?);
-    let spent_by = tokens::new_token().map_err(|_| ApiError::Internal)?;
+    let spent_by = tokens::new_token().map_err(|error| ApiError::internal("a spend id", error))?;
     let spend = assertion.spend(&spent_by);
-    let also = store::spend_and_read(&db, &current.user.id, &assertion.credential_id, &spend, app.now)?;
-    let (reserved, issued) =
-        join(Attempt::by_session_with(app, current, also), store::get_challenge(&kv, &assertion.challenge)).await;
+    let budget = Budget::Session(current.id.to_string());
+    let asking = store::SessionAssertion {
+        user_id: &current.user.id,
+        budget: &budget,
+        credential_id: &assertion.credential_id,
+        spend: &spend,
+        policy: app.config.throttle,
+        now: app.now,
+    };
+    let db = app.db()?;
+    let reserve = store::reserve_for_session(&db, &asking);
+    let (reserved, issued) = join(reserve, store::get_challenge(&app.kv()?, &assertion.challenge)).await;
     forget_challenge_later(app, &assertion.challenge);
-    let (attempt, results) = reserved?;
-    let store::ReadWithSpend { spent, passkey, .. } = store::ReadWithSpend::of(&results)?;
-    let verified = match (spent, &passkey) {
-        (true, Some(passkey)) => {
-            assertion.verify(rp, issued?.as_ref(), (Purpose::Confirm, &current.id), passkey).map(|a| (a, passkey))
-        }
+    let reserved = reserved?;
+    let attempt = Attempt::from_reservation(app, &current.user.id, budget.clone(), reserved.reservation)?;
+    let verified = match (reserved.spent, &reserved.passkey) {
+        (true, Some(passkey)) => assertion.verify(rp, issued?.as_ref(), (Purpose::Confirm, &current.id), passkey),
         (false, _) => Err(Rejection::WrongChallenge),
         (true, None) => Err(Rejection::WrongUser),
     };
-    let outcome = match &verified {
-        Ok((asserted, passkey)) => {
-            let used = passkey_use(app, passkey, asserted);
-            store::record_use(&db, &used, &spend, attempt.budget(), None, &[]).await?
+    let (passkey, asserted) = match (reserved.passkey, verified) {
+        (Some(passkey), Ok(asserted)) => (passkey, asserted),
+        (_, verified) => {
+            let rejection = verified.err().unwrap_or(Rejection::WrongUser);
+            warn_of_clone(app, &current.user.id, "confirm", rejection).await?;
+            let detail = refusal_detail("confirm", rejection);
+            return Err(attempt.failed(app, detail, ApiError::PasskeyRejected).await?);
         }
-        Err(_) => Outcome::LostRace,
     };
-    if outcome == Outcome::LostRace {
-        let rejection = verified.err().unwrap_or(Rejection::CounterWentBack);
-        return Err(refused(app, attempt, &current.user.id, "confirm", rejection).await?);
+    let used = passkey_use(app, &passkey, &asserted);
+    let recorded = store::record_use(&app.db()?, &used, &spend, attempt.budget(), None, &[]).await?;
+    if recorded != Recorded::Applied {
+        return Err(lost_race(app, attempt, &current.user.id, "confirm", recorded).await);
     }
     credentials::open_sudo(app, current, None).await
 }

@@ -12,20 +12,14 @@ use crate::domain::tokens;
 use crate::http::ApiError;
 use crate::storage::attempts::Generations;
 use crate::storage::events::EventType;
+use crate::storage::revocations::Handover;
 use crate::storage::{sessions, users, Outcome};
 
 /// Signs the current session out.
 pub async fn sign_out(app: &App, current: &CurrentSession) -> Result<(), ApiError> {
     let event = super::event(app, &current.user.id, EventType::SignOut, json!({}));
-    users::end_session(
-        &app.db()?,
-        &current.id,
-        current.record.summary.expires_at,
-        Some(&event),
-        &current.user.id,
-        None,
-    )
-    .await?;
+    let expires_at = current.record.summary.expires_at;
+    users::end_session(&app.db()?, &current.id, &current.user.id, expires_at, Some(&event)).await?;
     sessions::delete(&app.kv()?, &current.user.id, &current.id).await?;
     Ok(())
 }
@@ -53,14 +47,28 @@ pub async fn end_one(app: &App, current: &CurrentSession, id: &str) -> Result<En
     } else {
         match sessions::get(&kv, id).await? {
             Some(record) if record.user_id == current.user.id => record.summary,
-            _ => return Err(ApiError::NotFound),
+            Some(_) => return Err(ApiError::NotFound),
+            // KV forgets a session once it was handed over to a new token; D1 still knows.
+            None => return end_handed_over(app, current, id).await,
         }
     };
     let detail = json!({ "device": summary.device, "browser": summary.browser, "os": summary.os, "current": own });
     let event = super::event(app, &current.user.id, EventType::SessionRevoked, detail);
-    users::end_session(&app.db()?, id, summary.expires_at, Some(&event), &current.user.id, None).await?;
+    users::end_session(&app.db()?, id, &current.user.id, summary.expires_at, Some(&event)).await?;
     sessions::delete(&kv, &current.user.id, id).await?;
     Ok(if own { Ended::Own } else { Ended::Other })
+}
+
+/// Ends what a session of the caller's that was handed over to a new token became (its device
+/// confirmed it's you, or changed the password, while the caller's list still showed the old
+/// id); 404 when D1 knows no such session.
+async fn end_handed_over(app: &App, current: &CurrentSession, id: &SessionId) -> Result<Ended, ApiError> {
+    let event = super::event(app, &current.user.id, EventType::SessionRevoked, json!({ "current": false }));
+    let expires_at = app.now + app.config.session_absolute_seconds;
+    match users::end_successors(&app.db()?, id, &current.user.id, expires_at, &event).await? {
+        Outcome::Applied => Ok(Ended::Other),
+        Outcome::LostRace => Err(ApiError::NotFound),
+    }
 }
 
 /// Ends every other session with one D1 write (the user's `session_generation`), racing sign-ins
@@ -71,17 +79,23 @@ pub async fn end_others(app: &App, current: &CurrentSession) -> Result<(IssuedSe
     let user_id = &current.user.id;
     let event = super::event(app, user_id, EventType::OtherSessionsRevoked, json!({ "revoked": others.len() }));
     let from = current.user.generations();
-    let next = Generations { session: from.session + 1, ..from };
+    let next_generations = Generations { session: from.session + 1, ..from };
+    let next = session::next_token(user_id)?;
+    let new_id = next.id.clone();
+    let handover =
+        Handover { user_id, old: &current.id, new: &new_id, expires_at: current.record.summary.expires_at };
     // The caller's new session (of the next generation) is stored while D1 moves on to it.
     let (ended, issued) = join(
-        users::end_all_sessions(&app.db()?, user_id, from.session, &event),
-        session::reissue(app, current, next, current.record.sudo_until),
+        users::end_all_sessions(&app.db()?, from.session, &handover, &event),
+        session::reissue(app, current, next, next_generations, current.record.sudo_until),
     )
     .await;
     let issued = issued?;
     if ended? == Outcome::LostRace {
-        // Someone ended every session first, this one too; the new record never worked.
-        session::forget_in_background(app, user_id, vec![tokens::id_of(&issued.token)]);
+        // Someone ended every session first, or this one: the revocation wins, and the new
+        // record (which another "sign out everywhere" may have made current) never works.
+        users::end_session(&app.db()?, &new_id, user_id, issued.record.summary.expires_at, None).await?;
+        session::forget_in_background(app, user_id, vec![new_id]);
         return Err(ApiError::Unauthenticated);
     }
     session::forget_in_background(app, user_id, others.iter().map(|s| s.id.clone()).collect());

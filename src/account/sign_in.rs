@@ -1,15 +1,14 @@
-//! Signing in (SPEC §5.7, §5.8): the password step, the second step, and what completes a
-//! sign-in. The password step does the same awaited work for an unknown e-mail as for a known
-//! one with a wrong password: one D1 batch, argon2id, the failure's D1 batch and the per-address
-//! count. A sign-in completes only under the generations its password was verified under.
+//! Signing up and signing in with a password and a second factor (SPEC §5.7, §5.8). Every step
+//! goes through the one ceremony (`super::ceremony`): reserve, check, fail or complete. The
+//! password step does the same awaited work for an unknown e-mail as for a known one with a
+//! wrong password: one D1 batch, argon2id, the per-address count. A sign-in completes only
+//! under the generations its first step verified.
 
-use futures_util::future::join;
 use serde_json::json;
-use worker::Request;
 
-use super::attempts::Attempt;
+use super::ceremony::{self, Client, Pending};
 use super::devices::{self, KnownDevice};
-use super::factors::{self, SecondFactor};
+use super::factors::{self, Candidate, SecondFactor};
 use super::keys;
 use crate::app::App;
 use crate::auth::session::{self, IssuedSession};
@@ -18,13 +17,13 @@ use crate::domain::name::PersonName;
 use crate::domain::password::{self, Verdict};
 use crate::domain::password_rules::{self, PasswordContext};
 use crate::domain::{secrets::Keyring, tokens};
-use crate::http::{cookies, ApiError};
-use crate::storage::attempts::{self as attempt_store, Generations};
+use crate::http::ApiError;
+use crate::storage::attempts::Generations;
 use crate::storage::events::EventType;
-use crate::storage::sessions::{self, PendingSignIn};
+use crate::storage::sign_in::{Identifier, SecondStepRead};
 use crate::storage::two_factor::{self, FactorsRow, Use};
 use crate::storage::users::{self, NewUser};
-use crate::storage::{ip_limits, Outcome};
+use crate::storage::Outcome;
 
 /// Who signed in, and the cookies that say so.
 pub struct SignedIn {
@@ -44,53 +43,34 @@ pub enum PasswordStep {
     },
 }
 
-pub(super) fn client_address(app: &App) -> String {
-    app.origin.ip.clone().unwrap_or_else(|| "unknown".into())
+/// The stored form of a typed e-mail; what cannot be an address is looked up as typed (and
+/// found by nobody), so it costs what any unknown e-mail costs.
+fn stored_form(email: &str) -> String {
+    Email::parse(email).map(|e| e.as_str().to_string()).unwrap_or_else(|_| email.trim().to_lowercase())
 }
 
 /// `POST /api/auth/login`.
-pub async fn with_password(app: &App, req: &Request, email: &str, password: &str) -> Result<PasswordStep, ApiError> {
+pub async fn with_password(
+    app: &App,
+    device_cookie: Option<&str>,
+    email: &str,
+    password: &str,
+) -> Result<PasswordStep, ApiError> {
     let keys = keys::load(app).await?;
-    let device = devices::known_device(req, &keys);
-    let email = Email::parse(email).map(|e| e.as_str().to_string()).unwrap_or_else(|_| email.trim().to_lowercase());
-    let db = app.db()?;
-    let kv = app.kv()?;
-    let address = client_address(app);
-    let device_ids = device.as_ref().map(|d| (d.user_id.as_str(), d.device_id.as_str()));
-    let email_hash = tokens::id_of(&email);
-    let reserve = attempt_store::reserve_sign_in(&db, &email, &email_hash, device_ids, app.config.throttle, app.now);
-    // A known device of the owner is not held back by what its network address did.
-    let throttled = async {
-        match device {
-            Some(_) => Ok(false),
-            None => ip_limits::is_throttled(&kv, &address).await,
-        }
-    };
-    let (found, throttled) = join(reserve, throttled).await;
-    let (found, throttled) = (found?, throttled?);
-    let user_id = found.user.as_ref().map_or("", |u| &*u.id).to_string();
-    let attempt = Attempt::from_reservation(app, &user_id, found.budget, found.reservation)?;
-    let user = found.user;
-    if throttled {
-        attempt.refund(app).await?;
-        return Err(ApiError::RateLimited { retry_after: ip_limits::PERIOD_SECONDS });
-    }
+    let client = Client::new(app, device_cookie, &keys);
+    let email = stored_form(email);
+    let reserved = ceremony::reserve_first(app, &client, Identifier::Email(&email), None).await?;
     let params = app.config.hash_params;
-    let verdict = match &user {
+    let verdict = match &reserved.user {
         Some(user) => password::verify(password, &user.password_hash, params),
         None => password::verify(password, &password::dummy_hash(params), params),
     };
-    let user = match user {
+    let user = match reserved.user {
         Some(user) if verdict.is_right() => user,
         _ => {
-            let over_limit = device.is_none() && ip_limits::count_failure(&app.env, &kv, &address).await?;
-            let answer =
-                attempt.failed_after_response(app, json!({ "factor": "password" }), ApiError::InvalidCredentials);
-            return Err(if over_limit {
-                ApiError::RateLimited { retry_after: ip_limits::PERIOD_SECONDS }
-            } else {
-                answer
-            });
+            let detail = json!({ "factor": "password" });
+            let wrong = ApiError::InvalidCredentials;
+            return Err(ceremony::failed(app, &client, reserved.attempt, None, detail, wrong).await?);
         }
     };
     let upgrade = match verdict {
@@ -99,32 +79,25 @@ pub async fn with_password(app: &App, req: &Request, email: &str, password: &str
     };
     let upgrade = upgrade.as_deref().map(|new| (user.password_hash.as_str(), new));
     if user.two_factor_enabled() {
-        let budget = attempt.budget().clone();
-        attempt.refund(app).await?;
+        let budget = reserved.attempt.budget().clone();
+        reserved.attempt.refund(app).await?;
         if let Some((old, new)) = upgrade {
-            users::upgrade_outdated_hash(&db, &user.id, old, new).await?;
+            users::upgrade_outdated_hash(&app.db()?, &user.id, old, new).await?;
         }
-        let token = tokens::new_token().map_err(|_| ApiError::Internal)?;
-        let pending = PendingSignIn {
-            user_id: user.id.clone(),
-            created_at: app.now,
-            failures: 0,
-            budget,
-            generations: user.generations(),
-        };
-        let ttl = app.config.pending_sign_in_seconds;
-        sessions::put_pending(&kv, &tokens::id_of(&token), &pending, ttl).await?;
-        let pending_cookie = cookies::set(cookies::PENDING, &token, ttl);
+        let pending_cookie = Pending::start(app, &user, budget).await?;
         return Ok(PasswordStep::SecondFactorNeeded { pending_cookie });
     }
     let event = super::event(app, &user.id, EventType::SignIn, json!({ "method": "password" }));
-    let outcome = users::complete_sign_in(&db, &user.id, user.generations(), attempt.budget(), &event, upgrade).await?;
+    let budget = reserved.attempt.budget();
+    let outcome = users::complete_sign_in(&app.db()?, &user.id, user.generations(), budget, &event, upgrade).await?;
     if outcome == Outcome::LostRace {
-        // The password changed (or every session was ended) while this one was being checked.
+        // The password changed (or every session was ended) while this one was being checked:
+        // no failure of the person's, and no session.
+        reserved.attempt.refund(app).await?;
         return Err(ApiError::InvalidCredentials);
     }
-    let signed_in =
-        start(app, &keys, device.as_ref(), (&user.id, &user.email, &user.name), user.generations(), "password");
+    let who = (&*user.id, user.email.as_str(), user.name.as_str());
+    let signed_in = start(app, &keys, client.device(), who, user.generations(), "password");
     Ok(PasswordStep::SignedIn(Box::new(signed_in.await?)))
 }
 
@@ -149,15 +122,18 @@ pub(super) async fn start(
 }
 
 pub fn hash_password(password: &str, app: &App) -> Result<String, ApiError> {
-    password::hash(password, app.config.hash_params).map_err(|error| {
-        worker::console_error!("password hashing failed: {error}");
-        ApiError::Internal
-    })
+    password::hash(password, app.config.hash_params).map_err(|error| ApiError::internal("password hashing", error))
 }
 
 /// `POST /api/auth/signup`: a new account (rules checked, e-mail unique) and its first session,
 /// which is a completed sign-in too.
-pub async fn sign_up(app: &App, req: &Request, email: &str, password: &str, name: &str) -> Result<SignedIn, ApiError> {
+pub async fn sign_up(
+    app: &App,
+    device_cookie: Option<&str>,
+    email: &str,
+    password: &str,
+    name: &str,
+) -> Result<SignedIn, ApiError> {
     let email = Email::parse(email).map_err(ApiError::invalid_input)?;
     let name = PersonName::parse(name).map_err(ApiError::invalid_input)?;
     let context = PasswordContext { email_local_part: email.local_part(), name: name.as_str() };
@@ -166,92 +142,56 @@ pub async fn sign_up(app: &App, req: &Request, email: &str, password: &str, name
         return Err(ApiError::WeakPassword(problems));
     }
     let hash = hash_password(password, app)?;
-    let id = tokens::new_id().map_err(|_| ApiError::Internal)?;
+    let id = tokens::new_id().map_err(|error| ApiError::internal("a user id", error))?;
     let new_user = NewUser { id: &id, email: email.as_str(), name: name.as_str(), password_hash: &hash, now: app.now };
     if users::create(&app.db()?, &new_user, &app.origin).await? == Outcome::LostRace {
         return Err(ApiError::EmailTaken);
     }
     let keys = keys::load(app).await?;
-    let device = devices::known_device(req, &keys);
+    let device = device_cookie.and_then(|cookie| devices::parse(cookie, &keys));
     let user = (id.as_str(), email.as_str(), name.as_str());
     start(app, &keys, device.as_ref(), user, Generations::default(), "password").await
 }
 
-/// Wrong second factors after which a pending sign-in ends and the password is asked again.
-const MAX_PENDING_FAILURES: u32 = 5;
-
-/// `POST /api/auth/login/two-factor`: completes a pending sign-in once, if its generations are
-/// still current; it ends after its time or five wrong tries.
+/// `POST /api/auth/login/two-factor`: completes a pending sign-in once, with a code or a
+/// recovery code, if its generations are still current.
 pub async fn with_second_factor(
     app: &App,
-    req: &Request,
+    device_cookie: Option<&str>,
     pending_token: &str,
     factor: SecondFactor,
 ) -> Result<SignedIn, ApiError> {
-    let kv = app.kv()?;
-    let pending_id = tokens::id_of(pending_token);
-    let mut pending = sessions::get_pending(&kv, &pending_id).await?.ok_or(ApiError::Unauthenticated)?;
-    let ends_at = pending.created_at + app.config.pending_sign_in_seconds;
-    let end_pending = || sessions::delete_pending(&kv, &pending_id);
-    if app.now >= ends_at {
-        end_pending().await?;
+    let keys = keys::load(app).await?;
+    let client = Client::new(app, device_cookie, &keys);
+    let mut pending = Pending::open(app, pending_token).await?;
+    let (attempt, reserved) = ceremony::reserve_second(app, &client, &pending, SecondStepRead::Factors).await?;
+    let Some(row) = reserved.factors.filter(FactorsRow::enabled) else {
+        // Two-factor authentication was turned off meanwhile: the sign-in starts over.
+        attempt.refund(app).await?;
+        pending.end(app).await?;
         return Err(ApiError::Unauthenticated);
-    }
-    let db = app.db()?;
-    let select = two_factor::factors_statement(&db, &pending.user_id)?;
-    let reserve = Attempt::for_second_step::<FactorsRow>(
-        app,
-        &pending.user_id,
-        pending.budget.clone(),
-        pending.generations,
-        select,
-    );
-    // The data keys (a D1 read only when this isolate has none) are read while the attempt is counted.
-    let (reserved, loaded) = join(reserve, keys::load(app)).await;
-    let (attempt, row) = match reserved {
-        Err(ApiError::Unauthenticated) => {
-            end_pending().await?;
-            return Err(ApiError::Unauthenticated);
-        }
-        other => other?,
     };
-    let row = match row {
-        Some(row) if row.enabled() => row,
-        _ => {
-            attempt.refund(app).await?;
-            end_pending().await?;
-            return Err(ApiError::Unauthenticated);
-        }
-    };
-    let keys = match loaded? {
-        keys if row.totp_secret.as_deref().is_none_or(|s| keys.knows_key_of(s)) => keys,
-        _ => keys::load_for(app, row.totp_secret.as_deref()).await?,
-    };
+    let keys = keys::load_for(app, row.totp_secret.as_deref()).await?;
     let method = format!("password+{}", factor.name());
     // A lost key: the pending sign-in stays for a recovery code.
     let (attempt, candidate) = factors::candidate_or_hand_back(app, &keys, &row, &factor, attempt).await?;
     let outcome = match &candidate {
         Some(candidate) => {
             let events = [two_factor::Event { kind: EventType::SignIn, detail: json!({ "method": method }) }];
-            let using = Use { budget: attempt.budget(), generations: Some(pending.generations), events: &events };
-            two_factor::use_proof(&db, &row.id, &candidate.proof(), &using, app.now, &app.origin).await?
+            let using = Use { budget: attempt.budget(), generations: Some(pending.generations()), events: &events };
+            two_factor::use_proof(&app.db()?, &row.id, &candidate.proof(), &using, app.now, &app.origin).await?
         }
         None => Outcome::LostRace,
     };
     if outcome == Outcome::LostRace {
-        pending.failures += 1;
-        if pending.failures >= MAX_PENDING_FAILURES {
-            end_pending().await?;
-        } else {
-            sessions::put_pending(&kv, &pending_id, &pending, ends_at - app.now).await?;
-        }
         let detail = json!({ "factor": factor.name(), "action": "sign_in" });
-        return Err(attempt.failed(app, detail, ApiError::InvalidCode).await?);
+        let wrong = ApiError::InvalidCode;
+        return Err(ceremony::failed(app, &client, attempt, Some(&mut pending), detail, wrong).await?);
     }
-    end_pending().await?;
-    if let Some(factors::Candidate::Totp { secret, .. }) = &candidate {
+    pending.end(app).await?;
+    if let Some(Candidate::Totp { secret, .. }) = &candidate {
         keys::reencrypt_later(app, &keys, &row.id, secret);
     }
-    let device = devices::known_device(req, &keys);
-    start(app, &keys, device.as_ref(), (&row.id, &row.email, &row.name), pending.generations, &method).await
+    let who = (&*row.id, row.email.as_str(), row.name.as_str());
+    start(app, &keys, client.device(), who, pending.generations(), &method).await
 }

@@ -186,12 +186,26 @@ pub async fn start(
     store(app, record).await
 }
 
-/// Replaces the caller's session with a new token carrying the same summary, under
-/// `generations`, with the sudo window until `sudo_until`. The old token must already be dead in
-/// D1 (revoked, or of a past generation); its KV records go in the background.
+/// The token a session will be re-issued on, made before the D1 write that hands the old id
+/// over to it (`storage::revocations::Handover`), so the write can name its successor.
+pub struct NextToken {
+    token: String,
+    pub id: SessionId,
+}
+
+pub fn next_token(user_id: &UserId) -> Result<NextToken, ApiError> {
+    let random = tokens::new_token().map_err(|error| ApiError::internal("a session token", error))?;
+    let token = tokens::session_cookie_value(user_id, &random);
+    Ok(NextToken { id: tokens::id_of(&token), token })
+}
+
+/// Replaces the caller's session with `next`, carrying the same summary, under `generations`,
+/// with the sudo window until `sudo_until`. The old token must already be dead in D1 (handed
+/// over, or of a past generation); its KV records go in the background.
 pub async fn reissue(
     app: &App,
     current: &CurrentSession,
+    next: NextToken,
     generations: Generations,
     sudo_until: u64,
 ) -> Result<IssuedSession, ApiError> {
@@ -202,9 +216,9 @@ pub async fn reissue(
     record.summary.issued_at = app.now;
     record.summary.last_active_at = app.now;
     record.summary.session_generation = generations.session;
-    let issued = store(app, record).await?;
+    sessions::put(&app.kv()?, &next.id, &record, app.config.session_idle_seconds, app.now).await?;
     forget_in_background(app, &current.user.id, vec![current.id.clone()]);
-    Ok(issued)
+    Ok(IssuedSession { token: next.token, record })
 }
 
 /// Removes ended sessions' KV records after the response: D1 already refuses them everywhere.
@@ -223,10 +237,9 @@ pub fn forget_in_background(app: &App, user_id: &UserId, ids: Vec<SessionId>) {
 }
 
 async fn store(app: &App, record: SessionRecord) -> Result<IssuedSession, ApiError> {
-    let token = tokens::session_cookie_value(&record.user_id, &tokens::new_token().map_err(|_| ApiError::Internal)?);
-    let id = tokens::id_of(&token);
-    sessions::put(&app.kv()?, &id, &record, app.config.session_idle_seconds, app.now).await?;
-    Ok(IssuedSession { token, record })
+    let next = next_token(&record.user_id)?;
+    sessions::put(&app.kv()?, &next.id, &record, app.config.session_idle_seconds, app.now).await?;
+    Ok(IssuedSession { token: next.token, record })
 }
 
 /// The user's other sessions that still work, most recently active first: what KV lists, less

@@ -40,6 +40,13 @@ impl ApiError {
         Self::InvalidInput(message.into())
     }
 
+    /// An internal failure of `what`: its cause goes to the log, here and once; the answer
+    /// says nothing of it.
+    pub fn internal(what: &str, cause: impl std::fmt::Display) -> Self {
+        worker::console_error!("{what} failed: {cause}");
+        Self::Internal
+    }
+
     pub fn status(&self) -> u16 {
         match self {
             // A wrong code is a mistake in what was typed, not a signed-out state: 401 would make

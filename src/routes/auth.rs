@@ -3,13 +3,12 @@
 use serde::{Deserialize, Serialize};
 use worker::{Request, Response};
 
-use super::{json, no_content, with_cookie, UserBody};
+use super::{device_cookie, json, no_content, pending_token, signed_in_response, with_cookie};
 use crate::account::factors::SecondFactor;
-use crate::account::sign_in::{self, PasswordStep, SignedIn};
+use crate::account::sign_in::{self, PasswordStep};
 use crate::account::{credentials, sessions};
 use crate::app::App;
 use crate::auth::session::{current_session, session_token, CurrentSession};
-use crate::domain::tokens;
 use crate::http::body::{read_json, refuse_oversized};
 use crate::http::{cookies, ApiError};
 
@@ -23,17 +22,9 @@ struct SignUp {
 
 pub async fn signup(mut req: Request, app: &App) -> Result<Response, ApiError> {
     let body: SignUp = read_json(&mut req).await?;
-    let signed_in = sign_in::sign_up(app, &req, &body.email, &body.password, &body.name).await?;
+    let device = device_cookie(&req);
+    let signed_in = sign_in::sign_up(app, device.as_deref(), &body.email, &body.password, &body.name).await?;
     signed_in_response(app, 201, signed_in)
-}
-
-pub(super) fn signed_in_response(app: &App, status: u16, signed_in: SignedIn) -> Result<Response, ApiError> {
-    let body = UserBody::new(&signed_in.user_id, &signed_in.email, &signed_in.name);
-    let mut response = with_cookie(json(status, &body)?, &signed_in.session.cookie(app))?;
-    if let Some(device) = &signed_in.device_cookie {
-        response = with_cookie(response, device)?;
-    }
-    Ok(response)
 }
 
 #[derive(Deserialize)]
@@ -50,7 +41,7 @@ struct SecondFactorRequired {
 
 pub async fn login(mut req: Request, app: &App) -> Result<Response, ApiError> {
     let body: Login = read_json(&mut req).await?;
-    match sign_in::with_password(app, &req, &body.email, &body.password).await? {
+    match sign_in::with_password(app, device_cookie(&req).as_deref(), &body.email, &body.password).await? {
         PasswordStep::SignedIn(signed_in) => signed_in_response(app, 200, *signed_in),
         PasswordStep::SecondFactorNeeded { pending_cookie } => {
             let body = SecondFactorRequired { two_factor_required: true };
@@ -85,15 +76,8 @@ pub async fn login_two_factor(mut req: Request, app: &App) -> Result<Response, A
     let body: SecondFactorBody = read_json(&mut req).await?;
     let factor = SecondFactor::from_fields(body.code, body.recovery_code)?
         .ok_or_else(|| ApiError::invalid_input("Enter the code from your authenticator app or a recovery code."))?;
-    let signed_in = sign_in::with_second_factor(app, &req, &token, factor).await?;
+    let signed_in = sign_in::with_second_factor(app, device_cookie(&req).as_deref(), &token, factor).await?;
     with_cookie(signed_in_response(app, 200, signed_in)?, &cookies::clear(cookies::PENDING))
-}
-
-/// The `__Host-pending` token of a sign-in waiting for its second factor, else 401.
-pub(super) fn pending_token(req: &Request) -> Result<String, ApiError> {
-    let header = req.headers().get("Cookie").ok().flatten().unwrap_or_default();
-    let token = cookies::find(&header, cookies::PENDING).filter(|t| tokens::looks_like_token(t)).map(str::to_string);
-    token.ok_or(ApiError::Unauthenticated)
 }
 
 #[derive(Deserialize)]

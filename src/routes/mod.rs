@@ -22,7 +22,9 @@ use worker::{Method, Request, Response};
 use crate::account::attempts::Attempt;
 use crate::app::App;
 use crate::auth::session::{current_session_with, require_sudo, CurrentSession, WithCheck};
-use crate::http::{csrf, ApiError};
+use crate::account::sign_in::SignedIn;
+use crate::domain::tokens;
+use crate::http::{cookies, csrf, ApiError};
 
 type Handled<'a> = Pin<Box<dyn Future<Output = Result<Response, ApiError>> + 'a>>;
 
@@ -192,6 +194,32 @@ fn no_content() -> Result<Response, ApiError> {
 
 fn with_cookie(response: Response, cookie: &str) -> Result<Response, ApiError> {
     response.headers().append("Set-Cookie", cookie)?;
+    Ok(response)
+}
+
+/// A request cookie's value.
+fn cookie(req: &Request, name: &str) -> Option<String> {
+    let header = req.headers().get("Cookie").ok().flatten()?;
+    cookies::find(&header, name).map(str::to_string)
+}
+
+/// The request's `__Host-device` cookie (checked by the use case, which holds the keys).
+fn device_cookie(req: &Request) -> Option<String> {
+    cookie(req, cookies::DEVICE)
+}
+
+/// The `__Host-pending` token of a sign-in waiting for its second factor, else 401.
+fn pending_token(req: &Request) -> Result<String, ApiError> {
+    cookie(req, cookies::PENDING).filter(|t| tokens::looks_like_token(t)).ok_or(ApiError::Unauthenticated)
+}
+
+/// A completed sign-in: `{user}`, the session cookie and, for a new device, its cookie.
+fn signed_in_response(app: &App, status: u16, signed_in: SignedIn) -> Result<Response, ApiError> {
+    let body = UserBody::new(&signed_in.user_id, &signed_in.email, &signed_in.name);
+    let mut response = with_cookie(json(status, &body)?, &signed_in.session.cookie(app))?;
+    if let Some(device) = &signed_in.device_cookie {
+        response = with_cookie(response, device)?;
+    }
     Ok(response)
 }
 

@@ -4,8 +4,7 @@
 use serde::{Deserialize, Serialize};
 use worker::{Request, Response};
 
-use super::auth::{pending_token, signed_in_response};
-use super::{json, no_content, with_cookie};
+use super::{device_cookie, json, no_content, pending_token, signed_in_response, with_cookie};
 use crate::account::passkeys::{self, PasskeyView, RelyingParty};
 use crate::app::App;
 use crate::auth::session::CurrentSession;
@@ -34,7 +33,7 @@ pub async fn sign_in_options(req: Request, app: &App) -> Result<Response, ApiErr
 
 pub async fn sign_in(mut req: Request, app: &App) -> Result<Response, ApiError> {
     let body: Assertion = read_json(&mut req).await?;
-    let signed_in = passkeys::sign_in(app, &req, &RelyingParty::of(&req)?, &body.credential).await?;
+    let signed_in = passkeys::sign_in(app, device_cookie(&req).as_deref(), &RelyingParty::of(&req)?, &body.credential).await?;
     signed_in_response(app, 200, signed_in)
 }
 
@@ -48,7 +47,8 @@ pub async fn second_step_options(req: Request, app: &App) -> Result<Response, Ap
 pub async fn second_step(mut req: Request, app: &App) -> Result<Response, ApiError> {
     let token = pending_token(&req)?;
     let body: Assertion = read_json(&mut req).await?;
-    let signed_in = passkeys::second_step(app, &req, &RelyingParty::of(&req)?, &token, &body.credential).await?;
+    let signed_in = passkeys::second_step(app, device_cookie(&req).as_deref(), &RelyingParty::of(&req)?, &token, &body.credential)
+        .await?;
     with_cookie(signed_in_response(app, 200, signed_in)?, &cookies::clear(cookies::PENDING))
 }
 

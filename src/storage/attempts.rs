@@ -14,7 +14,6 @@ use worker::D1PreparedStatement;
 
 use super::events::{self, NewEvent};
 use super::precondition::Precondition;
-use super::users::UserRow;
 use super::Error;
 use super::{int, text};
 use crate::domain::throttle::ThrottlePolicy;
@@ -32,6 +31,11 @@ pub enum Budget {
     /// Sign-ins with an e-mail no account has (its SHA-256): counted and locked like an
     /// account's, so the answers never tell the two apart.
     UnknownEmail(String),
+    /// Passkey sign-ins of the account from clients it does not know: a run of their own, so a
+    /// password run locked by strangers never stops a passkey, which cannot be guessed.
+    PasskeyStrangers,
+    /// Passkey sign-ins with a credential id nobody registered (its SHA-256).
+    UnknownCredential(String),
 }
 
 impl Budget {
@@ -41,7 +45,17 @@ impl Budget {
             Self::Device(id) => Some(format!("device:{user_id}:{id}")),
             Self::Session(id) => Some(format!("session:{id}")),
             Self::UnknownEmail(hash) => Some(format!("unknown-email:{hash}")),
+            Self::PasskeyStrangers => Some(format!("{}{user_id}", Self::PASSKEY_STRANGERS_PREFIX)),
+            Self::UnknownCredential(hash) => Some(format!("unknown-credential:{hash}")),
         }
+    }
+
+    /// The scope of [`Budget::PasskeyStrangers`] is this and the user id.
+    pub const PASSKEY_STRANGERS_PREFIX: &'static str = "passkeys:";
+
+    /// A trusted device's own run: exempt from its address's hold (SPEC §5.7).
+    pub fn is_device(&self) -> bool {
+        matches!(self, Self::Device(_))
     }
 
     pub fn name(&self) -> &'static str {
@@ -50,6 +64,8 @@ impl Budget {
             Self::Device(_) => "device",
             Self::Session(_) => "session",
             Self::UnknownEmail(_) => "unknown_email",
+            Self::PasskeyStrangers => "account_passkeys",
+            Self::UnknownCredential(_) => "unknown_credential",
         }
     }
 }
@@ -68,6 +84,9 @@ pub enum Reservation {
     Reserved { locks_until: u64 },
     /// The run is locked until then; nothing was counted.
     Locked { until: u64 },
+    /// The client's address is held back until then (too many failed sign-ins across
+    /// accounts); nothing was counted.
+    Held { until: u64 },
     /// The generations asked for are no longer current; nothing was counted.
     Stale,
 }
@@ -77,12 +96,12 @@ pub const BUDGET_KEEP_SECONDS: u64 = 180 * 24 * 3600;
 
 /// SQL for the lock after failure number `n` (an SQL expression), with the policy at `?p..?p+2`
 /// (threshold, base, max) and now at `?now`.
-fn lock_after(n: &str, p: usize, now: usize) -> String {
+pub(super) fn lock_after(n: &str, p: usize, now: usize) -> String {
     let (t, base, max) = (p, p + 1, p + 2);
     format!("CASE WHEN {n} >= ?{t} THEN ?{now} + MIN(?{max}, ?{base} << MIN({n} - ?{t}, 20)) ELSE 0 END")
 }
 
-fn policy_values(policy: ThrottlePolicy) -> [JsValue; 3] {
+pub(super) fn policy_values(policy: ThrottlePolicy) -> [JsValue; 3] {
     [int(policy.threshold.into()), int(policy.base_seconds), int(policy.max_seconds)]
 }
 
@@ -96,14 +115,12 @@ pub(super) struct LockedUntil {
 pub enum Condition<'a> {
     /// The user with this id.
     UserId(&'a str),
-    /// The user with this id, still under these generations.
-    Current(&'a str, Generations),
 }
 
 impl Condition<'_> {
     fn user_id(&self) -> &str {
         match self {
-            Self::UserId(id) | Self::Current(id, _) => id,
+            Self::UserId(id) => id,
         }
     }
 
@@ -111,10 +128,6 @@ impl Condition<'_> {
     fn precondition(&self) -> Precondition {
         match self {
             Self::UserId(id) => Precondition::new("id = ?", vec![text(id)]),
-            Self::Current(id, g) => Precondition::new(
-                "id = ? AND password_generation = ? AND session_generation = ?",
-                vec![text(id), int(g.password), int(g.session)],
-            ),
         }
     }
 }
@@ -187,23 +200,18 @@ pub(super) fn reservation_of(reserved: Option<LockedUntil>, budget_locked_until:
     }
 }
 
-/// Reserves an attempt of a known user, with `also` run in the same transaction, after it;
-/// answers their results. `Stale` when the user is gone or `condition`'s generations are no
-/// longer current.
-pub async fn reserve_with(
+/// Reserves an attempt of a known user; `Stale` when the user is gone or `condition`'s
+/// generations are no longer current.
+pub async fn reserve(
     db: &Db,
     budget: &Budget,
     condition: Condition<'_>,
     policy: ThrottlePolicy,
     now: u64,
-    also: Vec<D1PreparedStatement>,
-) -> Result<(Reservation, Vec<worker::D1Result>), Error> {
+) -> Result<Reservation, Error> {
     let which = condition.precondition();
-    let mut statements = reserve_statements(db, budget, condition.user_id(), &which, policy, now)?;
-    statements.extend(also);
-    let mut results = super::batch(db, statements).await?;
-    let reservation = reservation_in(&results, 0, now)?;
-    Ok((reservation, results.split_off(2.min(results.len()))))
+    let statements = reserve_statements(db, budget, condition.user_id(), &which, policy, now)?;
+    reservation_in(&super::batch(db, statements).await?, 0, now)
 }
 
 /// The two statements that reserve an attempt of `budget` for the user `which` selects: the
@@ -225,104 +233,11 @@ pub(super) fn reservation_in(results: &[worker::D1Result], at: usize, now: u64) 
     Ok(reservation_of(first_of(results, at)?, current, now))
 }
 
-/// A sign-in's first step, reserved.
-pub struct SignInAttempt {
-    /// `None` for an e-mail no account has.
-    pub user: Option<UserRow>,
-    pub budget: Budget,
-    pub reservation: Reservation,
-}
-
-/// A sign-in's first step: finds the account by e-mail and reserves an attempt in the same
-/// transaction, in the run of the device the cookie names (`device`: user id and device id) if
-/// it is this account's, else in the account's strangers' run. An unknown e-mail runs the very
-/// same statements and is counted in a run of its own (`email_hash` names it), so its answers,
-/// locks included, are those of a real account.
-pub async fn reserve_sign_in(
-    db: &Db,
-    email: &str,
-    email_hash: &str,
-    device: Option<(&str, &str)>,
-    policy: ThrottlePolicy,
-    now: u64,
-) -> Result<SignInAttempt, Error> {
-    let (device_user, device_id) = device.unwrap_or(("", ""));
-    let device_budget = Budget::Device(device_id.to_string());
-    let scope = device_budget.scope(device_user).unwrap_or_default();
-    let first = lock_after("1", 2, 1);
-    let next = lock_after("attempt_budgets.failed_attempts + 1", 2, 1);
-    let mut binds = vec![int(now)];
-    binds.extend(policy_values(policy));
-    binds.extend([text(&scope), int(now + BUDGET_KEEP_SECONDS), text(email), text(device_user)]);
-    let by_device = db
-        .prepare(format!(
-            "INSERT INTO attempt_budgets (scope, user_id, failed_attempts, locked_until, expires_at) \
-             SELECT ?5, id, 1, {first}, ?6 FROM users WHERE email = ?7 AND id = ?8 AND ?8 != '' \
-             ON CONFLICT (scope) DO UPDATE SET failed_attempts = attempt_budgets.failed_attempts + 1, \
-             locked_until = {next}, expires_at = excluded.expires_at \
-             WHERE attempt_budgets.locked_until <= ?1 RETURNING locked_until"
-        ))
-        .bind(&binds)?;
-    let mut binds = vec![int(now)];
-    binds.extend(policy_values(policy));
-    binds.extend([text(email), text(device_user)]);
-    let by_stranger = db
-        .prepare(format!(
-            "UPDATE users SET failed_attempts = failed_attempts + 1, locked_until = {} \
-             WHERE email = ?5 AND id != ?6 AND locked_until <= ?1 RETURNING locked_until",
-            lock_after("failed_attempts + 1", 2, 1)
-        ))
-        .bind(&binds)?;
-    let lock = db
-        .prepare(
-            "SELECT CASE WHEN id = ?2 THEN COALESCE((SELECT locked_until FROM attempt_budgets WHERE scope = ?3), 0) \
-             ELSE locked_until END AS locked_until FROM users WHERE email = ?1",
-        )
-        .bind(&[text(email), text(device_user), text(&scope)])?;
-    let read = super::users::find_by_email_statement(db, email)?;
-    let unknown = Budget::UnknownEmail(email_hash.to_string());
-    let unknown_scope = unknown.scope("").unwrap_or_default();
-    let mut binds = vec![int(now)];
-    binds.extend(policy_values(policy));
-    binds.extend([text(&unknown_scope), int(now + BUDGET_KEEP_SECONDS), text(email)]);
-    let by_unknown = db
-        .prepare(format!(
-            "INSERT INTO attempt_budgets (scope, user_id, failed_attempts, locked_until, expires_at) \
-             SELECT ?5, '', 1, {first}, ?6 WHERE NOT EXISTS (SELECT 1 FROM users WHERE email = ?7) \
-             ON CONFLICT (scope) DO UPDATE SET failed_attempts = attempt_budgets.failed_attempts + 1, \
-             locked_until = {next}, expires_at = excluded.expires_at \
-             WHERE attempt_budgets.locked_until <= ?1 RETURNING locked_until"
-        ))
-        .bind(&binds)?;
-    let unknown_lock = db
-        .prepare("SELECT COALESCE((SELECT locked_until FROM attempt_budgets WHERE scope = ?1), 0) AS locked_until")
-        .bind(&[text(&unknown_scope)])?;
-    let results = super::batch(db, vec![by_device, by_stranger, lock, read, by_unknown, unknown_lock]).await?;
-    let Some(user) = first_of::<UserRow>(&results, 3)? else {
-        let current = first_of::<LockedUntil>(&results, 5)?.map_or(0, |c| c.locked_until);
-        let reservation = reservation_of(first_of(&results, 4)?, current, now);
-        return Ok(SignInAttempt { user: None, budget: unknown, reservation });
-    };
-    let (budget, reserved) = if *user.id == *device_user {
-        (device_budget, first_of(&results, 0)?)
-    } else {
-        (Budget::Strangers, first_of(&results, 1)?)
-    };
-    let current = first_of::<LockedUntil>(&results, 2)?.map_or(0, |c| c.locked_until);
-    Ok(SignInAttempt { user: Some(user), budget, reservation: reservation_of(reserved, current, now) })
-}
-
 /// Hands a reservation back: the attempt was not a failure (a correct password that still needs
 /// a second factor, or one refused for another reason before its secret was checked). A lock
 /// that only this reservation set is lifted with it.
 pub async fn hand_back(db: &Db, user_id: &str, budget: &Budget, now: u64) -> Result<(), Error> {
     super::batch(db, vec![refund(db, user_id, budget, now)?]).await?;
-    Ok(())
-}
-
-/// Ends the run after a success that records nothing else.
-pub async fn end_run(db: &Db, user_id: &str, budget: &Budget) -> Result<(), Error> {
-    super::batch(db, vec![reset(db, user_id, budget)?]).await?;
     Ok(())
 }
 
@@ -355,14 +270,8 @@ fn refund(db: &Db, user_id: &str, budget: &Budget, now: u64) -> Result<D1Prepare
     })
 }
 
-/// Ends the run after a success (for a sign-in: every factor), as a statement for the batch of
-/// the change that completes it.
-pub(super) fn reset(db: &Db, user_id: &str, budget: &Budget) -> Result<D1PreparedStatement, Error> {
-    let (sql, binds) = reset_when(user_id, budget);
-    Ok(db.prepare(sql.replace("{pre}", "1")).bind(&binds)?)
-}
-
-/// [`reset`] as SQL with `{pre}` for a condition that must hold too, and its values (`?1`).
+/// Ends the run of `budget` after a success (for a sign-in: every factor), as SQL with `{pre}`
+/// for the condition of the change that completes it, and its values (`?1`).
 pub fn reset_when(user_id: &str, budget: &Budget) -> (String, Vec<JsValue>) {
     match budget.scope(user_id) {
         None => (

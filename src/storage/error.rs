@@ -11,6 +11,8 @@ pub enum Error {
     Kv(worker::KvError),
     /// A row or record that did not (de)serialize.
     Shape(serde_json::Error),
+    /// A statement that always answers a row answered none.
+    Missing(&'static str),
 }
 
 impl fmt::Display for Error {
@@ -19,6 +21,7 @@ impl fmt::Display for Error {
             Self::Binding(e) => write!(f, "binding: {e}"),
             Self::Kv(e) => write!(f, "kv: {e}"),
             Self::Shape(e) => write!(f, "shape: {e}"),
+            Self::Missing(what) => write!(f, "no row from {what}"),
         }
     }
 }

@@ -51,16 +51,6 @@ impl KvKey for PendingKey<'_> {
     }
 }
 
-/// `ip-throttled:{client address}` → a flag: sign-ins from there wait (see `ip_limits`).
-pub struct ThrottledAddressKey<'a>(pub &'a str);
-
-impl KvKey for ThrottledAddressKey<'_> {
-    type Value = ();
-    fn name(&self) -> String {
-        format!("ip-throttled:{}", self.0)
-    }
-}
-
 /// `challenge:{challenge}` → the [`IssuedChallenge`] a WebAuthn ceremony must answer.
 pub struct ChallengeKey<'a>(pub &'a str);
 

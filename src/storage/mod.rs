@@ -9,7 +9,9 @@ pub mod ip_limits;
 pub mod kv;
 pub mod passkeys;
 pub mod precondition;
+pub mod revocations;
 pub mod sessions;
+pub mod sign_in;
 pub mod two_factor;
 pub mod users;
 
@@ -96,6 +98,7 @@ pub async fn prune(env: &worker::Env, now: u64) -> Result<(), Error> {
                 .bind(&[int(now.saturating_sub(EVENT_RETENTION_SECONDS))])?,
             attempts::prune(&db, now)?,
             passkeys::prune(&db, now)?,
+            sign_in::prune(&db, now)?,
         ],
     )
     .await?;

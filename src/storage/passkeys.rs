@@ -9,11 +9,11 @@ use worker::wasm_bindgen::JsValue;
 use worker::D1PreparedStatement;
 
 use super::attempts::{self, Budget, Generations, Reservation};
+use crate::domain::throttle::ThrottlePolicy;
 use super::events::{self, NewEvent};
 use super::precondition::Precondition;
-use super::users::{self, UserRow};
+use super::users;
 use super::{int, text, Error, Outcome};
-use crate::domain::throttle::ThrottlePolicy;
 use crate::storage::kv::{ChallengeKey, KvKey};
 
 /// A user may keep this many passkeys.
@@ -39,7 +39,7 @@ pub struct PasskeyRow {
     pub last_used_at: Option<u64>,
 }
 
-const COLUMNS: &str = "credential_id, user_id, public_key, algorithm, sign_count, backup_eligible, backed_up, \
+pub(super) const COLUMNS: &str = "credential_id, user_id, public_key, algorithm, sign_count, backup_eligible, backed_up, \
                        aaguid, transports, name, created_at, last_used_at";
 
 /// A challenge as this request spends it.
@@ -50,7 +50,7 @@ pub struct Spend<'a> {
 }
 
 impl Spend<'_> {
-    fn statement(&self, db: &Db, now: u64) -> Result<D1PreparedStatement, Error> {
+    pub(super) fn statement(&self, db: &Db, now: u64) -> Result<D1PreparedStatement, Error> {
         Ok(db
             .prepare(
                 "INSERT INTO spent_challenges (challenge, spent_by, expires_at) VALUES (?1, ?2, ?3) \
@@ -207,112 +207,46 @@ pub async fn remove(db: &Db, user_id: &str, credential_id: &str, event: &NewEven
     Ok(if users::changes(&results, 1) > 0 { Outcome::Applied } else { Outcome::LostRace })
 }
 
-/// A passkey sign-in's first (and only) step, reserved: the credential's account and passkey,
-/// the budget the attempt counts in, and whether this request spent the challenge.
-pub struct PasskeySignInAttempt {
-    /// `None` when no account has this credential.
-    pub found: Option<(UserRow, PasskeyRow)>,
-    pub budget: Budget,
+/// A signed-in session's assertion ("Confirm it's you" with a passkey), to reserve.
+pub struct SessionAssertion<'a> {
+    pub user_id: &'a str,
+    /// The session's own run.
+    pub budget: &'a Budget,
+    pub credential_id: &'a str,
+    pub spend: &'a Spend<'a>,
+    pub policy: ThrottlePolicy,
+    pub now: u64,
+}
+
+/// What reserving a session's assertion found.
+pub struct SessionAssertionReserved {
     pub reservation: Reservation,
-    pub spent: bool,
-}
-
-/// Spends the challenge, finds the credential's account and reserves an attempt in its failure
-/// run: the run of the device the cookie names (`device`: user id and device id) when that is
-/// the credential's user, else the account's strangers' run. One transaction.
-pub async fn reserve_sign_in(
-    db: &Db,
-    credential_id: &str,
-    device: Option<(&str, &str)>,
-    spend: &Spend<'_>,
-    policy: ThrottlePolicy,
-    now: u64,
-) -> Result<PasskeySignInAttempt, Error> {
-    let owner = "(SELECT user_id FROM passkeys WHERE credential_id = ?)";
-    let (device_user, device_id) = device.unwrap_or(("", ""));
-    let device_budget = Budget::Device(device_id.to_string());
-    let by_device = Precondition::new(
-        &format!("id = {owner} AND id = ? AND ? != ''"),
-        vec![text(credential_id), text(device_user), text(device_user)],
-    );
-    let by_stranger =
-        Precondition::new(&format!("id = {owner} AND id != ?"), vec![text(credential_id), text(device_user)]);
-    let reserve_device = attempts::reserve_where(db, &device_budget, device_user, &by_device, policy, now)?;
-    let reserve_stranger = attempts::reserve_where(db, &Budget::Strangers, "", &by_stranger, policy, now)?;
-    let user = db
-        .prepare(
-            "SELECT id, email, name, password_hash, totp_enabled_at, password_generation, session_generation, \
-             CASE WHEN id = ?2 THEN COALESCE((SELECT locked_until FROM attempt_budgets WHERE scope = ?3), 0) \
-             ELSE locked_until END AS locked_until \
-             FROM users WHERE id = (SELECT user_id FROM passkeys WHERE credential_id = ?1)",
-        )
-        .bind(&[text(credential_id), text(device_user), text(&device_budget.scope(device_user).unwrap_or_default())])?;
-    let passkey =
-        db.prepare(format!("SELECT {COLUMNS} FROM passkeys WHERE credential_id = ?1")).bind(&[text(credential_id)])?;
-    let statements = vec![spend.statement(db, now)?, reserve_device, reserve_stranger, user, passkey];
-    let results = users::run_batch(db, statements).await?;
-    let spent = users::changes(&results, 0) > 0;
-    #[derive(Deserialize)]
-    struct Locked {
-        locked_until: u64,
-    }
-    let user: Option<UserRow> = attempts::first_of(&results, 3)?;
-    let lock: Option<Locked> = attempts::first_of(&results, 3)?;
-    let passkey: Option<PasskeyRow> = attempts::first_of(&results, 4)?;
-    let (Some(user), Some(passkey)) = (user, passkey) else {
-        return Ok(PasskeySignInAttempt {
-            found: None,
-            budget: Budget::Strangers,
-            reservation: Reservation::Stale,
-            spent,
-        });
-    };
-    let (budget, reserved) = if *user.id == *device_user {
-        (device_budget, attempts::first_of(&results, 1)?)
-    } else {
-        (Budget::Strangers, attempts::first_of(&results, 2)?)
-    };
-    let reservation = attempts::reservation_of(reserved, lock.map_or(0, |l| l.locked_until), now);
-    Ok(PasskeySignInAttempt { found: Some((user, passkey)), budget, reservation, spent })
-}
-
-/// The statements a second step or a confirmation adds to its reservation: spend the challenge,
-/// read the user's passkey and names. [`ReadWithSpend::of`] reads their results.
-pub fn spend_and_read(
-    db: &Db,
-    user_id: &str,
-    credential_id: &str,
-    spend: &Spend<'_>,
-    now: u64,
-) -> Result<Vec<D1PreparedStatement>, Error> {
-    let names = db.prepare("SELECT email, name FROM users WHERE id = ?1").bind(&[text(user_id)])?;
-    Ok(vec![spend.statement(db, now)?, by_id(db, user_id, credential_id)?, names])
-}
-
-/// What [`spend_and_read`]'s statements answered.
-pub struct ReadWithSpend {
-    /// This request spent the challenge (nobody answered it before).
-    pub spent: bool,
-    /// The passkey, if it is one of the user's.
+    /// The passkey, if the credential id is one of the user's.
     pub passkey: Option<PasskeyRow>,
-    /// The user's e-mail and name.
-    pub names: Option<(String, String)>,
+    /// This request spent the challenge.
+    pub spent: bool,
 }
 
-impl ReadWithSpend {
-    pub fn of(results: &[worker::D1Result]) -> Result<Self, Error> {
-        #[derive(Deserialize)]
-        struct Names {
-            email: String,
-            name: String,
-        }
-        let names: Option<Names> = attempts::first_of(results, 2)?;
-        Ok(Self {
-            spent: users::changes(results, 0) > 0,
-            passkey: attempts::first_of(results, 1)?,
-            names: names.map(|n| (n.email, n.name)),
-        })
-    }
+/// Spends the challenge, reserves an attempt in the session's run and reads the user's passkey
+/// of that credential id: one transaction.
+pub async fn reserve_for_session(db: &Db, asking: &SessionAssertion<'_>) -> Result<SessionAssertionReserved, Error> {
+    let which = Precondition::new("id = ?", vec![text(asking.user_id)]);
+    let mut statements = vec![asking.spend.statement(db, asking.now)?];
+    statements.extend(attempts::reserve_statements(
+        db,
+        asking.budget,
+        asking.user_id,
+        &which,
+        asking.policy,
+        asking.now,
+    )?);
+    statements.push(by_id(db, asking.user_id, asking.credential_id)?);
+    let results = users::run_batch(db, statements).await?;
+    Ok(SessionAssertionReserved {
+        reservation: attempts::reservation_in(&results, 1, asking.now)?,
+        passkey: attempts::first_of(&results, 3)?,
+        spent: users::changes(&results, 0) > 0,
+    })
 }
 
 /// A passkey assertion that passed: the counter and backup state it reported.
@@ -323,6 +257,22 @@ pub struct PasskeyUse<'a> {
     pub sign_count: u32,
     pub backed_up: bool,
     pub now: u64,
+}
+
+/// What recording a passkey use did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    Applied,
+    /// Another assertion of this passkey was recorded first (its counter moved on).
+    CounterMoved,
+    /// The sign-in's generations are no longer current (a password change or "sign out
+    /// everywhere" came in between).
+    Stale,
+}
+
+#[derive(Deserialize)]
+struct CounterSame {
+    counter_same: u32,
 }
 
 /// Records a successful passkey use: the new counter (only over the one that was verified, so
@@ -336,11 +286,12 @@ pub async fn record_use(
     budget: &Budget,
     generations: Option<Generations>,
     events: &[NewEvent<'_>],
-) -> Result<Outcome, Error> {
-    let mut pre = spend.precondition().and(Precondition::new(
+) -> Result<Recorded, Error> {
+    let counter = Precondition::new(
         "EXISTS (SELECT 1 FROM passkeys WHERE credential_id = ? AND user_id = ? AND sign_count = ?)",
         vec![text(used.credential_id), text(used.user_id), int(used.stored_count.into())],
-    ));
+    );
+    let mut pre = spend.precondition().and(counter.clone());
     if let Some(generations) = generations {
         pre = pre.and(Precondition::current(used.user_id, generations));
     }
@@ -359,8 +310,14 @@ pub async fn record_use(
             int(used.now),
         ],
     )?);
+    let deciding = statements.len() - 1;
+    statements.push(counter.statement(db, "SELECT {pre} AS counter_same", vec![])?);
     let results = users::run_batch(db, statements).await?;
-    Ok(if users::changes(&results, results.len() - 1) > 0 { Outcome::Applied } else { Outcome::LostRace })
+    if users::changes(&results, deciding) > 0 {
+        return Ok(Recorded::Applied);
+    }
+    let same: Option<CounterSame> = attempts::first_of(&results, deciding + 1)?;
+    Ok(if same.is_some_and(|s| s.counter_same != 0) { Recorded::Stale } else { Recorded::CounterMoved })
 }
 
 /// What a WebAuthn challenge was issued for; the ceremony that answers it must be that one.

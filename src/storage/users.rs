@@ -6,6 +6,7 @@ use serde_json::json;
 use worker::D1PreparedStatement;
 
 use super::attempts::{self, Budget, Generations, Reservation};
+use super::revocations::{self, Handover};
 use super::events::{self, EventType, NewEvent, Origin};
 use super::precondition::Precondition;
 use super::Error;
@@ -33,15 +34,6 @@ impl UserRow {
     pub fn generations(&self) -> Generations {
         Generations { password: self.password_generation, session: self.session_generation }
     }
-}
-
-pub fn find_by_email_statement(db: &Db, email: &str) -> Result<D1PreparedStatement, Error> {
-    Ok(db
-        .prepare(
-            "SELECT id, email, name, password_hash, totp_enabled_at, password_generation, session_generation \
-             FROM users WHERE email = ?1",
-        )
-        .bind(&[text(email)])?)
 }
 
 pub struct NewUser<'a> {
@@ -184,29 +176,66 @@ pub(super) fn changes(results: &[worker::D1Result], index: usize) -> usize {
     results.get(index).and_then(|r| r.meta().ok().flatten()).and_then(|m| m.changes).unwrap_or(0)
 }
 
-/// Ends one session in D1 (the row is kept until the session would have expired anyway) and
-/// records `event` with it, when there is one; ends the failure run of `run_ended` too, when the
-/// session ends because it proved a secret (the sudo window opens on a new token).
+/// Ends one session in D1, and every session it was handed over to (see [`revocations`]), with
+/// `event` when there is one.
 pub async fn end_session(
     db: &Db,
     session_id: &str,
+    user_id: &str,
     expires_at: u64,
     event: Option<&NewEvent<'_>>,
-    user_id: &str,
-    run_ended: Option<&Budget>,
 ) -> Result<(), Error> {
-    let revoke = db
-        .prepare("INSERT INTO revoked_sessions (session_id, user_id, expires_at) VALUES (?1, ?2, ?3) ON CONFLICT (session_id) DO NOTHING")
-        .bind(&[text(session_id), text(user_id), int(expires_at)])?;
-    let mut statements = vec![revoke];
+    let mut statements = vec![
+        revocations::revoke(db, session_id, user_id, expires_at)?,
+        revocations::revoke_successors(db, session_id, user_id, expires_at)?,
+    ];
     if let Some(event) = event {
         statements.push(events::insert(db, event, &Precondition::always())?);
     }
-    if let Some(budget) = run_ended {
-        statements.push(attempts::reset(db, user_id, budget)?);
-    }
     run_batch(db, statements).await?;
     Ok(())
+}
+
+#[derive(Deserialize)]
+struct HandedOver {
+    handed_over: u32,
+}
+
+/// Ends the sessions a session of `user_id` that is already revoked was handed over to (its
+/// device confirmed it's you, say, while the list showing it was open), with `event`;
+/// `LostRace` when D1 knows no such handover (an unknown or foreign id).
+pub async fn end_successors(
+    db: &Db,
+    session_id: &str,
+    user_id: &str,
+    expires_at: u64,
+    event: &NewEvent<'_>,
+) -> Result<Outcome, Error> {
+    let handed = Precondition::new(
+        "EXISTS (SELECT 1 FROM revoked_sessions WHERE session_id = ? AND user_id = ? AND successor_id IS NOT NULL)",
+        vec![text(session_id), text(user_id)],
+    );
+    let statements = vec![
+        revocations::was_handed_over(db, session_id, user_id)?,
+        events::insert(db, event, &handed)?,
+        revocations::revoke_successors(db, session_id, user_id, expires_at)?,
+    ];
+    let results = run_batch(db, statements).await?;
+    let handed: Option<HandedOver> = attempts::first_of(&results, 0)?;
+    Ok(if handed.is_some_and(|h| h.handed_over != 0) { Outcome::Applied } else { Outcome::LostRace })
+}
+
+/// Hands the session over to its successor (see [`revocations::Handover`]) and, when it was
+/// re-issued because it proved a secret, ends the failure run of `run_ended` with it;
+/// `LostRace` when the session was revoked first.
+pub async fn hand_over(db: &Db, handover: &Handover<'_>, run_ended: Option<&Budget>) -> Result<Outcome, Error> {
+    let mut statements = vec![handover.statement(db, &Precondition::always())?];
+    if let Some(budget) = run_ended {
+        let (reset, binds) = attempts::reset_when(handover.user_id, budget);
+        statements.push(handover.done().statement(db, &reset, binds)?);
+    }
+    let results = run_batch(db, statements).await?;
+    Ok(if changes(&results, 0) > 0 { Outcome::Applied } else { Outcome::LostRace })
 }
 
 /// Completes a sign-in verified under `generations`, only if they are still current: ends the
@@ -238,44 +267,72 @@ pub enum PasswordChange {
     Applied(Generations),
     /// The stored hash was no longer `old_hash`: another change won.
     LostRace,
+    /// The session asking was ended (revoked, or every session signed out) meanwhile.
+    SessionEnded,
+}
+
+/// The session that changes the password, as the session check saw it.
+pub struct ChangingSession<'a> {
+    pub id: &'a str,
+    pub session_generation: u64,
+    pub issued_at: u64,
+    /// Its successor, when the change signs the other sessions out (the caller gets a new token).
+    pub handover: Option<Handover<'a>>,
 }
 
 /// Sets a new password hash if the stored one is still `old_hash` (so of two concurrent changes
-/// exactly one wins), bumps `password_generation` (pending sign-ins and racing sign-ins under
-/// the old password fail) and, when `end_sessions`, `session_generation` (every session ends);
+/// exactly one wins) and the session asking is still live, bumps `password_generation` (pending
+/// sign-ins and racing sign-ins under the old password fail) and, when `end_sessions`,
+/// `session_generation` (every session ends; the caller's is handed over to its successor);
 /// clears the account's strangers' failure run and the failure run of `budget` (the session
 /// that changed it) and records `event`, all in one transaction.
 pub async fn change_password(
     db: &Db,
     change: &NewPassword<'_>,
+    session: &ChangingSession<'_>,
     event: &NewEvent<'_>,
     budget: &Budget,
 ) -> Result<PasswordChange, Error> {
-    let update = db
-        .prepare(
-            "UPDATE users SET password_hash = ?3, password_changed_at = ?4, failed_attempts = 0, locked_until = 0, \
-             password_generation = password_generation + 1, \
-             session_generation = session_generation + CASE WHEN ?5 = 1 THEN 1 ELSE 0 END \
-             WHERE id = ?1 AND password_hash = ?2 RETURNING password_generation, session_generation",
-        )
-        .bind(&[
+    let live = Precondition::session_live(change.user_id, session.id, session.session_generation, session.issued_at);
+    let update = live.statement(
+        db,
+        "UPDATE users SET password_hash = ?3, password_changed_at = ?4, failed_attempts = 0, locked_until = 0, \
+         password_generation = password_generation + 1, \
+         session_generation = session_generation + CASE WHEN ?5 = 1 THEN 1 ELSE 0 END \
+         WHERE password_hash = ?2 AND {pre} RETURNING password_generation, session_generation",
+        vec![
             text(change.user_id),
             text(change.old_hash),
             text(change.new_hash),
             int(change.now),
             int(u64::from(change.end_sessions)),
-        ])?;
+        ],
+    )?;
     let changed = Precondition::password_hash_is(change.user_id, change.new_hash);
-    let statements =
-        vec![update, events::insert(db, event, &changed)?, super::attempts::reset(db, change.user_id, budget)?];
+    let (reset, binds) = attempts::reset_when(change.user_id, budget);
+    let mut statements = vec![update, events::insert(db, event, &changed)?, changed.statement(db, &reset, binds)?];
+    if let Some(handover) = &session.handover {
+        statements.push(handover.statement(db, &changed)?);
+    }
+    statements.push(
+        db.prepare("SELECT password_hash = ?2 AS same_hash FROM users WHERE id = ?1")
+            .bind(&[text(change.user_id), text(change.old_hash)])?,
+    );
     let results = run_batch(db, statements).await?;
-    let row = results.first().map(|r| r.results::<GenerationsRow>()).transpose()?.and_then(|r| r.into_iter().next());
-    Ok(match row {
-        Some(g) => {
+    let row: Option<GenerationsRow> = attempts::first_of(&results, 0)?;
+    let same: Option<SameHash> = attempts::first_of(&results, results.len() - 1)?;
+    Ok(match (row, same) {
+        (Some(g), _) => {
             PasswordChange::Applied(Generations { password: g.password_generation, session: g.session_generation })
         }
-        None => PasswordChange::LostRace,
+        (None, Some(same)) if same.same_hash != 0 => PasswordChange::SessionEnded,
+        (None, _) => PasswordChange::LostRace,
     })
+}
+
+#[derive(Deserialize)]
+struct SameHash {
+    same_hash: u32,
 }
 
 pub struct NewPassword<'a> {
@@ -292,24 +349,28 @@ struct GenerationsRow {
     session_generation: u64,
 }
 
-/// Ends every session of the user at once ("sign out other sessions"): bumps
-/// `session_generation`, in one transaction with `also` (the event). Answers the new generations.
-/// Ends every session of the user by moving on from session generation `from` to `from + 1`, with
-/// its event; `LostRace` when the generation had moved on already (the caller's own session
-/// ended with it). The next generation is known before the batch, so the caller's new session
-/// can be stored while it runs.
-pub async fn end_all_sessions(db: &Db, user_id: &str, from: u64, event: &NewEvent<'_>) -> Result<Outcome, Error> {
-    let guard = Precondition::session_generation_is(user_id, from);
-    let event = events::insert(db, event, &guard)?;
-    let bump = guard.statement(
-        db,
-        "UPDATE users SET session_generation = session_generation + 1 WHERE id = ?1 AND {pre} RETURNING id",
-        vec![text(user_id)],
-    )?;
-    let results = run_batch(db, vec![event, bump]).await?;
-    let bumped =
-        results.get(1).map(|r| r.results::<serde_json::Value>()).transpose()?.is_some_and(|rows| !rows.is_empty());
-    Ok(if bumped { Outcome::Applied } else { Outcome::LostRace })
+/// Ends every session of the user by moving on from session generation `from` to `from + 1`,
+/// with its event, and hands the caller's session over to its successor (of the next
+/// generation, known before the batch, so it can be stored while this runs); `LostRace` when
+/// the generation had moved on already or the caller's session was revoked meanwhile.
+pub async fn end_all_sessions(
+    db: &Db,
+    from: u64,
+    handover: &Handover<'_>,
+    event: &NewEvent<'_>,
+) -> Result<Outcome, Error> {
+    let user_id = handover.user_id;
+    let statements = vec![
+        handover.statement(db, &Precondition::session_generation_is(user_id, from))?,
+        events::insert(db, event, &handover.done())?,
+        handover.done().statement(
+            db,
+            "UPDATE users SET session_generation = session_generation + 1 WHERE id = ?1 AND {pre}",
+            vec![text(user_id)],
+        )?,
+    ];
+    let results = run_batch(db, statements).await?;
+    Ok(if changes(&results, 2) > 0 { Outcome::Applied } else { Outcome::LostRace })
 }
 
 #[derive(Deserialize)]
