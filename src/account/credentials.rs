@@ -16,8 +16,8 @@ use crate::domain::password_rules::{self, PasswordContext};
 use crate::http::ApiError;
 use crate::storage::attempts::Budget;
 use crate::storage::events::EventType;
-use crate::storage::two_factor::{self, FactorsRow, Use};
 use crate::storage::revocations::Handover;
+use crate::storage::two_factor::{self, FactorsRow, Use};
 use crate::storage::users::{self, ChangingSession, NewPassword, PasswordChange};
 use crate::storage::Outcome;
 

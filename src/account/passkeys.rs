@@ -19,9 +19,11 @@ use crate::auth::session::{CurrentSession, IssuedSession};
 use crate::domain::tokens;
 use crate::domain::webauthn::{self, json::AuthenticationResponse, json::RegistrationResponse, Rejection};
 use crate::http::ApiError;
-use crate::storage::events::{self, EventType};
 use crate::storage::attempts::Budget;
-use crate::storage::passkeys::{self as store, Adding, IssuedChallenge, PasskeyRow, PasskeyUse, Purpose, Recorded, Spend};
+use crate::storage::events::{self, EventType};
+use crate::storage::passkeys::{
+    self as store, Adding, IssuedChallenge, PasskeyRow, PasskeyUse, Purpose, Recorded, Spend,
+};
 use crate::storage::sign_in::{Identifier, SecondStepRead};
 use crate::storage::Outcome;
 

@@ -82,8 +82,7 @@ pub async fn end_others(app: &App, current: &CurrentSession) -> Result<(IssuedSe
     let next_generations = Generations { session: from.session + 1, ..from };
     let next = session::next_token(user_id)?;
     let new_id = next.id.clone();
-    let handover =
-        Handover { user_id, old: &current.id, new: &new_id, expires_at: current.record.summary.expires_at };
+    let handover = Handover { user_id, old: &current.id, new: &new_id, expires_at: current.record.summary.expires_at };
     // The caller's new session (of the next generation) is stored while D1 moves on to it.
     let (ended, issued) = join(
         users::end_all_sessions(&app.db()?, from.session, &handover, &event),

@@ -20,9 +20,9 @@ use serde::Serialize;
 use worker::{Method, Request, Response};
 
 use crate::account::attempts::Attempt;
+use crate::account::sign_in::SignedIn;
 use crate::app::App;
 use crate::auth::session::{current_session_with, require_sudo, CurrentSession, WithCheck};
-use crate::account::sign_in::SignedIn;
 use crate::domain::tokens;
 use crate::http::{cookies, csrf, ApiError};
 

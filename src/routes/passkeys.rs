@@ -33,7 +33,8 @@ pub async fn sign_in_options(req: Request, app: &App) -> Result<Response, ApiErr
 
 pub async fn sign_in(mut req: Request, app: &App) -> Result<Response, ApiError> {
     let body: Assertion = read_json(&mut req).await?;
-    let signed_in = passkeys::sign_in(app, device_cookie(&req).as_deref(), &RelyingParty::of(&req)?, &body.credential).await?;
+    let signed_in =
+        passkeys::sign_in(app, device_cookie(&req).as_deref(), &RelyingParty::of(&req)?, &body.credential).await?;
     signed_in_response(app, 200, signed_in)
 }
 
@@ -47,8 +48,9 @@ pub async fn second_step_options(req: Request, app: &App) -> Result<Response, Ap
 pub async fn second_step(mut req: Request, app: &App) -> Result<Response, ApiError> {
     let token = pending_token(&req)?;
     let body: Assertion = read_json(&mut req).await?;
-    let signed_in = passkeys::second_step(app, device_cookie(&req).as_deref(), &RelyingParty::of(&req)?, &token, &body.credential)
-        .await?;
+    let signed_in =
+        passkeys::second_step(app, device_cookie(&req).as_deref(), &RelyingParty::of(&req)?, &token, &body.credential)
+            .await?;
     with_cookie(signed_in_response(app, 200, signed_in)?, &cookies::clear(cookies::PENDING))
 }
 

@@ -9,11 +9,11 @@ use worker::wasm_bindgen::JsValue;
 use worker::D1PreparedStatement;
 
 use super::attempts::{self, Budget, Generations, Reservation};
-use crate::domain::throttle::ThrottlePolicy;
 use super::events::{self, NewEvent};
 use super::precondition::Precondition;
 use super::users;
 use super::{int, text, Error, Outcome};
+use crate::domain::throttle::ThrottlePolicy;
 use crate::storage::kv::{ChallengeKey, KvKey};
 
 /// A user may keep this many passkeys.
@@ -39,7 +39,8 @@ pub struct PasskeyRow {
     pub last_used_at: Option<u64>,
 }
 
-pub(super) const COLUMNS: &str = "credential_id, user_id, public_key, algorithm, sign_count, backup_eligible, backed_up, \
+pub(super) const COLUMNS: &str =
+    "credential_id, user_id, public_key, algorithm, sign_count, backup_eligible, backed_up, \
                        aaguid, transports, name, created_at, last_used_at";
 
 /// A challenge as this request spends it.

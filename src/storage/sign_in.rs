@@ -151,9 +151,8 @@ fn count_in_budgets(select: &str) -> String {
 fn first_step_sql(identifier: &Identifier<'_>) -> [String; 4] {
     let names = identifier.names_user();
     let first = lock_after("1", 2, 1);
-    let by_device = count_in_budgets(&format!(
-        "SELECT ?7, id, 1, {first}, ?9 FROM users WHERE {names} AND id = ?6 AND ?6 != ''"
-    ));
+    let by_device =
+        count_in_budgets(&format!("SELECT ?7, id, 1, {first}, ?9 FROM users WHERE {names} AND id = ?6 AND ?6 != ''"));
     let (by_stranger, strangers_lock) = match identifier {
         Identifier::Email(_) => (
             format!(
@@ -355,7 +354,9 @@ fn not_held(address: &str, now: u64) -> Precondition {
 
 fn held_statement(db: &Db, address: &str, now: u64) -> Result<D1PreparedStatement, Error> {
     Ok(db
-        .prepare("SELECT COALESCE((SELECT until FROM held_addresses WHERE address = ?1 AND until > ?2), 0) AS held_until")
+        .prepare(
+            "SELECT COALESCE((SELECT until FROM held_addresses WHERE address = ?1 AND until > ?2), 0) AS held_until",
+        )
         .bind(&[text(address), int(now)])?)
 }
 

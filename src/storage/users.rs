@@ -6,9 +6,9 @@ use serde_json::json;
 use worker::D1PreparedStatement;
 
 use super::attempts::{self, Budget, Generations, Reservation};
-use super::revocations::{self, Handover};
 use super::events::{self, EventType, NewEvent, Origin};
 use super::precondition::Precondition;
+use super::revocations::{self, Handover};
 use super::Error;
 use super::Outcome;
 use super::{int, text};

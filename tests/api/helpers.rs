@@ -121,7 +121,7 @@ impl TestApp {
         Self::at(base_url().replace("127.0.0.1", "localhost"), CHROME_WINDOWS)
     }
 
-    fn at(base: String, user_agent: &str) -> Self {
+    pub fn at(base: String, user_agent: &str) -> Self {
         // No pooled connections: a test that pauses (e.g. for a wrangler call) would otherwise reuse
         // a keep-alive connection the server has already closed.
         // A time limit: a lost response fails its test instead of hanging the whole run.
@@ -364,6 +364,16 @@ impl TestApp {
         assert_eq!(response.status, 200, "{}", response.text);
         assert!(device.device.is_some(), "a completed sign-in sets __Host-device");
         device.logout().await;
+        device
+    }
+
+    /// Another browser of `user` on the worker at `base`, signed in with the password (a
+    /// session of its own, sudo open, and its device cookie).
+    pub async fn signed_in_device(user: &TestUser, user_agent: &str, base: &str) -> Self {
+        let mut device = Self::at(base.to_string(), user_agent);
+        let response = device.login(&user.email, &user.password).await;
+        assert_eq!(response.status, 200, "{}", response.text);
+        assert!(device.session.is_some());
         device
     }
 

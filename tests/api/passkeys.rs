@@ -20,7 +20,7 @@ async fn signed_up() -> (TestApp, TestUser, String) {
 }
 
 /// Adds a passkey of `device` to the signed-in account of `app` (in its sudo window).
-async fn add_passkey(app: &mut TestApp, device: &mut Device, name: Option<&str>) -> Value {
+pub(crate) async fn add_passkey(app: &mut TestApp, device: &mut Device, name: Option<&str>) -> Value {
     let options = app.passkey_registration_options().await;
     assert_eq!(options.status, 200, "{}", options.text);
     let credential = device.create(&options.body).await;
@@ -29,13 +29,13 @@ async fn add_passkey(app: &mut TestApp, device: &mut Device, name: Option<&str>)
     added.body["passkey"].clone()
 }
 
-async fn sign_in_options(app: &mut TestApp) -> Value {
+pub(crate) async fn sign_in_options(app: &mut TestApp) -> Value {
     let options = app.passkey_sign_in_options().await;
     assert_eq!(options.status, 200, "{}", options.text);
     options.body
 }
 
-fn events_of(user_id: &str, kind: &str) -> Vec<Value> {
+pub(crate) fn events_of(user_id: &str, kind: &str) -> Vec<Value> {
     d1(&format!("SELECT detail FROM security_events WHERE user_id = '{user_id}' AND type = '{kind}' ORDER BY id"))
         .iter()
         .map(|r| serde_json::from_str(r["detail"].as_str().unwrap()).unwrap())
@@ -59,7 +59,7 @@ fn assert_rejected(response: &TestResponse) {
 }
 
 /// A base64url field of the credential JSON, changed by `change` on its bytes.
-fn tamper(credential: &Value, field: &str, change: impl FnOnce(&mut Vec<u8>)) -> Value {
+pub(crate) fn tamper(credential: &Value, field: &str, change: impl FnOnce(&mut Vec<u8>)) -> Value {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
     let mut credential = credential.clone();
