@@ -6,6 +6,7 @@
 pub mod attempts;
 pub mod credentials;
 pub mod devices;
+pub mod emails;
 pub mod factors;
 pub mod keys;
 pub mod passkeys;

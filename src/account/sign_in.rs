@@ -13,7 +13,7 @@ use super::factors::{self, SecondFactor};
 use super::keys;
 use crate::app::App;
 use crate::auth::session::{self, IssuedSession};
-use crate::domain::email::Email;
+use crate::domain::email::{self, Email};
 use crate::domain::name::PersonName;
 use crate::domain::password::{self, Verdict};
 use crate::domain::password_rules::{self, PasswordContext};
@@ -52,12 +52,12 @@ pub(super) fn client_address(app: &App) -> String {
 pub async fn with_password(app: &App, req: &Request, email: &str, password: &str) -> Result<PasswordStep, ApiError> {
     let keys = keys::load(app).await?;
     let device = devices::known_device(req, &keys);
-    let email = Email::parse(email).map(|e| e.as_str().to_string()).unwrap_or_else(|_| email.trim().to_lowercase());
+    let email = email::Lookup::of(email);
     let db = app.db()?;
     let kv = app.kv()?;
     let address = client_address(app);
     let device_ids = device.as_ref().map(|d| (d.user_id.as_str(), d.device_id.as_str()));
-    let email_hash = tokens::id_of(&email);
+    let email_hash = tokens::id_of(&email.normal);
     let reserve = attempt_store::reserve_sign_in(&db, &email, &email_hash, device_ids, app.config.throttle, app.now);
     // A known device of the owner is not held back by what its network address did.
     let throttled = async {
@@ -138,6 +138,7 @@ pub(super) async fn start(
     generations: Generations,
     method: &str,
 ) -> Result<SignedIn, ApiError> {
+    super::emails::normalise_later(app, user_id, email);
     let session = session::start(app, user_id, method, generations).await?;
     let device_cookie = match device {
         Some(d) if d.user_id == user_id && !d.outdated => None,
@@ -158,6 +159,7 @@ pub fn hash_password(password: &str, app: &App) -> Result<String, ApiError> {
 /// `POST /api/auth/signup`: a new account (rules checked, e-mail unique) and its first session,
 /// which is a completed sign-in too.
 pub async fn sign_up(app: &App, req: &Request, email: &str, password: &str, name: &str) -> Result<SignedIn, ApiError> {
+    let legacy_email = email::legacy_form(email);
     let email = Email::parse(email).map_err(ApiError::invalid_input)?;
     let name = PersonName::parse(name).map_err(ApiError::invalid_input)?;
     let context = PasswordContext { email_local_part: email.local_part(), name: name.as_str() };
@@ -167,7 +169,14 @@ pub async fn sign_up(app: &App, req: &Request, email: &str, password: &str, name
     }
     let hash = hash_password(password, app)?;
     let id = tokens::new_id().map_err(|_| ApiError::Internal)?;
-    let new_user = NewUser { id: &id, email: email.as_str(), name: name.as_str(), password_hash: &hash, now: app.now };
+    let new_user = NewUser {
+        id: &id,
+        email: email.as_str(),
+        legacy_email: &legacy_email,
+        name: name.as_str(),
+        password_hash: &hash,
+        now: app.now,
+    };
     if users::create(&app.db()?, &new_user, &app.origin).await? == Outcome::LostRace {
         return Err(ApiError::EmailTaken);
     }

@@ -14,9 +14,10 @@ use worker::D1PreparedStatement;
 
 use super::events::{self, NewEvent};
 use super::precondition::Precondition;
-use super::users::UserRow;
+use super::users::{account_by_email, UserRow};
 use super::Error;
 use super::{int, text};
+use crate::domain::email::Lookup;
 use crate::domain::throttle::ThrottlePolicy;
 
 /// Whose failure run an attempt counts in.
@@ -237,10 +238,11 @@ pub struct SignInAttempt {
 /// transaction, in the run of the device the cookie names (`device`: user id and device id) if
 /// it is this account's, else in the account's strangers' run. An unknown e-mail runs the very
 /// same statements and is counted in a run of its own (`email_hash` names it), so its answers,
-/// locks included, are those of a real account.
+/// locks included, are those of a real account. The account is found by either form of `email`
+/// ([`users::account_by_email`](super::users::account_by_email)).
 pub async fn reserve_sign_in(
     db: &Db,
-    email: &str,
+    email: &Lookup,
     email_hash: &str,
     device: Option<(&str, &str)>,
     policy: ThrottlePolicy,
@@ -253,42 +255,46 @@ pub async fn reserve_sign_in(
     let next = lock_after("attempt_budgets.failed_attempts + 1", 2, 1);
     let mut binds = vec![int(now)];
     binds.extend(policy_values(policy));
-    binds.extend([text(&scope), int(now + BUDGET_KEEP_SECONDS), text(email), text(device_user)]);
+    let (normal, legacy) = (text(&email.normal), text(&email.legacy));
+    binds.extend([text(&scope), int(now + BUDGET_KEEP_SECONDS), normal.clone(), text(device_user), legacy.clone()]);
     let by_device = db
         .prepare(format!(
             "INSERT INTO attempt_budgets (scope, user_id, failed_attempts, locked_until, expires_at) \
-             SELECT ?5, id, 1, {first}, ?6 FROM users WHERE email = ?7 AND id = ?8 AND ?8 != '' \
+             SELECT ?5, id, 1, {first}, ?6 FROM users WHERE id = {} AND id = ?8 AND ?8 != '' \
              ON CONFLICT (scope) DO UPDATE SET failed_attempts = attempt_budgets.failed_attempts + 1, \
              locked_until = {next}, expires_at = excluded.expires_at \
-             WHERE attempt_budgets.locked_until <= ?1 RETURNING locked_until"
+             WHERE attempt_budgets.locked_until <= ?1 RETURNING locked_until",
+            account_by_email(7, 9)
         ))
         .bind(&binds)?;
     let mut binds = vec![int(now)];
     binds.extend(policy_values(policy));
-    binds.extend([text(email), text(device_user)]);
+    binds.extend([normal.clone(), text(device_user), legacy.clone()]);
     let by_stranger = db
         .prepare(format!(
             "UPDATE users SET failed_attempts = failed_attempts + 1, locked_until = {} \
-             WHERE email = ?5 AND id != ?6 AND locked_until <= ?1 RETURNING locked_until",
-            lock_after("failed_attempts + 1", 2, 1)
+             WHERE id = {} AND id != ?6 AND locked_until <= ?1 RETURNING locked_until",
+            lock_after("failed_attempts + 1", 2, 1),
+            account_by_email(5, 7)
         ))
         .bind(&binds)?;
     let lock = db
-        .prepare(
+        .prepare(format!(
             "SELECT CASE WHEN id = ?2 THEN COALESCE((SELECT locked_until FROM attempt_budgets WHERE scope = ?3), 0) \
-             ELSE locked_until END AS locked_until FROM users WHERE email = ?1",
-        )
-        .bind(&[text(email), text(device_user), text(&scope)])?;
+             ELSE locked_until END AS locked_until FROM users WHERE id = {}",
+            account_by_email(1, 4)
+        ))
+        .bind(&[normal.clone(), text(device_user), text(&scope), legacy.clone()])?;
     let read = super::users::find_by_email_statement(db, email)?;
     let unknown = Budget::UnknownEmail(email_hash.to_string());
     let unknown_scope = unknown.scope("").unwrap_or_default();
     let mut binds = vec![int(now)];
     binds.extend(policy_values(policy));
-    binds.extend([text(&unknown_scope), int(now + BUDGET_KEEP_SECONDS), text(email)]);
+    binds.extend([text(&unknown_scope), int(now + BUDGET_KEEP_SECONDS), normal, legacy]);
     let by_unknown = db
         .prepare(format!(
             "INSERT INTO attempt_budgets (scope, user_id, failed_attempts, locked_until, expires_at) \
-             SELECT ?5, '', 1, {first}, ?6 WHERE NOT EXISTS (SELECT 1 FROM users WHERE email = ?7) \
+             SELECT ?5, '', 1, {first}, ?6 WHERE NOT EXISTS (SELECT 1 FROM users WHERE email IN (?7, ?8)) \
              ON CONFLICT (scope) DO UPDATE SET failed_attempts = attempt_budgets.failed_attempts + 1, \
              locked_until = {next}, expires_at = excluded.expires_at \
              WHERE attempt_budgets.locked_until <= ?1 RETURNING locked_until"
