@@ -1,6 +1,6 @@
 //! WEMASY "My account → Security" as a Cloudflare Worker: the fetch handler wires a request
 //! through the API router, adds the security headers and writes one log line; the scheduled
-//! handler prunes what D1 no longer needs.
+//! handler prunes what D1 no longer needs, rotates keys and normalises stored e-mail addresses.
 
 mod account;
 mod app;
@@ -58,5 +58,8 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     }
     if let Err(error) = account::keys::scheduled(&env, now).await {
         worker::console_error!("scheduled key rotation failed: {error:?}");
+    }
+    if let Err(error) = account::emails::scheduled(&env).await {
+        worker::console_error!("scheduled e-mail normalisation failed: {error:?}");
     }
 }

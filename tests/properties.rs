@@ -4,11 +4,13 @@
 
 use proptest::prelude::*;
 
+use unicode_normalization::UnicodeNormalization;
 use wemasy_security::domain::email::Email;
 use wemasy_security::domain::name::PersonName;
+use wemasy_security::domain::password::{self, HashParams, Verdict};
 use wemasy_security::domain::password_rules::{self, PasswordContext, PasswordProblem};
 use wemasy_security::domain::throttle::ThrottlePolicy;
-use wemasy_security::domain::{base32, recovery_codes, tokens, totp, user_agent};
+use wemasy_security::domain::{base32, recovery_codes, tokens, totp, unicode, user_agent};
 use wemasy_security::http::body::{check_content_type, parse_json, MAX_BODY_BYTES};
 use wemasy_security::http::{cookies, csrf, ApiError};
 
@@ -77,7 +79,7 @@ proptest! {
     fn an_accepted_email_meets_the_reference_rules_and_parses_to_itself(raw in nasty_string()) {
         if let Ok(email) = Email::parse(&raw) {
             let s = email.as_str();
-            prop_assert_eq!(s, raw.trim().to_lowercase());
+            prop_assert_eq!(s, reference_normal_email(&raw));
             prop_assert!(!s.is_empty() && s.len() <= 254);
             prop_assert!(!s.chars().any(|c| c.is_whitespace() || c.is_control()));
             let (local, domain) = s.rsplit_once('@').unwrap();
@@ -94,6 +96,70 @@ proptest! {
         }
         let long = format!("{}@example.com", "a".repeat(243 + extra));
         prop_assert!(Email::parse(&long).is_err());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unicode normalisation (issue 21 point 9)
+
+/// The normal form of an e-mail address, written from its definition: trimmed, NFC, lower-cased
+/// with ß → ss and ς → σ (Unicode's full case folding of those two), NFC again.
+fn reference_normal_email(raw: &str) -> String {
+    let composed: String = raw.trim().nfc().collect();
+    let folded = composed.to_lowercase().replace('ß', "ss").replace('ς', "σ");
+    folded.nfc().collect()
+}
+
+/// Strings rich in what normalisation and case folding act on: combining marks in either order,
+/// precomposed letters, Hangul jamo, singletons, the letters whose folding is special.
+fn unicode_text() -> impl Strategy<Value = String> {
+    let tricky = prop::sample::select(vec![
+        'e', 'E', 'é', 'É', '\u{301}', '\u{323}', '\u{307}', '\u{345}', 'a', 'A', 'Α', 'ᾼ', 'ß', 'ẞ', 'Σ', 'σ', 'ς',
+        'İ', 'ı', 'I', 'ǅ', 'Ǆ', 'ﬁ', '\u{212A}', '\u{212B}', '\u{1100}', '\u{1161}', '\u{11A8}', '가', '\u{F900}',
+        '\u{958}', '\u{93C}', '@', '.', ' ', '-', '1',
+    ]);
+    prop_oneof![any::<String>(), prop::collection::vec(tricky, 0..40).prop_map(|c| c.into_iter().collect())]
+}
+
+/// Argon2id at its cheapest: the property is about what is hashed, not how hard.
+const FAST: HashParams = HashParams { memory_kib: 8, iterations: 1, parallelism: 1 };
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn nfc_is_idempotent_and_agrees_with_the_reference(text in unicode_text()) {
+        let once = unicode::nfc(&text).into_owned();
+        prop_assert_eq!(&once, &text.nfc().collect::<String>());
+        prop_assert_eq!(unicode::nfc(&once), once.as_str());
+    }
+
+    #[test]
+    fn the_normal_email_is_a_fixed_point_and_stable_under_nfc_and_folding(text in unicode_text()) {
+        let normal = unicode::normal_email(&text);
+        prop_assert_eq!(&normal, &reference_normal_email(&text));
+        prop_assert_eq!(&unicode::normal_email(&normal), &normal, "idempotent");
+        let folded = unicode::fold_case(&normal);
+        prop_assert_eq!(unicode::nfc(&folded), normal.as_str(), "NFC ∘ fold is stable");
+    }
+
+    #[test]
+    fn composed_and_decomposed_forms_of_an_address_are_one_address(text in unicode_text()) {
+        let nfd: String = text.nfd().collect();
+        let nfc: String = text.nfc().collect();
+        prop_assert_eq!(unicode::normal_email(&nfd), unicode::normal_email(&nfc));
+        prop_assert_eq!(Email::parse(&nfd), Email::parse(&nfc));
+    }
+
+    #[test]
+    fn a_password_is_judged_and_hashed_alike_in_either_form(text in unicode_text()) {
+        let nfd: String = text.nfd().collect();
+        let nfc: String = text.nfc().collect();
+        let ctx = PasswordContext { email_local_part: "zz", name: "Zz" };
+        prop_assert_eq!(password_rules::check(&nfd, &ctx), password_rules::check(&nfc, &ctx));
+        let stored = password::hash(&nfd, FAST).unwrap();
+        prop_assert_eq!(password::verify(&nfc, &stored, FAST), Verdict::Right);
+        prop_assert_eq!(password::verify(&nfd, &stored, FAST), Verdict::Right);
     }
 }
 
@@ -136,6 +202,8 @@ proptest! {
         name in "[A-Za-z ]{0,20}",
     ) {
         let problems = password_rules::check(&password, &PasswordContext { email_local_part: &local, name: &name });
+        // The rules judge the NFC form (what is hashed).
+        let password: String = password.nfc().collect();
         let count = password.chars().count();
         let has = |p: PasswordProblem| problems.contains(&p);
         prop_assert_eq!(has(PasswordProblem::TooShort), count < 12);

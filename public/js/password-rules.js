@@ -11,8 +11,9 @@ function containsPart(lowered, part) {
   return [...p].length >= 3 && lowered.includes(p);
 }
 
-/** Which rules a password meets. */
-export function passwordRules(password, { email = '', name = '' } = {}) {
+/** Which rules a password meets, judged in Unicode NFC as the server judges it. */
+export function passwordRules(typed, { email = '', name = '' } = {}) {
+  const password = typed.normalize('NFC');
   const length = [...password].length;
   const lowered = password.toLowerCase();
   const local = email.includes('@') ? email.slice(0, email.lastIndexOf('@')) : email;

@@ -71,9 +71,7 @@ pub async fn reserve_first(
     identifier: Identifier<'_>,
     spend: Option<&Spend<'_>>,
 ) -> Result<Reserved, ApiError> {
-    let hash = tokens::id_of(match identifier {
-        Identifier::Email(value) | Identifier::Credential(value) => value,
-    });
+    let hash = tokens::id_of(identifier.value());
     let step = FirstStep {
         identifier,
         identifier_hash: &hash,

@@ -13,6 +13,7 @@ use crate::auth::session::{self, CurrentSession, IssuedSession};
 use crate::domain::email::Email;
 use crate::domain::password;
 use crate::domain::password_rules::{self, PasswordContext};
+use crate::domain::unicode::nfc;
 use crate::http::ApiError;
 use crate::storage::attempts::Budget;
 use crate::storage::events::EventType;
@@ -121,7 +122,7 @@ pub async fn change_password(
     );
     let refusal = if !problems.is_empty() {
         Some(ApiError::WeakPassword(problems))
-    } else if new_password == current_password {
+    } else if nfc(new_password) == nfc(current_password) {
         Some(ApiError::invalid_input("Choose a new password that is different from your current one."))
     } else {
         None

@@ -7,6 +7,7 @@ pub mod attempts;
 pub mod ceremony;
 pub mod credentials;
 pub mod devices;
+pub mod emails;
 pub mod factors;
 pub mod keys;
 pub mod passkeys;

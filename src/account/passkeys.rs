@@ -250,7 +250,8 @@ impl DecodedAssertion {
             user_handle: self.user_handle.as_deref(),
         };
         let expected = webauthn::Expected { challenge: &self.challenge, origin: &rp.origin, rp_id: &rp.rp_id };
-        webauthn::verify_assertion(&assertion, &expected, &key, passkey.sign_count, &user_handle(&passkey.user_id))
+        let (handle, backup_eligible) = (user_handle(&passkey.user_id), passkey.backup_eligible != 0);
+        webauthn::verify_assertion(&assertion, &expected, &key, passkey.sign_count, &handle, backup_eligible)
     }
 
     fn spend<'a>(&'a self, by: &'a str) -> Spend<'a> {

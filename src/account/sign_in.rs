@@ -12,7 +12,7 @@ use super::factors::{self, Candidate, SecondFactor};
 use super::keys;
 use crate::app::App;
 use crate::auth::session::{self, IssuedSession};
-use crate::domain::email::Email;
+use crate::domain::email::{self, Email};
 use crate::domain::name::PersonName;
 use crate::domain::password::{self, Verdict};
 use crate::domain::password_rules::{self, PasswordContext};
@@ -43,12 +43,6 @@ pub enum PasswordStep {
     },
 }
 
-/// The stored form of a typed e-mail; what cannot be an address is looked up as typed (and
-/// found by nobody), so it costs what any unknown e-mail costs.
-fn stored_form(email: &str) -> String {
-    Email::parse(email).map(|e| e.as_str().to_string()).unwrap_or_else(|_| email.trim().to_lowercase())
-}
-
 /// `POST /api/auth/login`.
 pub async fn with_password(
     app: &App,
@@ -58,7 +52,7 @@ pub async fn with_password(
 ) -> Result<PasswordStep, ApiError> {
     let keys = keys::load(app).await?;
     let client = Client::new(app, device_cookie, &keys);
-    let email = stored_form(email);
+    let email = email::Lookup::of(email);
     let reserved = ceremony::reserve_first(app, &client, Identifier::Email(&email), None).await?;
     let params = app.config.hash_params;
     let verdict = match &reserved.user {
@@ -111,6 +105,7 @@ pub(super) async fn start(
     generations: Generations,
     method: &str,
 ) -> Result<SignedIn, ApiError> {
+    super::emails::normalise_later(app, user_id, email);
     let session = session::start(app, user_id, method, generations).await?;
     let device_cookie = match device {
         Some(d) if d.user_id == user_id && !d.outdated => None,
@@ -134,6 +129,7 @@ pub async fn sign_up(
     password: &str,
     name: &str,
 ) -> Result<SignedIn, ApiError> {
+    let legacy_email = email::legacy_form(email);
     let email = Email::parse(email).map_err(ApiError::invalid_input)?;
     let name = PersonName::parse(name).map_err(ApiError::invalid_input)?;
     let context = PasswordContext { email_local_part: email.local_part(), name: name.as_str() };
@@ -143,7 +139,14 @@ pub async fn sign_up(
     }
     let hash = hash_password(password, app)?;
     let id = tokens::new_id().map_err(|error| ApiError::internal("a user id", error))?;
-    let new_user = NewUser { id: &id, email: email.as_str(), name: name.as_str(), password_hash: &hash, now: app.now };
+    let new_user = NewUser {
+        id: &id,
+        email: email.as_str(),
+        legacy_email: &legacy_email,
+        name: name.as_str(),
+        password_hash: &hash,
+        now: app.now,
+    };
     if users::create(&app.db()?, &new_user, &app.origin).await? == Outcome::LostRace {
         return Err(ApiError::EmailTaken);
     }

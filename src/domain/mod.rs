@@ -14,6 +14,7 @@ pub mod secrets;
 pub mod throttle;
 pub mod tokens;
 pub mod totp;
+pub mod unicode;
 
 pub mod user_agent;
 pub mod webauthn;

@@ -1,7 +1,15 @@
 //! Hashing and verifying passwords (SPEC §5.1): argon2id, PHC strings, parameters from config.
 //! The single place that touches argon2, shared by sign-up, sign-in, confirm and password change.
+//!
+//! A password is hashed and checked in Unicode NFC (NIST SP 800-63B-4 §3.1.1.2), so the same
+//! password typed with composed or decomposed accents is the same password; nothing else is
+//! changed (no trimming, truncation or case folding, SPEC §5.2). Hashes stored before this rule
+//! were made from the password as typed: [`verify`] tries that too when the typed password is not
+//! in NFC, and asks for the hash to be replaced when it matched.
 
 use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
+
+use super::unicode::nfc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HashParams {
@@ -43,7 +51,9 @@ impl std::fmt::Display for HashError {
 pub enum Verdict {
     Wrong,
     Right,
-    /// Right, and the stored hash was made with other parameters: store a new one.
+    /// Right, and the stored hash is outdated: made with other parameters, or from the password
+    /// as typed before passwords were normalised. Store a new one, [`hash`] of the password
+    /// (which hashes its NFC form).
     RightButOutdated,
 }
 
@@ -53,17 +63,34 @@ impl Verdict {
     }
 }
 
+/// The hash of the password's NFC form.
 pub fn hash(password: &str, params: HashParams) -> Result<String, HashError> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|_| HashError::Random)?;
+    let password = nfc(password);
     let hashed =
         params.argon2()?.hash_password_with_salt(password.as_bytes(), &salt).map_err(|_| HashError::Hashing)?;
     Ok(hashed.to_string())
 }
 
+/// Checks the password's NFC form; when that is wrong and the password was typed in another form,
+/// the password as typed (a hash stored before normalisation), which is `RightButOutdated` when
+/// it matches. The second argon2 run depends only on what was typed, never on the account, so an
+/// unknown e-mail (checked against the dummy hash) still costs the same work as a known one.
+pub fn verify(password: &str, stored: &str, configured: HashParams) -> Verdict {
+    let normal = nfc(password);
+    match verify_exactly(&normal, stored, configured) {
+        Verdict::Wrong if normal != password => match verify_exactly(password, stored, configured) {
+            Verdict::Wrong => Verdict::Wrong,
+            Verdict::Right | Verdict::RightButOutdated => Verdict::RightButOutdated,
+        },
+        verdict => verdict,
+    }
+}
+
 /// Constant-time comparison is argon2's own (`verify_password` compares digests with `subtle`).
 /// A stored value that does not parse counts as a wrong password, never as a crash.
-pub fn verify(password: &str, stored: &str, configured: HashParams) -> Verdict {
+fn verify_exactly(password: &str, stored: &str, configured: HashParams) -> Verdict {
     let Ok(parsed) = PasswordHash::new(stored) else {
         return Verdict::Wrong;
     };
@@ -134,6 +161,38 @@ mod tests {
         let stored = hash("Pässwörd-名前-🔐-1", FAST).unwrap();
         assert_eq!(verify("Pässwörd-名前-🔐-1", &stored, FAST), Verdict::Right);
         assert_eq!(verify("PÄSSWÖRD-名前-🔐-1", &stored, FAST), Verdict::Wrong);
+    }
+
+    const NFC_PASSWORD: &str = "Jos\u{e9}-Caf\u{e9}-2024!";
+    const NFD_PASSWORD: &str = "Jose\u{301}-Cafe\u{301}-2024!";
+
+    #[test]
+    fn a_password_typed_in_another_unicode_form_is_the_same_password() {
+        for set in [NFC_PASSWORD, NFD_PASSWORD] {
+            let stored = hash(set, FAST).unwrap();
+            assert_eq!(verify(NFC_PASSWORD, &stored, FAST), Verdict::Right, "set as {set:?}");
+            assert_eq!(verify(NFD_PASSWORD, &stored, FAST), Verdict::Right, "set as {set:?}");
+        }
+    }
+
+    /// A hash made before normalisation, from the password as typed (NFD).
+    fn legacy_hash(typed: &str) -> String {
+        let salt = [7u8; 16];
+        let argon2 = FAST.argon2().unwrap();
+        argon2.hash_password_with_salt(typed.as_bytes(), &salt).unwrap().to_string()
+    }
+
+    #[test]
+    fn a_hash_of_a_password_as_typed_still_verifies_and_is_outdated() {
+        let stored = legacy_hash(NFD_PASSWORD);
+        assert_eq!(verify(NFD_PASSWORD, &stored, FAST), Verdict::RightButOutdated);
+        assert_eq!(verify("Jose\u{301}-Cafe\u{301}-2025!", &stored, FAST), Verdict::Wrong);
+        // Typed in NFC now, the NFD original cannot be recovered: only the form it was set in works.
+        assert_eq!(verify(NFC_PASSWORD, &stored, FAST), Verdict::Wrong);
+        // The upgrade stores the NFC form, which both forms then verify against.
+        let upgraded = hash(NFD_PASSWORD, FAST).unwrap();
+        assert_eq!(verify(NFC_PASSWORD, &upgraded, FAST), Verdict::Right);
+        assert_eq!(verify(NFD_PASSWORD, &upgraded, FAST), Verdict::Right);
     }
 
     #[test]

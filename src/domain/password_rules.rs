@@ -1,6 +1,7 @@
 //! The product's "strong password" (SPEC §5.2). Every broken rule is reported, so the page can
-//! show one checklist and the API one `problems` list. Nothing is trimmed, truncated or folded:
-//! the password that passes is exactly the one that gets hashed.
+//! show one checklist and the API one `problems` list. The rules judge the password's Unicode NFC
+//! form, which is what gets hashed (`password::hash`), so length counts code points after NFC;
+//! nothing is trimmed, truncated or folded.
 //!
 //! "Not common" refuses the listed passwords and their trivial variants — other letter case, the
 //! usual character substitutions (`P@ssw0rd`), digits and symbols added before or after
@@ -10,6 +11,7 @@
 use serde::Serialize;
 
 use super::common_passwords;
+use super::unicode::nfc;
 
 pub const MIN_CHARS: usize = 12;
 pub const MAX_CHARS: usize = 256;
@@ -65,6 +67,7 @@ pub struct PasswordContext<'a> {
 
 /// Every rule the password breaks, in checklist order; empty means it is strong.
 pub fn check(password: &str, context: &PasswordContext<'_>) -> Vec<PasswordProblem> {
+    let password = &*nfc(password);
     let mut problems = Vec::new();
     let chars = password.chars().count();
     if chars < MIN_CHARS {
@@ -146,6 +149,15 @@ mod tests {
         let at_limit: String = std::iter::repeat_n("é1!", 85).collect::<String>() + "x";
         assert_eq!(at_limit.chars().count(), 256);
         assert_eq!(problems(&at_limit), vec![]);
+    }
+
+    #[test]
+    fn length_is_counted_after_nfc() {
+        // Eleven characters typed decomposed are 19 code points, and still too short.
+        let decomposed = "e\u{301}".repeat(8) + "1!x";
+        assert_eq!(decomposed.chars().count(), 19);
+        assert_eq!(problems(&decomposed), vec![TooShort]);
+        assert_eq!(problems(&("e\u{301}".repeat(10) + "1!")), vec![]);
     }
 
     #[test]

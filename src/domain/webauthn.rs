@@ -39,6 +39,10 @@ pub enum Rejection {
     BadSignature,
     CounterWentBack,
     WrongUser,
+    /// An assertion whose authenticator data says it carries a new credential (flag AT).
+    AttestedDataInAssertion,
+    /// An assertion whose backup eligibility (flag BE) is not the one registered.
+    BackupEligibilityChanged,
 }
 
 impl Rejection {
@@ -56,6 +60,8 @@ impl Rejection {
             Self::BadSignature => "bad_signature",
             Self::CounterWentBack => "counter_went_back",
             Self::WrongUser => "wrong_user",
+            Self::AttestedDataInAssertion => "attested_data_in_assertion",
+            Self::BackupEligibilityChanged => "backup_eligibility_changed",
         }
     }
 }
@@ -464,23 +470,43 @@ pub struct Asserted {
     pub backed_up: bool,
 }
 
-/// Checks an assertion made with the credential whose key, counter and user handle are stored.
+/// Checks an assertion made with the credential whose key, counter, user handle and backup
+/// eligibility are stored.
 pub fn verify_assertion(
     assertion: &Assertion<'_>,
     expected: &Expected<'_>,
     key: &PublicKey,
     stored_count: u32,
     user_handle: &[u8],
+    stored_backup_eligible: bool,
 ) -> Result<Asserted, Rejection> {
     assertion.client_data.check(Ceremony::Get, expected)?;
     if assertion.user_handle.is_some_and(|handle| handle != user_handle) {
         return Err(Rejection::WrongUser);
     }
+    check_assertion_flags(assertion.authenticator_data, stored_backup_eligible)?;
     let data = AuthenticatorData::parse(assertion.authenticator_data)?;
     data.check(expected.rp_id)?;
     key.verify(assertion.authenticator_data, assertion.client_data_json, assertion.signature)?;
     check_counter(stored_count, data.sign_count)?;
     Ok(Asserted { sign_count: data.sign_count, backed_up: data.backed_up() })
+}
+
+/// The flags an assertion may not have (WebAuthn Level 3 §6.1, §7.2): AT, which only a
+/// registration sets (checked before the data is parsed, so whatever follows the flag is refused
+/// as a failed proof, not read), and a BE that differs from the registered one, which a
+/// credential keeps for its whole life (§6.1.3). Data too short to hold flags is left to the parser.
+fn check_assertion_flags(authenticator_data: &[u8], stored_backup_eligible: bool) -> Result<(), Rejection> {
+    let Some(&flags) = authenticator_data.get(32) else {
+        return Ok(());
+    };
+    if flags & FLAG_AT != 0 {
+        return Err(Rejection::AttestedDataInAssertion);
+    }
+    if (flags & FLAG_BE != 0) != stored_backup_eligible {
+        return Err(Rejection::BackupEligibilityChanged);
+    }
+    Ok(())
 }
 
 /// The authenticator's name for the AAGUIDs of common passkey providers (from the community
@@ -769,6 +795,8 @@ mod tests {
         assert!(authenticator_data_of_attestation(&without).is_err());
     }
 
+    /// An assertion with these flags and counter, against a credential registered with the BE
+    /// flag it has now.
     fn assert_with(
         key: &PublicKey,
         sign: impl Fn(&[u8]) -> Vec<u8>,
@@ -776,9 +804,18 @@ mod tests {
         count: u32,
         stored: u32,
     ) -> Result<Asserted, Rejection> {
+        assert_signed(key, sign, auth_data(RP, flags, count, None), (stored, flags & FLAG_BE != 0))
+    }
+
+    /// An assertion over `data`, against a credential with this stored counter and BE flag.
+    fn assert_signed(
+        key: &PublicKey,
+        sign: impl Fn(&[u8]) -> Vec<u8>,
+        data: Vec<u8>,
+        (stored, stored_backup_eligible): (u32, bool),
+    ) -> Result<Asserted, Rejection> {
         let challenge = [3u8; 32];
         let json = client_data("webauthn.get", &challenge, ORIGIN);
-        let data = auth_data(RP, flags, count, None);
         let mut signed = data.clone();
         signed.extend_from_slice(&Sha256::digest(&json));
         let signature = sign(&signed);
@@ -790,7 +827,40 @@ mod tests {
             signature: &signature,
             user_handle: Some(b"user-1"),
         };
-        verify_assertion(&assertion, &expected(&encode(&challenge)), key, stored, b"user-1")
+        verify_assertion(&assertion, &expected(&encode(&challenge)), key, stored, b"user-1", stored_backup_eligible)
+    }
+
+    #[test]
+    fn an_assertion_carrying_attested_credential_data_is_refused() {
+        use ed25519_dalek::Signer as _;
+        let cose = ed25519_cose(&ed_key().verifying_key());
+        let ed = PublicKey::from_cose(&cose).unwrap();
+        let sign = |m: &[u8]| ed_key().sign(m).to_bytes().to_vec();
+        let flags = FLAG_UP | FLAG_UV;
+        let attested = auth_data(RP, flags, 0, Some((b"cred-1", &cose)));
+        assert_eq!(assert_signed(&ed, sign, attested, (0, false)), Err(Rejection::AttestedDataInAssertion));
+        // The flag alone, whatever follows it, is a refused proof, not a malformed request.
+        let mut flag_only = auth_data(RP, flags | FLAG_AT, 0, None);
+        flag_only.extend_from_slice(&[0xff; 3]);
+        assert_eq!(assert_signed(&ed, sign, flag_only, (0, false)), Err(Rejection::AttestedDataInAssertion));
+        assert!(assert_signed(&ed, sign, auth_data(RP, flags, 0, None), (0, false)).is_ok());
+    }
+
+    #[test]
+    fn an_assertion_whose_backup_eligibility_changed_is_refused() {
+        use ed25519_dalek::Signer as _;
+        let ed = PublicKey::from_cose(&ed25519_cose(&ed_key().verifying_key())).unwrap();
+        let sign = |m: &[u8]| ed_key().sign(m).to_bytes().to_vec();
+        let (plain, synced) = (FLAG_UP | FLAG_UV, FLAG_UP | FLAG_UV | FLAG_BE | FLAG_BS);
+        let refused = Err(Rejection::BackupEligibilityChanged);
+        assert_eq!(assert_signed(&ed, sign, auth_data(RP, plain, 0, None), (0, true)), refused);
+        assert_eq!(assert_signed(&ed, sign, auth_data(RP, synced, 0, None), (0, false)), refused);
+        assert_eq!(assert_signed(&ed, sign, auth_data(RP, plain | FLAG_BE, 0, None), (0, false)), refused);
+        // BS may change (a passkey that gets backed up), BE may not.
+        let backed_up = assert_signed(&ed, sign, auth_data(RP, synced, 0, None), (0, true));
+        assert_eq!(backed_up, Ok(Asserted { sign_count: 0, backed_up: true }));
+        let not_yet = assert_signed(&ed, sign, auth_data(RP, plain | FLAG_BE, 0, None), (0, true));
+        assert_eq!(not_yet, Ok(Asserted { sign_count: 0, backed_up: false }));
     }
 
     #[test]
@@ -844,7 +914,7 @@ mod tests {
             user_handle: Some(b"user-2"),
         };
         let key = PublicKey::from_cose(&ed25519_cose(&ed_key().verifying_key())).unwrap();
-        let result = verify_assertion(&assertion, &expected(&encode(&challenge)), &key, 0, b"user-1");
+        let result = verify_assertion(&assertion, &expected(&encode(&challenge)), &key, 0, b"user-1", false);
         assert_eq!(result.unwrap_err(), Rejection::WrongUser);
     }
 

@@ -3,6 +3,7 @@
 
 pub mod attempts;
 pub mod data_keys;
+pub mod emails;
 mod error;
 pub mod events;
 pub mod ip_limits;

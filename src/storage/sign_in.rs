@@ -17,32 +17,44 @@ use super::attempts::{self, lock_after, policy_values, Budget, Generations, Rese
 use super::passkeys::{PasskeyRow, Spend, COLUMNS as PASSKEY_COLUMNS};
 use super::precondition::Precondition;
 use super::two_factor::FactorsRow;
-use super::users::UserRow;
+use super::users::{self, UserRow};
 use super::{int, text, Db, Error};
+use crate::domain::email::Lookup;
 use crate::domain::ids::UserId;
 use crate::domain::throttle::ThrottlePolicy;
 
 /// What a first step names its account by.
 #[derive(Clone, Copy)]
 pub enum Identifier<'a> {
-    /// An e-mail address, normalised as stored.
-    Email(&'a str),
+    /// An e-mail address: its normal form, and the form accounts stored before normalisation
+    /// were keyed by.
+    Email(&'a Lookup),
     /// A passkey's credential id.
     Credential(&'a str),
 }
 
 impl Identifier<'_> {
-    /// The account it names, as SQL over `users`' columns with the identifier at `?5`.
-    fn names_user(&self) -> &'static str {
+    /// The account it names, as SQL over `users`' columns with the identifier at `?5` (and an
+    /// e-mail's legacy form at `?12`).
+    fn names_user(&self) -> String {
         match self {
-            Self::Email(_) => "email = ?5",
-            Self::Credential(_) => "id = (SELECT user_id FROM passkeys WHERE credential_id = ?5)",
+            Self::Email(_) => format!("id = {}", users::account_by_email(5, 12)),
+            Self::Credential(_) => "id = (SELECT user_id FROM passkeys WHERE credential_id = ?5)".into(),
         }
     }
 
-    fn value(&self) -> &str {
+    /// What names the account: an e-mail's normal form, or the credential id.
+    pub fn value(&self) -> &str {
         match self {
-            Self::Email(value) | Self::Credential(value) => value,
+            Self::Email(lookup) => &lookup.normal,
+            Self::Credential(value) => value,
+        }
+    }
+
+    fn legacy(&self) -> &str {
+        match self {
+            Self::Email(lookup) => &lookup.legacy,
+            Self::Credential(_) => "",
         }
     }
 
@@ -147,7 +159,8 @@ fn count_in_budgets(select: &str) -> String {
 
 /// The three reservations (device, strangers, unknown: exactly one can count) and the read.
 /// Binds: ?1 now, ?2–?4 policy, ?5 identifier, ?6 device user ('' for none), ?7 device scope,
-/// ?8 unknown scope, ?9 budget expiry, ?10 strangers' passkey scope prefix, ?11 address.
+/// ?8 unknown scope, ?9 budget expiry, ?10 strangers' passkey scope prefix, ?11 address, ?12 an
+/// e-mail's legacy form.
 fn first_step_sql(identifier: &Identifier<'_>) -> [String; 4] {
     let names = identifier.names_user();
     let first = lock_after("1", 2, 1);
@@ -198,6 +211,7 @@ fn first_step_binds(step: &FirstStep<'_>) -> Vec<JsValue> {
         int(step.now + BUDGET_KEEP_SECONDS),
         text(Budget::PASSKEY_STRANGERS_PREFIX),
         text(step.client.address),
+        text(step.identifier.legacy()),
     ]);
     binds
 }
@@ -385,9 +399,10 @@ mod tests {
     fn a_statement_binds_only_up_to_its_highest_marker() {
         assert_eq!(highest_marker("SELECT ?1, ?10 WHERE ?3"), 10);
         assert_eq!(highest_marker("SELECT 1"), 0);
-        for identifier in [Identifier::Email("a@b.c"), Identifier::Credential("x")] {
+        let lookup = Lookup::of("a@b.c");
+        for identifier in [Identifier::Email(&lookup), Identifier::Credential("x")] {
             for sql in first_step_sql(&identifier) {
-                assert!(highest_marker(&sql) <= 11, "{sql}");
+                assert!(highest_marker(&sql) <= 12, "{sql}");
             }
         }
     }

@@ -36,20 +36,42 @@ impl UserRow {
     }
 }
 
+/// SQL for the id of the account an address names, with its normal form bound at `?{normal}` and
+/// its legacy form at `?{legacy}` (`domain::email::Lookup`): an account stored before addresses
+/// were normalised is found by the form it was stored in; the normal form wins if both exist.
+pub(super) fn account_by_email(normal: usize, legacy: usize) -> String {
+    format!("(SELECT id FROM users WHERE email IN (?{normal}, ?{legacy}) ORDER BY email = ?{normal} DESC LIMIT 1)")
+}
+
 pub struct NewUser<'a> {
     pub id: &'a str,
+    /// The normal form, stored.
     pub email: &'a str,
+    /// The legacy form of the address as typed: no account may hold it either.
+    pub legacy_email: &'a str,
     pub name: &'a str,
     pub password_hash: &'a str,
     pub now: u64,
 }
 
-/// Creates the account and records `account_created`, unless the e-mail is taken (`LostRace`):
-/// the unique index settles races between two sign-ups with the same address.
+/// Creates the account and records `account_created`, unless the e-mail is taken (`LostRace`) in
+/// its normal or its legacy form: the unique index settles races between two sign-ups with the
+/// same address, the guard an account stored before addresses were normalised.
 pub async fn create(db: &Db, user: &NewUser<'_>, origin: &Origin) -> Result<Outcome, Error> {
     let insert = db
-        .prepare("INSERT INTO users (id, email, name, password_hash, password_changed_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (email) DO NOTHING")
-        .bind(&[text(user.id), text(user.email), text(user.name), text(user.password_hash), int(user.now)])?;
+        .prepare(
+            "INSERT INTO users (id, email, name, password_hash, password_changed_at, created_at) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?5 WHERE NOT EXISTS (SELECT 1 FROM users WHERE email IN (?2, ?6)) \
+             ON CONFLICT (email) DO NOTHING",
+        )
+        .bind(&[
+            text(user.id),
+            text(user.email),
+            text(user.name),
+            text(user.password_hash),
+            int(user.now),
+            text(user.legacy_email),
+        ])?;
     let created =
         NewEvent { user_id: user.id, kind: EventType::AccountCreated, at: user.now, origin, detail: json!({}) };
     let event = events::insert(db, &created, &Precondition::user_exists(user.id))?;

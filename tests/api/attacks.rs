@@ -908,3 +908,122 @@ async fn a_passkey_sign_in_that_loses_a_race_is_not_taken_for_a_clone() {
     let went_back = reasons.iter().filter(|r| *r == "counter_went_back").count();
     assert_eq!(events_of(&id, "passkey_clone_warning").len(), went_back, "only a counter that went back warns");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Unicode (issue 21 point 9): one address and one password, however they are typed, and accounts
+// stored before normalisation keep working.
+
+/// `josé.{tag}@example.com`, composed (NFC) and decomposed (NFD).
+fn jose_addresses() -> (String, String) {
+    let tag = crate::helpers::random_hex(5);
+    (format!("jos\u{e9}.{tag}@example.com"), format!("jose\u{301}.{tag}@example.com"))
+}
+
+/// One password, composed and decomposed.
+const PASSWORD_NFC: &str = "Caf\u{e9}-cr\u{e8}me-br\u{fb}l\u{e9}e-2024!";
+const PASSWORD_NFD: &str = "Cafe\u{301}-cre\u{300}me-bru\u{302}le\u{301}e-2024!";
+
+/// An argon2id hash (the configured parameters) of the password exactly as typed, as the worker
+/// stored it before passwords were normalised.
+fn hash_as_typed(password: &str) -> String {
+    use argon2::PasswordHasher;
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).unwrap();
+    let params = argon2::Params::new(19_456, 2, 1, None).unwrap();
+    let argon2 = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    argon2.hash_password_with_salt(password.as_bytes(), &salt).unwrap().to_string()
+}
+
+fn stored(user_id: &str, column: &str) -> String {
+    d1(&format!("SELECT {column} FROM users WHERE id = '{user_id}'"))[0][column].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn nfc_and_nfd_forms_of_one_email_are_one_account() {
+    let (nfc, nfd) = jose_addresses();
+    let user = TestUser { email: nfc.clone(), ..TestUser::generate() };
+    let created = TestApp::new().signup(&user).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let id = TestApp::user_id_of(&created);
+
+    let twin = TestUser { email: nfd.to_uppercase(), ..TestUser::generate() };
+    TestApp::new().signup(&twin).await.assert_error(409, "email_taken");
+    for typed in [nfd.clone(), nfd.to_uppercase(), format!("  {}  ", nfc.to_uppercase())] {
+        let signed_in = TestApp::new().login(&typed, &user.password).await;
+        assert_eq!(signed_in.status, 200, "{typed:?}: {}", signed_in.text);
+        assert_eq!(TestApp::user_id_of(&signed_in), id);
+    }
+    let accounts = d1(&format!("SELECT id FROM users WHERE email IN ('{nfc}', '{nfd}')"));
+    assert_eq!(accounts.len(), 1, "{accounts:?}");
+}
+
+#[tokio::test]
+async fn a_password_typed_in_another_unicode_form_is_the_same_password() {
+    for (set, typed) in [(PASSWORD_NFC, PASSWORD_NFD), (PASSWORD_NFD, PASSWORD_NFC)] {
+        let user = TestUser { password: set.into(), ..TestUser::generate() };
+        let mut app = TestApp::new();
+        assert_eq!(app.signup(&user).await.status, 201);
+        let signed_in = TestApp::new().login(&user.email, typed).await;
+        assert_eq!(signed_in.status, 200, "set {set:?}, typed {typed:?}: {}", signed_in.text);
+        // Confirming with the other form works, and "changing" to it is no change.
+        let same = app.change_password(json!({ "current_password": typed, "new_password": set })).await;
+        same.assert_error(400, "invalid_input");
+    }
+}
+
+#[tokio::test]
+async fn an_account_with_a_password_hashed_as_typed_still_signs_in_and_is_upgraded() {
+    let user = TestUser::generate();
+    let id = crate::helpers::random_hex(16);
+    let as_typed = hash_as_typed(PASSWORD_NFD);
+    d1(&format!(
+        "INSERT INTO users (id, email, name, password_hash, password_changed_at, created_at) \
+         VALUES ('{id}', '{}', 'Legacy User', '{as_typed}', 1, 1)",
+        user.email
+    ));
+
+    let signed_in = TestApp::new().login(&user.email, PASSWORD_NFD).await;
+
+    assert_eq!(signed_in.status, 200, "{}", signed_in.text);
+    let upgraded = stored(&id, "password_hash");
+    assert_ne!(upgraded, as_typed, "the hash of the password as typed is replaced");
+    assert!(upgraded.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{upgraded}");
+    // The new hash is of the NFC form: both forms sign in from now on.
+    for typed in [PASSWORD_NFC, PASSWORD_NFD] {
+        assert_eq!(TestApp::new().login(&user.email, typed).await.status, 200, "{typed:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_account_stored_under_its_old_email_form_still_signs_in_and_moves_to_the_normal_form() {
+    let mut owner = TestApp::new();
+    let (user, id) = signed_up(&mut owner).await;
+    let tag = crate::helpers::random_hex(5);
+    // Before normalisation an address was stored trimmed and lower-cased only: ß stayed ß.
+    let (old, typed, normal) = (
+        format!("stra\u{df}e.{tag}@example.com"),
+        format!("Stra\u{df}e.{tag}@Example.com"),
+        format!("strasse.{tag}@example.com"),
+    );
+    d1(&format!("UPDATE users SET email = '{old}' WHERE id = '{id}'"));
+
+    let twin = TestUser { email: typed.clone(), ..TestUser::generate() };
+    TestApp::new().signup(&twin).await.assert_error(409, "email_taken");
+    let signed_in = TestApp::new().login(&typed, &user.password).await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.text);
+    assert_eq!(TestApp::user_id_of(&signed_in), id);
+
+    // The completed sign-in moves the stored address to its normal form (in the background).
+    let mut email = stored(&id, "email");
+    for _ in 0..20 {
+        if email == normal {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        email = stored(&id, "email");
+    }
+    assert_eq!(email, normal);
+    let again = TestApp::new().login(&format!("STRASSE.{tag}@example.com"), &user.password).await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    TestApp::new().signup(&TestUser { email: normal, ..TestUser::generate() }).await.assert_error(409, "email_taken");
+}

@@ -46,3 +46,36 @@ async fn the_scheduled_cleanup_drops_expired_revocations_spent_challenges_and_ev
     );
     assert_eq!(app.me().await.status, 200);
 }
+
+/// Signs up a fresh user and answers its id.
+async fn new_user_id() -> String {
+    let mut app = TestApp::new();
+    app.signed_up_user().await;
+    TestApp::user_id_of(&app.me().await)
+}
+
+#[tokio::test]
+async fn the_daily_run_moves_old_email_forms_to_the_normal_form_and_skips_a_collision() {
+    let tag = random_hex(5);
+    let (decomposed, sharp, taken, twin) =
+        (new_user_id().await, new_user_id().await, new_user_id().await, new_user_id().await);
+    // As addresses were stored before normalisation (trimmed and lower-cased, as typed), and a
+    // pair that normalises to one address: the one already in normal form keeps it.
+    let stored = [
+        (&decomposed, format!("jose\u{301}.{tag}@example.com")),
+        (&sharp, format!("gr\u{fc}\u{df}e.{tag}@example.com")),
+        (&taken, format!("ana\u{ef}s.{tag}@example.com")),
+        (&twin, format!("anai\u{308}s.{tag}@example.com")),
+    ];
+    for (id, email) in &stored {
+        d1(&format!("UPDATE users SET email = '{email}' WHERE id = '{id}'"));
+    }
+
+    run_scheduled_cleanup(&mut TestApp::new()).await;
+
+    let email_of = |id: &str| d1(&format!("SELECT email FROM users WHERE id = '{id}'"))[0]["email"].clone();
+    assert_eq!(email_of(&decomposed), format!("jos\u{e9}.{tag}@example.com"));
+    assert_eq!(email_of(&sharp), format!("gr\u{fc}sse.{tag}@example.com"));
+    assert_eq!(email_of(&taken), format!("ana\u{ef}s.{tag}@example.com"));
+    assert_eq!(email_of(&twin), format!("anai\u{308}s.{tag}@example.com"), "a collision is left as it is");
+}

@@ -2,20 +2,22 @@
 //! (`passkey-authenticator`) behind their WebAuthn client (`passkey-client`), fed the options the
 //! worker answers and answering WebAuthn's JSON forms. `Device::sign_raw` skips the client and
 //! talks CTAP2 to the authenticator, with client data the test writes: that is how a phishing
-//! page, a replay or a tampered browser looks to the worker.
+//! page, a replay or a tampered browser looks to the worker; `Device::sign_with_flags` also sets
+//! the authenticator data's flags, as a tampered authenticator could.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use std::collections::HashMap;
 
 use passkey_authenticator::{
-    Authenticator, CredentialStore, DiscoverabilitySupport, StoreInfo, UiHint, UserCheck, UserValidationMethod,
+    Authenticator, CoseKeyPair, CredentialStore, DiscoverabilitySupport, StoreInfo, UiHint, UserCheck,
+    UserValidationMethod,
 };
 use passkey_client::{Client, DefaultClientData};
 use passkey_crypto::iana::{self, EnumI64};
-use passkey_crypto::AvailableBackend;
+use passkey_crypto::{AvailableBackend, AvailableSecretKey, SecretKeyT};
 use passkey_types::ctap2::make_credential::{self, PublicKeyCredentialRpEntity, PublicKeyCredentialUserEntity};
-use passkey_types::ctap2::{get_assertion, Aaguid, Ctap2Error, StatusCode};
+use passkey_types::ctap2::{get_assertion, Aaguid, AttestedCredentialData, Ctap2Error, Flags, StatusCode};
 use passkey_types::webauthn::{CredentialCreationOptions, CredentialRequestOptions, PublicKeyCredentialDescriptor};
 use passkey_types::Passkey;
 use serde_json::{json, Value};
@@ -206,6 +208,47 @@ impl Device {
                 "authenticatorData": URL_SAFE_NO_PAD.encode(response.auth_data.to_vec()),
                 "signature": URL_SAFE_NO_PAD.encode(&*response.signature),
                 "userHandle": response.user.map(|u| URL_SAFE_NO_PAD.encode(&*u.id)),
+            }),
+        )
+    }
+
+    /// An assertion like [`Device::sign_raw`]'s (user verified), whose authenticator data has
+    /// `flags` (WebAuthn's bits: UP 0x01, UV 0x04, BE 0x08, BS 0x10, AT 0x40) and, with `attested`,
+    /// the credential's attested data (its id and public key) after the counter, signed with the
+    /// credential's own key: an authenticator that sends what it should not.
+    pub async fn sign_with_flags(&mut self, rp_id: &str, client_data: &Value, flags: u8, attested: bool) -> Value {
+        let client_data_json = serde_json::to_vec(client_data).unwrap();
+        let client_data_hash = Sha256::digest(&client_data_json).to_vec();
+        let request = get_assertion::Request {
+            rp_id: rp_id.into(),
+            client_data_hash: client_data_hash.clone().into(),
+            allow_list: None,
+            extensions: None,
+            options: get_assertion::Options { up: true, uv: true },
+            pin_auth: None,
+            pin_protocol: None,
+        };
+        let response = self.client.authenticator_mut().get_assertion(request).await.expect("the authenticator signs");
+        let credential_id = response.credential.expect("credential").id.to_vec();
+        let passkey = self.client.authenticator().store().0.get(&credential_id).expect("a stored passkey").clone();
+        let mut key = AvailableSecretKey::from_cose_key(&passkey.key).expect("the passkey's key");
+        let mut auth_data = response.auth_data;
+        auth_data.flags = Flags::from_bits_retain(flags);
+        if attested {
+            let public = CoseKeyPair::from_secret_key(&key).public;
+            let data = AttestedCredentialData::new(Aaguid::new_empty(), credential_id.clone(), public).unwrap();
+            auth_data.attested_credential_data = Some(data);
+        }
+        let auth_data = auth_data.to_vec();
+        let signature = key.sign(&[auth_data.as_slice(), &client_data_hash].concat());
+        let id = URL_SAFE_NO_PAD.encode(&credential_id);
+        credential_json(
+            &id,
+            json!({
+                "clientDataJSON": URL_SAFE_NO_PAD.encode(&client_data_json),
+                "authenticatorData": URL_SAFE_NO_PAD.encode(auth_data),
+                "signature": URL_SAFE_NO_PAD.encode(signature),
+                "userHandle": passkey.user_handle.map(|h| URL_SAFE_NO_PAD.encode(&*h)),
             }),
         )
     }

@@ -457,3 +457,48 @@ async fn malformed_credentials_get_a_json_4xx_never_a_5xx() {
     assert!((400..500).contains(&answer.status), "{} {}", answer.status, answer.text);
     assert_eq!(app.passkeys().await.body["passkeys"], json!([]));
 }
+
+/// The flags of an assertion from this test authenticator, whose passkeys are registered backup
+/// eligible and backed up (UP, UV, BE, BS).
+const UP_UV_BE_BS: u8 = 0x01 | 0x04 | 0x08 | 0x10;
+
+#[tokio::test]
+async fn an_assertion_carrying_attested_credential_data_is_refused_and_counted() {
+    let (mut app, _, id) = signed_up().await;
+    let mut phone = Device::es256(&app.base);
+    add_passkey(&mut app, &mut phone, None).await;
+    let mut browser = TestApp::at_localhost();
+    // The builder's own assertion with the registered flags signs in.
+    let client_data = phone.client_data(&challenge_of(&sign_in_options(&mut browser).await), &app.base);
+    let signed_in =
+        browser.passkey_sign_in(&phone.sign_with_flags("localhost", &client_data, UP_UV_BE_BS, false).await).await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.text);
+
+    let mut attacker = TestApp::at_localhost();
+    let client_data = phone.client_data(&challenge_of(&sign_in_options(&mut attacker).await), &app.base);
+    let with_at = phone.sign_with_flags("localhost", &client_data, UP_UV_BE_BS, true).await;
+    assert_rejected(&attacker.passkey_sign_in(&with_at).await);
+    assert!(attacker.session.is_none());
+    assert_eq!(last_failure_reason(&id), "attested_data_in_assertion");
+}
+
+#[tokio::test]
+async fn an_assertion_whose_backup_eligibility_changed_is_refused_and_counted() {
+    let (mut app, _, id) = signed_up().await;
+    let mut phone = Device::es256(&app.base);
+    add_passkey(&mut app, &mut phone, None).await;
+    assert_eq!(d1(&format!("SELECT backup_eligible FROM passkeys WHERE user_id = '{id}'"))[0]["backup_eligible"], 1);
+    let mut attacker = TestApp::at_localhost();
+    let client_data = phone.client_data(&challenge_of(&sign_in_options(&mut attacker).await), &app.base);
+    let not_eligible = phone.sign_with_flags("localhost", &client_data, 0x01 | 0x04, false).await;
+    assert_rejected(&attacker.passkey_sign_in(&not_eligible).await);
+    assert!(attacker.session.is_none());
+    assert_eq!(last_failure_reason(&id), "backup_eligibility_changed");
+
+    // BS may change (a passkey not backed up right now); BE may not.
+    let mut browser = TestApp::at_localhost();
+    let client_data = phone.client_data(&challenge_of(&sign_in_options(&mut browser).await), &app.base);
+    let not_backed_up = phone.sign_with_flags("localhost", &client_data, 0x01 | 0x04 | 0x08, false).await;
+    let signed_in = browser.passkey_sign_in(&not_backed_up).await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.text);
+}
