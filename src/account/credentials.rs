@@ -1,10 +1,12 @@
 //! A signed-in session proving its password again: "Confirm it's you" (sudo) and the password
 //! change (SPEC §5.3, §5.8). Failures count against the session, never the account.
 
-use futures_util::future::join;
+use futures_util::future::join3;
 use serde_json::json;
+use worker::Request;
 
 use super::attempts::Attempt;
+use super::devices;
 use super::factors::{self, SecondFactor};
 use super::keys;
 use super::sign_in::hash_password;
@@ -46,7 +48,7 @@ pub async fn confirm(
             let (attempt, candidate) = factors::candidate_or_hand_back(app, &keys, &row, &factor, attempt).await?;
             let outcome = match candidate {
                 Some(candidate) => {
-                    let using = Use { budget: attempt.budget(), generations: None, events: &[] };
+                    let using = Use { budget: attempt.budget(), generations: None, events: &[], trust: None };
                     two_factor::use_proof(&db, &row.id, &candidate.proof(), &using, app.now, &app.origin).await?
                 }
                 None => Outcome::LostRace,
@@ -82,9 +84,11 @@ pub struct PasswordChanged {
 }
 
 /// `PUT /api/security/password`: needs the current password; by default ends every other
-/// session (one D1 write bumps the generations) and gives the caller a new token.
+/// session (one D1 write bumps the generations) and gives the caller a new token. Every other
+/// device's trust ends with it; the caller's browser (`req`'s device cookie) stays trusted.
 pub async fn change_password(
     app: &App,
+    req: &Request,
     current: &CurrentSession,
     current_password: &str,
     new_password: &str,
@@ -98,8 +102,9 @@ pub async fn change_password(
             false => Ok(Vec::new()),
         }
     };
-    let (attempt, others) = join(Attempt::by_session(app, current), listing).await;
-    let (attempt, others) = (attempt?, others?);
+    let own_device = devices::own_device_id(app, req, &user.id);
+    let (attempt, others, own_device) = join3(Attempt::by_session(app, current), listing, own_device).await;
+    let (attempt, others, own_device) = (attempt?, others?, own_device?);
     if !password::verify(current_password, &user.password_hash, app.config.hash_params).is_right() {
         let detail = json!({ "factor": "password", "action": "change_password" });
         return Err(attempt.failed(app, detail, ApiError::WrongPassword).await?);
@@ -129,6 +134,7 @@ pub async fn change_password(
         new_hash: &new_hash,
         now: app.now,
         end_sessions: sign_out_others,
+        keep_device: own_device.as_deref(),
     };
     let generations = match users::change_password(&db, &change, &event, attempt.budget()).await? {
         PasswordChange::Applied(generations) => generations,

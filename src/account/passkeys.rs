@@ -19,6 +19,7 @@ use crate::auth::session::{CurrentSession, IssuedSession};
 use crate::domain::tokens;
 use crate::domain::webauthn::{self, json::AuthenticationResponse, json::RegistrationResponse, Rejection};
 use crate::http::ApiError;
+use crate::storage::attempts::Budget;
 use crate::storage::events::{self, EventType};
 use crate::storage::passkeys::{self as store, Adding, IssuedChallenge, PasskeyRow, PasskeyUse, Purpose, Spend};
 use crate::storage::sessions::{self, PendingSignIn};
@@ -435,10 +436,12 @@ pub async fn sign_in(
     let (reserved, issued) = join(reserve, issued).await;
     let (reserved, issued) = (reserved?, issued?);
     forget_challenge_later(app, &assertion.challenge);
-    let throttled = device.is_none() && ip_limits::is_throttled(&kv, &address).await?;
+    // A trusted device of the owner is not held back by what its network address did.
+    let trusted = matches!(reserved.budget, Budget::Device(_));
+    let throttled = !trusted && ip_limits::is_throttled(&kv, &address).await?;
     let Some((user, passkey)) = reserved.found else {
         // No account has this credential: nothing to count but the address's failures.
-        if throttled || (device.is_none() && ip_limits::count_failure(&app.env, &kv, &address).await?) {
+        if throttled || ip_limits::count_failure(&app.env, &kv, &address).await? {
             return Err(ApiError::RateLimited { retry_after: ip_limits::PERIOD_SECONDS });
         }
         return Err(ApiError::PasskeyRejected);
@@ -458,7 +461,7 @@ pub async fn sign_in(
     let asserted = match verified {
         Ok(asserted) => asserted,
         Err(rejection) => {
-            if device.is_none() {
+            if !trusted {
                 ip_limits::count_failure(&app.env, &kv, &address).await?;
             }
             return Err(refused(app, attempt, &user.id, "sign_in", rejection).await?);
@@ -467,12 +470,14 @@ pub async fn sign_in(
     let used = passkey_use(app, &passkey, &asserted);
     let event = super::event(app, &user.id, EventType::SignIn, json!({ "method": "passkey" }));
     let generations = Some(user.generations());
-    let outcome = store::record_use(&db, &used, &spend, attempt.budget(), generations, &[event]).await?;
+    let trust = devices::trusting(app, &keys, device.as_ref(), &user.id)?;
+    let outcome =
+        store::record_use(&db, &used, &spend, attempt.budget(), generations, &[event], Some(&trust.row)).await?;
     if outcome == Outcome::LostRace {
         return Err(refused(app, attempt, &user.id, "sign_in", Rejection::CounterWentBack).await?);
     }
     let who = (&*user.id, user.email.as_str(), user.name.as_str());
-    sign_in::start(app, &keys, device.as_ref(), who, user.generations(), "passkey").await
+    sign_in::start(app, trust.cookie, who, user.generations(), "passkey").await
 }
 
 fn passkey_use<'a>(app: &App, passkey: &'a PasskeyRow, asserted: &webauthn::Asserted) -> PasskeyUse<'a> {
@@ -561,11 +566,14 @@ pub async fn second_step(
         (true, None) => Err(Rejection::WrongUser),
     };
     let method = "password+passkey";
+    let keys = keys::load(app).await?;
+    let trust = devices::trusting(app, &keys, devices::known_device(req, &keys).as_ref(), &pending.user_id)?;
     let outcome = match &verified {
         Ok((asserted, passkey)) => {
             let event = super::event(app, &pending.user_id, EventType::SignIn, json!({ "method": method }));
             let used = passkey_use(app, passkey, asserted);
-            store::record_use(&db, &used, &spend, attempt.budget(), Some(pending.generations), &[event]).await?
+            let generations = Some(pending.generations);
+            store::record_use(&db, &used, &spend, attempt.budget(), generations, &[event], Some(&trust.row)).await?
         }
         Err(_) => Outcome::LostRace,
     };
@@ -581,10 +589,8 @@ pub async fn second_step(
         return Err(refused(app, attempt, &pending.user_id, "sign_in", rejection).await?);
     }
     sessions::delete_pending(&kv, &pending_id).await?;
-    let keys = keys::load(app).await?;
-    let device = devices::known_device(req, &keys);
     let (email, name) = read.names.ok_or(ApiError::Unauthenticated)?;
-    sign_in::start(app, &keys, device.as_ref(), (&pending.user_id, &email, &name), pending.generations, method).await
+    sign_in::start(app, trust.cookie, (&pending.user_id, &email, &name), pending.generations, method).await
 }
 
 /// `POST /api/auth/passkey/confirm/options`: a challenge for "Confirm it's you" with a passkey.
@@ -626,7 +632,7 @@ pub async fn confirm(
     let outcome = match &verified {
         Ok((asserted, passkey)) => {
             let used = passkey_use(app, passkey, asserted);
-            store::record_use(&db, &used, &spend, attempt.budget(), None, &[]).await?
+            store::record_use(&db, &used, &spend, attempt.budget(), None, &[], None).await?
         }
         Err(_) => Outcome::LostRace,
     };

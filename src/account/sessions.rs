@@ -3,7 +3,9 @@
 
 use futures_util::future::join;
 use serde_json::json;
+use worker::Request;
 
+use super::devices;
 use crate::app::App;
 use crate::auth::require_sudo;
 use crate::auth::session::{self, CurrentSession, IssuedSession};
@@ -64,17 +66,23 @@ pub async fn end_one(app: &App, current: &CurrentSession, id: &str) -> Result<En
 }
 
 /// Ends every other session with one D1 write (the user's `session_generation`), racing sign-ins
-/// included; the caller gets a new token of the new generation. Answers it and how many
-/// sessions were listed as live.
-pub async fn end_others(app: &App, current: &CurrentSession) -> Result<(IssuedSession, usize), ApiError> {
-    let others = session::live_others(app, current).await?;
+/// included, and the trust of every device but the caller's (`req`'s device cookie); the caller
+/// gets a new token of the new generation. Answers it and how many sessions were listed as live.
+pub async fn end_others(
+    app: &App,
+    req: &Request,
+    current: &CurrentSession,
+) -> Result<(IssuedSession, usize), ApiError> {
+    let (others, own_device) =
+        join(session::live_others(app, current), devices::own_device_id(app, req, &current.user.id)).await;
+    let (others, own_device) = (others?, own_device?);
     let user_id = &current.user.id;
     let event = super::event(app, user_id, EventType::OtherSessionsRevoked, json!({ "revoked": others.len() }));
     let from = current.user.generations();
     let next = Generations { session: from.session + 1, ..from };
     // The caller's new session (of the next generation) is stored while D1 moves on to it.
     let (ended, issued) = join(
-        users::end_all_sessions(&app.db()?, user_id, from.session, &event),
+        users::end_all_sessions(&app.db()?, user_id, from.session, &event, own_device.as_deref()),
         session::reissue(app, current, next, current.record.sudo_until),
     )
     .await;

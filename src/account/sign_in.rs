@@ -8,7 +8,7 @@ use serde_json::json;
 use worker::Request;
 
 use super::attempts::Attempt;
-use super::devices::{self, KnownDevice};
+use super::devices;
 use super::factors::{self, SecondFactor};
 use super::keys;
 use crate::app::App;
@@ -17,9 +17,9 @@ use crate::domain::email::Email;
 use crate::domain::name::PersonName;
 use crate::domain::password::{self, Verdict};
 use crate::domain::password_rules::{self, PasswordContext};
-use crate::domain::{secrets::Keyring, tokens};
+use crate::domain::tokens;
 use crate::http::{cookies, ApiError};
-use crate::storage::attempts::{self as attempt_store, Generations};
+use crate::storage::attempts::{self as attempt_store, Budget, Generations};
 use crate::storage::events::EventType;
 use crate::storage::sessions::{self, PendingSignIn};
 use crate::storage::two_factor::{self, FactorsRow, Use};
@@ -59,15 +59,11 @@ pub async fn with_password(app: &App, req: &Request, email: &str, password: &str
     let device_ids = device.as_ref().map(|d| (d.user_id.as_str(), d.device_id.as_str()));
     let email_hash = tokens::id_of(&email);
     let reserve = attempt_store::reserve_sign_in(&db, &email, &email_hash, device_ids, app.config.throttle, app.now);
-    // A known device of the owner is not held back by what its network address did.
-    let throttled = async {
-        match device {
-            Some(_) => Ok(false),
-            None => ip_limits::is_throttled(&kv, &address).await,
-        }
-    };
-    let (found, throttled) = join(reserve, throttled).await;
-    let (found, throttled) = (found?, throttled?);
+    let (found, throttled) = join(reserve, ip_limits::is_throttled(&kv, &address)).await;
+    let found = found?;
+    // A trusted device of the owner is not held back by what its network address did.
+    let trusted = matches!(found.budget, Budget::Device(_));
+    let throttled = throttled? && !trusted;
     let user_id = found.user.as_ref().map_or("", |u| &*u.id).to_string();
     let attempt = Attempt::from_reservation(app, &user_id, found.budget, found.reservation)?;
     let user = found.user;
@@ -83,7 +79,7 @@ pub async fn with_password(app: &App, req: &Request, email: &str, password: &str
     let user = match user {
         Some(user) if verdict.is_right() => user,
         _ => {
-            let over_limit = device.is_none() && ip_limits::count_failure(&app.env, &kv, &address).await?;
+            let over_limit = !trusted && ip_limits::count_failure(&app.env, &kv, &address).await?;
             let answer =
                 attempt.failed_after_response(app, json!({ "factor": "password" }), ApiError::InvalidCredentials);
             return Err(if over_limit {
@@ -118,33 +114,28 @@ pub async fn with_password(app: &App, req: &Request, email: &str, password: &str
         return Ok(PasswordStep::SecondFactorNeeded { pending_cookie });
     }
     let event = super::event(app, &user.id, EventType::SignIn, json!({ "method": "password" }));
-    let outcome = users::complete_sign_in(&db, &user.id, user.generations(), attempt.budget(), &event, upgrade).await?;
+    let trust = devices::trusting(app, &keys, device.as_ref(), &user.id)?;
+    let outcome =
+        users::complete_sign_in(&db, &user.id, user.generations(), attempt.budget(), &event, upgrade, &trust.row)
+            .await?;
     if outcome == Outcome::LostRace {
         // The password changed (or every session was ended) while this one was being checked.
         return Err(ApiError::InvalidCredentials);
     }
-    let signed_in =
-        start(app, &keys, device.as_ref(), (&user.id, &user.email, &user.name), user.generations(), "password");
+    let signed_in = start(app, trust.cookie, (&user.id, &user.email, &user.name), user.generations(), "password");
     Ok(PasswordStep::SignedIn(Box::new(signed_in.await?)))
 }
 
-/// Starts the session of a completed sign-in and, for a browser that is not yet a known device
-/// of this user, a device cookie.
+/// Starts the session of a completed sign-in, whose batch trusted the browser (`device_cookie`:
+/// the cookie [`devices::trusting`] decided it needs).
 pub(super) async fn start(
     app: &App,
-    keys: &Keyring,
-    device: Option<&KnownDevice>,
+    device_cookie: Option<String>,
     (user_id, email, name): (&str, &str, &str),
     generations: Generations,
     method: &str,
 ) -> Result<SignedIn, ApiError> {
     let session = session::start(app, user_id, method, generations).await?;
-    let device_cookie = match device {
-        Some(d) if d.user_id == user_id && !d.outdated => None,
-        // Signed under an older key: the same device, signed again under the current key.
-        Some(d) if d.user_id == user_id => Some(devices::cookie_for(keys, user_id, &d.device_id)),
-        _ => Some(devices::new_cookie(keys, user_id)?),
-    };
     Ok(SignedIn { user_id: user_id.into(), email: email.into(), name: name.into(), session, device_cookie })
 }
 
@@ -157,7 +148,7 @@ pub fn hash_password(password: &str, app: &App) -> Result<String, ApiError> {
 
 /// `POST /api/auth/signup`: a new account (rules checked, e-mail unique) and its first session,
 /// which is a completed sign-in too.
-pub async fn sign_up(app: &App, req: &Request, email: &str, password: &str, name: &str) -> Result<SignedIn, ApiError> {
+pub async fn sign_up(app: &App, email: &str, password: &str, name: &str) -> Result<SignedIn, ApiError> {
     let email = Email::parse(email).map_err(ApiError::invalid_input)?;
     let name = PersonName::parse(name).map_err(ApiError::invalid_input)?;
     let context = PasswordContext { email_local_part: email.local_part(), name: name.as_str() };
@@ -168,13 +159,13 @@ pub async fn sign_up(app: &App, req: &Request, email: &str, password: &str, name
     let hash = hash_password(password, app)?;
     let id = tokens::new_id().map_err(|_| ApiError::Internal)?;
     let new_user = NewUser { id: &id, email: email.as_str(), name: name.as_str(), password_hash: &hash, now: app.now };
-    if users::create(&app.db()?, &new_user, &app.origin).await? == Outcome::LostRace {
+    // A new account: whatever device cookie the browser holds is another user's.
+    let trust = devices::trusting(app, &keys::load(app).await?, None, &id)?;
+    if users::create(&app.db()?, &new_user, &app.origin, &trust.row).await? == Outcome::LostRace {
         return Err(ApiError::EmailTaken);
     }
-    let keys = keys::load(app).await?;
-    let device = devices::known_device(req, &keys);
     let user = (id.as_str(), email.as_str(), name.as_str());
-    start(app, &keys, device.as_ref(), user, Generations::default(), "password").await
+    start(app, trust.cookie, user, Generations::default(), "password").await
 }
 
 /// Wrong second factors after which a pending sign-in ends and the password is asked again.
@@ -230,10 +221,12 @@ pub async fn with_second_factor(
     let method = format!("password+{}", factor.name());
     // A lost key: the pending sign-in stays for a recovery code.
     let (attempt, candidate) = factors::candidate_or_hand_back(app, &keys, &row, &factor, attempt).await?;
+    let trust = devices::trusting(app, &keys, devices::known_device(req, &keys).as_ref(), &row.id)?;
     let outcome = match &candidate {
         Some(candidate) => {
             let events = [two_factor::Event { kind: EventType::SignIn, detail: json!({ "method": method }) }];
-            let using = Use { budget: attempt.budget(), generations: Some(pending.generations), events: &events };
+            let generations = Some(pending.generations);
+            let using = Use { budget: attempt.budget(), generations, events: &events, trust: Some(&trust.row) };
             two_factor::use_proof(&db, &row.id, &candidate.proof(), &using, app.now, &app.origin).await?
         }
         None => Outcome::LostRace,
@@ -252,6 +245,5 @@ pub async fn with_second_factor(
     if let Some(factors::Candidate::Totp { secret, .. }) = &candidate {
         keys::reencrypt_later(app, &keys, &row.id, secret);
     }
-    let device = devices::known_device(req, &keys);
-    start(app, &keys, device.as_ref(), (&row.id, &row.email, &row.name), pending.generations, &method).await
+    start(app, trust.cookie, (&row.id, &row.email, &row.name), pending.generations, &method).await
 }

@@ -23,7 +23,7 @@ struct SignUp {
 
 pub async fn signup(mut req: Request, app: &App) -> Result<Response, ApiError> {
     let body: SignUp = read_json(&mut req).await?;
-    let signed_in = sign_in::sign_up(app, &req, &body.email, &body.password, &body.name).await?;
+    let signed_in = sign_in::sign_up(app, &body.email, &body.password, &body.name).await?;
     signed_in_response(app, 201, signed_in)
 }
 

@@ -79,6 +79,6 @@ struct Revoked {
 /// `POST /api/security/sessions/revoke-others` (sudo): the caller gets a fresh token.
 pub async fn revoke_others(req: Request, app: &App, current: CurrentSession) -> Result<Response, ApiError> {
     refuse_oversized(&req)?;
-    let (issued, revoked) = use_case::end_others(app, &current).await?;
+    let (issued, revoked) = use_case::end_others(app, &req, &current).await?;
     with_cookie(json(200, &Revoked { revoked })?, &issued.cookie(app))
 }

@@ -88,7 +88,10 @@ fn policy_values(policy: ThrottlePolicy) -> [JsValue; 3] {
 
 #[derive(Deserialize)]
 pub(super) struct LockedUntil {
-    locked_until: u64,
+    pub(super) locked_until: u64,
+    /// Where a sign-in's lock is read: whether its attempt counts in a trusted device's run.
+    #[serde(default)]
+    pub(super) by_device: u32,
 }
 
 /// The state a reservation is conditional on, besides the run not being locked.
@@ -235,9 +238,9 @@ pub struct SignInAttempt {
 
 /// A sign-in's first step: finds the account by e-mail and reserves an attempt in the same
 /// transaction, in the run of the device the cookie names (`device`: user id and device id) if
-/// it is this account's, else in the account's strangers' run. An unknown e-mail runs the very
-/// same statements and is counted in a run of its own (`email_hash` names it), so its answers,
-/// locks included, are those of a real account.
+/// it is a trusted device of this account (`trusted_devices` has its row), else in the account's
+/// strangers' run. An unknown e-mail runs the very same statements and is counted in a run of its
+/// own (`email_hash` names it), so its answers, locks included, are those of a real account.
 pub async fn reserve_sign_in(
     db: &Db,
     email: &str,
@@ -251,34 +254,25 @@ pub async fn reserve_sign_in(
     let scope = device_budget.scope(device_user).unwrap_or_default();
     let first = lock_after("1", 2, 1);
     let next = lock_after("attempt_budgets.failed_attempts + 1", 2, 1);
+    let by_device = reserve_by_trusted_device(db, email, (device_user, device_id), &scope, policy, now)?;
     let mut binds = vec![int(now)];
     binds.extend(policy_values(policy));
-    binds.extend([text(&scope), int(now + BUDGET_KEEP_SECONDS), text(email), text(device_user)]);
-    let by_device = db
-        .prepare(format!(
-            "INSERT INTO attempt_budgets (scope, user_id, failed_attempts, locked_until, expires_at) \
-             SELECT ?5, id, 1, {first}, ?6 FROM users WHERE email = ?7 AND id = ?8 AND ?8 != '' \
-             ON CONFLICT (scope) DO UPDATE SET failed_attempts = attempt_budgets.failed_attempts + 1, \
-             locked_until = {next}, expires_at = excluded.expires_at \
-             WHERE attempt_budgets.locked_until <= ?1 RETURNING locked_until"
-        ))
-        .bind(&binds)?;
-    let mut binds = vec![int(now)];
-    binds.extend(policy_values(policy));
-    binds.extend([text(email), text(device_user)]);
+    binds.extend([text(email), text(device_user), text(device_id)]);
     let by_stranger = db
         .prepare(format!(
             "UPDATE users SET failed_attempts = failed_attempts + 1, locked_until = {} \
-             WHERE email = ?5 AND id != ?6 AND locked_until <= ?1 RETURNING locked_until",
-            lock_after("failed_attempts + 1", 2, 1)
+             WHERE email = ?5 AND NOT (id = ?6 AND {}) AND locked_until <= ?1 RETURNING locked_until",
+            lock_after("failed_attempts + 1", 2, 1),
+            super::devices::is_trusted_sql(6, 7)
         ))
         .bind(&binds)?;
+    let trusted = format!("id = ?2 AND {}", super::devices::is_trusted_sql(2, 4));
     let lock = db
-        .prepare(
-            "SELECT CASE WHEN id = ?2 THEN COALESCE((SELECT locked_until FROM attempt_budgets WHERE scope = ?3), 0) \
-             ELSE locked_until END AS locked_until FROM users WHERE email = ?1",
-        )
-        .bind(&[text(email), text(device_user), text(&scope)])?;
+        .prepare(format!(
+            "SELECT CASE WHEN {trusted} THEN COALESCE((SELECT locked_until FROM attempt_budgets WHERE scope = ?3), 0) \
+             ELSE locked_until END AS locked_until, {trusted} AS by_device FROM users WHERE email = ?1"
+        ))
+        .bind(&[text(email), text(device_user), text(&scope), text(device_id)])?;
     let read = super::users::find_by_email_statement(db, email)?;
     let unknown = Budget::UnknownEmail(email_hash.to_string());
     let unknown_scope = unknown.scope("").unwrap_or_default();
@@ -303,13 +297,41 @@ pub async fn reserve_sign_in(
         let reservation = reservation_of(first_of(&results, 4)?, current, now);
         return Ok(SignInAttempt { user: None, budget: unknown, reservation });
     };
-    let (budget, reserved) = if *user.id == *device_user {
+    let lock = first_of::<LockedUntil>(&results, 2)?;
+    let (budget, reserved) = if lock.as_ref().is_some_and(|l| l.by_device != 0) {
         (device_budget, first_of(&results, 0)?)
     } else {
         (Budget::Strangers, first_of(&results, 1)?)
     };
-    let current = first_of::<LockedUntil>(&results, 2)?.map_or(0, |c| c.locked_until);
+    let current = lock.map_or(0, |c| c.locked_until);
     Ok(SignInAttempt { user: Some(user), budget, reservation: reservation_of(reserved, current, now) })
+}
+
+/// The reservation of a sign-in in the run of `device` (user id, device id), counted only when it
+/// is a trusted device of the account with this e-mail; `scope` is its budget's.
+fn reserve_by_trusted_device(
+    db: &Db,
+    email: &str,
+    (device_user, device_id): (&str, &str),
+    scope: &str,
+    policy: ThrottlePolicy,
+    now: u64,
+) -> Result<D1PreparedStatement, Error> {
+    let first = lock_after("1", 2, 1);
+    let next = lock_after("attempt_budgets.failed_attempts + 1", 2, 1);
+    let mut binds = vec![int(now)];
+    binds.extend(policy_values(policy));
+    binds.extend([text(scope), int(now + BUDGET_KEEP_SECONDS), text(email), text(device_user), text(device_id)]);
+    Ok(db
+        .prepare(format!(
+            "INSERT INTO attempt_budgets (scope, user_id, failed_attempts, locked_until, expires_at) \
+             SELECT ?5, id, 1, {first}, ?6 FROM users WHERE email = ?7 AND id = ?8 AND ?8 != '' AND {} \
+             ON CONFLICT (scope) DO UPDATE SET failed_attempts = attempt_budgets.failed_attempts + 1, \
+             locked_until = {next}, expires_at = excluded.expires_at \
+             WHERE attempt_budgets.locked_until <= ?1 RETURNING locked_until",
+            super::devices::is_trusted_sql(8, 9)
+        ))
+        .bind(&binds)?)
 }
 
 /// Hands a reservation back: the attempt was not a failure (a correct password that still needs

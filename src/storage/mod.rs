@@ -3,6 +3,7 @@
 
 pub mod attempts;
 pub mod data_keys;
+pub mod devices;
 mod error;
 pub mod events;
 pub mod ip_limits;
@@ -85,7 +86,7 @@ pub enum Outcome {
 }
 
 /// Drops revocation rows whose sessions have expired anyway, events older than 90 days,
-/// failure budgets nobody used for half a year and spent WebAuthn challenges.
+/// failure budgets and trusted devices nobody used for half a year and spent WebAuthn challenges.
 pub async fn prune(env: &worker::Env, now: u64) -> Result<(), Error> {
     let db = Db::primary(env)?;
     batch(
@@ -96,6 +97,7 @@ pub async fn prune(env: &worker::Env, now: u64) -> Result<(), Error> {
                 .bind(&[int(now.saturating_sub(EVENT_RETENTION_SECONDS))])?,
             attempts::prune(&db, now)?,
             passkeys::prune(&db, now)?,
+            devices::prune(&db, now)?,
         ],
     )
     .await?;

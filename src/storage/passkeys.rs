@@ -9,6 +9,7 @@ use worker::wasm_bindgen::JsValue;
 use worker::D1PreparedStatement;
 
 use super::attempts::{self, Budget, Generations, Reservation};
+use super::devices::{self, Trust};
 use super::events::{self, NewEvent};
 use super::precondition::Precondition;
 use super::users::{self, UserRow};
@@ -218,8 +219,8 @@ pub struct PasskeySignInAttempt {
 }
 
 /// Spends the challenge, finds the credential's account and reserves an attempt in its failure
-/// run: the run of the device the cookie names (`device`: user id and device id) when that is
-/// the credential's user, else the account's strangers' run. One transaction.
+/// run: the run of the device the cookie names (`device`: user id and device id) when that is a
+/// trusted device of the credential's user, else the account's strangers' run. One transaction.
 pub async fn reserve_sign_in(
     db: &Db,
     credential_id: &str,
@@ -234,32 +235,37 @@ pub async fn reserve_sign_in(
     let by_device = Precondition::new(
         &format!("id = {owner} AND id = ? AND ? != ''"),
         vec![text(credential_id), text(device_user), text(device_user)],
+    )
+    .and(devices::is_trusted(device_user, device_id));
+    let by_stranger = Precondition::new(
+        &format!("id = {owner} AND NOT (id = ? AND EXISTS (SELECT 1 FROM trusted_devices WHERE user_id = ? AND device_id = ?))"),
+        vec![text(credential_id), text(device_user), text(device_user), text(device_id)],
     );
-    let by_stranger =
-        Precondition::new(&format!("id = {owner} AND id != ?"), vec![text(credential_id), text(device_user)]);
     let reserve_device = attempts::reserve_where(db, &device_budget, device_user, &by_device, policy, now)?;
     let reserve_stranger = attempts::reserve_where(db, &Budget::Strangers, "", &by_stranger, policy, now)?;
+    let trusted = format!("id = ?2 AND {}", devices::is_trusted_sql(2, 4));
     let user = db
-        .prepare(
+        .prepare(format!(
             "SELECT id, email, name, password_hash, totp_enabled_at, password_generation, session_generation, \
-             CASE WHEN id = ?2 THEN COALESCE((SELECT locked_until FROM attempt_budgets WHERE scope = ?3), 0) \
-             ELSE locked_until END AS locked_until \
-             FROM users WHERE id = (SELECT user_id FROM passkeys WHERE credential_id = ?1)",
-        )
-        .bind(&[text(credential_id), text(device_user), text(&device_budget.scope(device_user).unwrap_or_default())])?;
+             CASE WHEN {trusted} THEN COALESCE((SELECT locked_until FROM attempt_budgets WHERE scope = ?3), 0) \
+             ELSE locked_until END AS locked_until, {trusted} AS by_device \
+             FROM users WHERE id = (SELECT user_id FROM passkeys WHERE credential_id = ?1)"
+        ))
+        .bind(&[
+            text(credential_id),
+            text(device_user),
+            text(&device_budget.scope(device_user).unwrap_or_default()),
+            text(device_id),
+        ])?;
     let passkey =
         db.prepare(format!("SELECT {COLUMNS} FROM passkeys WHERE credential_id = ?1")).bind(&[text(credential_id)])?;
     let statements = vec![spend.statement(db, now)?, reserve_device, reserve_stranger, user, passkey];
     let results = users::run_batch(db, statements).await?;
     let spent = users::changes(&results, 0) > 0;
-    #[derive(Deserialize)]
-    struct Locked {
-        locked_until: u64,
-    }
     let user: Option<UserRow> = attempts::first_of(&results, 3)?;
-    let lock: Option<Locked> = attempts::first_of(&results, 3)?;
+    let lock: Option<attempts::LockedUntil> = attempts::first_of(&results, 3)?;
     let passkey: Option<PasskeyRow> = attempts::first_of(&results, 4)?;
-    let (Some(user), Some(passkey)) = (user, passkey) else {
+    let (Some(user), Some(passkey), Some(lock)) = (user, passkey, lock) else {
         return Ok(PasskeySignInAttempt {
             found: None,
             budget: Budget::Strangers,
@@ -267,12 +273,12 @@ pub async fn reserve_sign_in(
             spent,
         });
     };
-    let (budget, reserved) = if *user.id == *device_user {
+    let (budget, reserved) = if lock.by_device != 0 {
         (device_budget, attempts::first_of(&results, 1)?)
     } else {
         (Budget::Strangers, attempts::first_of(&results, 2)?)
     };
-    let reservation = attempts::reservation_of(reserved, lock.map_or(0, |l| l.locked_until), now);
+    let reservation = attempts::reservation_of(reserved, lock.locked_until, now);
     Ok(PasskeySignInAttempt { found: Some((user, passkey)), budget, reservation, spent })
 }
 
@@ -327,8 +333,9 @@ pub struct PasskeyUse<'a> {
 
 /// Records a successful passkey use: the new counter (only over the one that was verified, so
 /// of two assertions with one counter only one wins), last use and backup state; ends the
-/// failure run of `budget` and records `events`, all only while this request's challenge is
-/// spent by it (and, for a sign-in, the generations are current).
+/// failure run of `budget`, records `events` and, for a sign-in, trusts the browser (`trust`), all
+/// only while this request's challenge is spent by it (and, for a sign-in, the generations are
+/// current).
 pub async fn record_use(
     db: &Db,
     used: &PasskeyUse<'_>,
@@ -336,6 +343,7 @@ pub async fn record_use(
     budget: &Budget,
     generations: Option<Generations>,
     events: &[NewEvent<'_>],
+    trust: Option<&Trust>,
 ) -> Result<Outcome, Error> {
     let mut pre = spend.precondition().and(Precondition::new(
         "EXISTS (SELECT 1 FROM passkeys WHERE credential_id = ? AND user_id = ? AND sign_count = ?)",
@@ -347,6 +355,9 @@ pub async fn record_use(
     let mut statements = events.iter().map(|e| events::insert(db, e, &pre)).collect::<Result<Vec<_>, _>>()?;
     let (reset_sql, reset_binds) = attempts::reset_when(used.user_id, budget);
     statements.push(pre.statement(db, &reset_sql, reset_binds)?);
+    if let Some(trust) = trust {
+        statements.push(devices::trust(db, trust, &pre)?);
+    }
     statements.push(pre.statement(
         db,
         "UPDATE passkeys SET sign_count = ?3, backed_up = ?4, last_used_at = ?5 \

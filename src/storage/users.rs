@@ -6,6 +6,7 @@ use serde_json::json;
 use worker::D1PreparedStatement;
 
 use super::attempts::{self, Budget, Generations, Reservation};
+use super::devices::{self, Trust};
 use super::events::{self, EventType, NewEvent, Origin};
 use super::precondition::Precondition;
 use super::Error;
@@ -52,16 +53,18 @@ pub struct NewUser<'a> {
     pub now: u64,
 }
 
-/// Creates the account and records `account_created`, unless the e-mail is taken (`LostRace`):
-/// the unique index settles races between two sign-ups with the same address.
-pub async fn create(db: &Db, user: &NewUser<'_>, origin: &Origin) -> Result<Outcome, Error> {
+/// Creates the account, records `account_created` and trusts the browser that signed up
+/// (`trust`), unless the e-mail is taken (`LostRace`): the unique index settles races between two
+/// sign-ups with the same address.
+pub async fn create(db: &Db, user: &NewUser<'_>, origin: &Origin, trust: &Trust) -> Result<Outcome, Error> {
     let insert = db
         .prepare("INSERT INTO users (id, email, name, password_hash, password_changed_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (email) DO NOTHING")
         .bind(&[text(user.id), text(user.email), text(user.name), text(user.password_hash), int(user.now)])?;
     let created =
         NewEvent { user_id: user.id, kind: EventType::AccountCreated, at: user.now, origin, detail: json!({}) };
     let event = events::insert(db, &created, &Precondition::user_exists(user.id))?;
-    let results = run_batch(db, vec![insert, event]).await?;
+    let trusted = devices::trust(db, trust, &Precondition::user_exists(user.id))?;
+    let results = run_batch(db, vec![insert, event, trusted]).await?;
     Ok(if changes(&results, 0) > 0 { Outcome::Applied } else { Outcome::LostRace })
 }
 
@@ -210,9 +213,9 @@ pub async fn end_session(
 }
 
 /// Completes a sign-in verified under `generations`, only if they are still current: ends the
-/// failure run of `budget`, records `event` (built with [`Precondition::current`]) and replaces the
-/// hash with `upgrade` (old, new) when asked. `LostRace` when a password change or "sign out
-/// other sessions" came in between.
+/// failure run of `budget`, trusts the browser (`trust`), records `event` (built with
+/// [`Precondition::current`]) and replaces the hash with `upgrade` (old, new) when asked.
+/// `LostRace` when a password change or "sign out other sessions" came in between.
 pub async fn complete_sign_in(
     db: &Db,
     user_id: &str,
@@ -220,10 +223,11 @@ pub async fn complete_sign_in(
     budget: &Budget,
     event: &NewEvent<'_>,
     upgrade: Option<(&str, &str)>,
+    trust: &Trust,
 ) -> Result<super::Outcome, Error> {
     let current = Precondition::current(user_id, generations);
     let (reset, binds) = super::attempts::reset_when(user_id, budget);
-    let mut statements = vec![current.statement(db, &reset, binds)?];
+    let mut statements = vec![current.statement(db, &reset, binds)?, devices::trust(db, trust, &current)?];
     if let Some((old, new)) = upgrade {
         statements.push(upgrade_hash(db, user_id, old, new)?);
     }
@@ -243,8 +247,9 @@ pub enum PasswordChange {
 /// Sets a new password hash if the stored one is still `old_hash` (so of two concurrent changes
 /// exactly one wins), bumps `password_generation` (pending sign-ins and racing sign-ins under
 /// the old password fail) and, when `end_sessions`, `session_generation` (every session ends);
-/// clears the account's strangers' failure run and the failure run of `budget` (the session
-/// that changed it) and records `event`, all in one transaction.
+/// ends the trust of every device but `keep_device` (the caller's own), clears the account's
+/// strangers' failure run and the failure run of `budget` (the session that changed it) and
+/// records `event`, all in one transaction.
 pub async fn change_password(
     db: &Db,
     change: &NewPassword<'_>,
@@ -266,8 +271,12 @@ pub async fn change_password(
             int(u64::from(change.end_sessions)),
         ])?;
     let changed = Precondition::password_hash_is(change.user_id, change.new_hash);
-    let statements =
-        vec![update, events::insert(db, event, &changed)?, super::attempts::reset(db, change.user_id, budget)?];
+    let statements = vec![
+        update,
+        events::insert(db, event, &changed)?,
+        super::attempts::reset(db, change.user_id, budget)?,
+        devices::end_trust_of_others(db, change.user_id, change.keep_device, &changed)?,
+    ];
     let results = run_batch(db, statements).await?;
     let row = results.first().map(|r| r.results::<GenerationsRow>()).transpose()?.and_then(|r| r.into_iter().next());
     Ok(match row {
@@ -284,6 +293,8 @@ pub struct NewPassword<'a> {
     pub new_hash: &'a str,
     pub now: u64,
     pub end_sessions: bool,
+    /// The caller's own trusted device (its cookie's id), which stays trusted.
+    pub keep_device: Option<&'a str>,
 }
 
 #[derive(Deserialize)]
@@ -292,23 +303,28 @@ struct GenerationsRow {
     session_generation: u64,
 }
 
-/// Ends every session of the user at once ("sign out other sessions"): bumps
-/// `session_generation`, in one transaction with `also` (the event). Answers the new generations.
 /// Ends every session of the user by moving on from session generation `from` to `from + 1`, with
-/// its event; `LostRace` when the generation had moved on already (the caller's own session
-/// ended with it). The next generation is known before the batch, so the caller's new session
-/// can be stored while it runs.
-pub async fn end_all_sessions(db: &Db, user_id: &str, from: u64, event: &NewEvent<'_>) -> Result<Outcome, Error> {
+/// its event, and the trust of every device but `keep_device` (the caller's own); `LostRace` when
+/// the generation had moved on already (the caller's own session ended with it). The next
+/// generation is known before the batch, so the caller's new session can be stored while it runs.
+pub async fn end_all_sessions(
+    db: &Db,
+    user_id: &str,
+    from: u64,
+    event: &NewEvent<'_>,
+    keep_device: Option<&str>,
+) -> Result<Outcome, Error> {
     let guard = Precondition::session_generation_is(user_id, from);
+    let untrust = devices::end_trust_of_others(db, user_id, keep_device, &guard)?;
     let event = events::insert(db, event, &guard)?;
     let bump = guard.statement(
         db,
         "UPDATE users SET session_generation = session_generation + 1 WHERE id = ?1 AND {pre} RETURNING id",
         vec![text(user_id)],
     )?;
-    let results = run_batch(db, vec![event, bump]).await?;
+    let results = run_batch(db, vec![untrust, event, bump]).await?;
     let bumped =
-        results.get(1).map(|r| r.results::<serde_json::Value>()).transpose()?.is_some_and(|rows| !rows.is_empty());
+        results.get(2).map(|r| r.results::<serde_json::Value>()).transpose()?.is_some_and(|rows| !rows.is_empty());
     Ok(if bumped { Outcome::Applied } else { Outcome::LostRace })
 }
 
