@@ -46,3 +46,28 @@ async fn the_scheduled_cleanup_drops_expired_revocations_spent_challenges_and_ev
     );
     assert_eq!(app.me().await.status, 200);
 }
+
+#[tokio::test]
+async fn the_scheduled_cleanup_forgets_devices_unused_for_180_days() {
+    let mut app = TestApp::new();
+    app.signed_up_user().await;
+    let user_id = TestApp::user_id_of(&app.me().await);
+    let t = now();
+    d1(&format!(
+        "INSERT INTO trusted_devices (user_id, device_id, created_at, last_used_at, device, browser, os) VALUES \
+         ('{user_id}', 'AAAAAAAAAAAAAAAAAAAAAA', {old}, {old}, 'desktop', 'Firefox', 'Linux'), \
+         ('{user_id}', 'BBBBBBBBBBBBBBBBBBBBBB', {old}, {recent}, 'mobile', 'Safari', 'iOS')",
+        old = t - 181 * 86_400,
+        recent = t - 179 * 86_400
+    ));
+
+    run_scheduled_cleanup(&mut app).await;
+
+    let ids: Vec<String> = app.devices().await.body["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, [app.device_id(), "BBBBBBBBBBBBBBBBBBBBBB".to_string()], "used 179 days ago: kept");
+}
