@@ -140,8 +140,8 @@ pub async fn list(app: &App, req: &Request, current: &CurrentSession) -> Result<
 
 /// `DELETE /api/security/devices/{id}`: the device is a stranger again until its next completed
 /// sign-in. Forgetting the caller's own browser needs no sudo; another one does (a stolen session
-/// must not quietly take the owner's device its protection). Unknown ids and other users' ids are
-/// the same 404.
+/// must not quietly strip the owner's device of its protection). Unknown ids and other users' ids
+/// are the same 404.
 pub async fn forget(app: &App, req: &Request, current: &CurrentSession, id: &str) -> Result<(), ApiError> {
     if !looks_like_device_id(id) {
         return Err(ApiError::NotFound);
