@@ -81,9 +81,9 @@ pub(super) fn is_trusted(user_id: &str, device_id: &str) -> Precondition {
 
 /// The user's trusted devices, `own` (the caller's browser) first, then the most recently used,
 /// each as the API answers it but for `current`: `{id, device, browser, os, city, country,
-/// created_at, last_used_at}`. Rows stay JSON
-/// values (read as every batch result is) rather than a typed row: a struct of its own, read and
-/// written, costs the worker kilobytes of its 512 KiB budget.
+/// created_at, last_used_at}`. Rows stay JSON values (read as every batch result is) rather than a
+/// typed row: a struct of its own, read and written, costs the worker kilobytes of its 512 KiB
+/// budget.
 pub async fn list(db: &Db, user_id: &str, own: Option<&str>) -> Result<Vec<Value>, Error> {
     super::all(
         db.prepare(
