@@ -1,5 +1,6 @@
 // My account → Security: the page entry. It checks who is signed in, wires the cards (each its own
-// module under js/security/) and loads the overview, the passkeys, the sessions and the activity.
+// module under js/security/) and loads the overview, the passkeys, the sessions, the trusted
+// devices and the activity.
 import { api, ApiError, messageOf } from './js/api.js';
 import { showError } from './js/messages.js';
 import { wireRevealButtons } from './js/reveal.js';
@@ -10,6 +11,7 @@ import * as password from './js/security/password.js';
 import * as twoFactor from './js/security/two-factor.js';
 import * as passkeys from './js/security/passkeys.js';
 import * as sessions from './js/security/sessions.js';
+import * as devices from './js/security/devices.js';
 import * as activity from './js/security/activity.js';
 import { plural } from './js/security/words.js';
 
@@ -37,7 +39,13 @@ async function start() {
   twoFactor.init();
   passkeys.init();
   sessions.init();
-  setLoaders({ overview: loadOverview, passkeys: passkeys.load, sessions: sessions.load, activity: activity.load });
+  setLoaders({
+    overview: loadOverview,
+    passkeys: passkeys.load,
+    sessions: sessions.load,
+    devices: devices.load,
+    activity: activity.load,
+  });
   try {
     const answer = await api('/api/me');
     if (!answer?.user) throw new ApiError(500, 'bad_response', 'Something went wrong on our side. Please try again in a moment.');
@@ -54,7 +62,7 @@ async function start() {
   }
   document.body.classList.remove('is-loading');
   document.body.classList.add('is-ready');
-  await Promise.all([loadOverview(), passkeys.load(), sessions.load(), activity.load()]);
+  await Promise.all([loadOverview(), passkeys.load(), sessions.load(), devices.load(), activity.load()]);
 }
 
 window.addEventListener('unhandledrejection', (event) => {

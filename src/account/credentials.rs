@@ -1,10 +1,11 @@
 //! A signed-in session proving its password again: "Confirm it's you" (sudo) and the password
 //! change (SPEC §5.3, §5.8). Failures count against the session, never the account.
 
-use futures_util::future::join;
+use futures_util::future::join3;
 use serde_json::json;
 
 use super::attempts::Attempt;
+use super::devices;
 use super::factors::{self, SecondFactor};
 use super::keys;
 use super::sign_in::hash_password;
@@ -48,7 +49,7 @@ pub async fn confirm(
             let (attempt, candidate) = factors::candidate_or_hand_back(app, &keys, &row, &factor, attempt).await?;
             let outcome = match candidate {
                 Some(candidate) => {
-                    let using = Use { budget: attempt.budget(), generations: None, events: &[] };
+                    let using = Use { budget: attempt.budget(), generations: None, events: &[], trust: None };
                     two_factor::use_proof(&db, &row.id, &candidate.proof(), &using, app.now, &app.origin).await?
                 }
                 None => Outcome::LostRace,
@@ -92,9 +93,11 @@ pub struct PasswordChanged {
 }
 
 /// `PUT /api/security/password`: needs the current password; by default ends every other
-/// session (one D1 write bumps the generations) and gives the caller a new token.
+/// session (one D1 write bumps the generations) and gives the caller a new token. Every other
+/// device's trust ends with it; the caller's browser (its `device_cookie`) stays trusted.
 pub async fn change_password(
     app: &App,
+    device_cookie: Option<&str>,
     current: &CurrentSession,
     current_password: &str,
     new_password: &str,
@@ -108,8 +111,9 @@ pub async fn change_password(
             false => Ok(Vec::new()),
         }
     };
-    let (attempt, others) = join(Attempt::by_session(app, current), listing).await;
-    let (attempt, others) = (attempt?, others?);
+    let own_device = devices::own_device_id(app, device_cookie, &user.id);
+    let (attempt, others, own_device) = join3(Attempt::by_session(app, current), listing, own_device).await;
+    let (attempt, others, own_device) = (attempt?, others?, own_device?);
     if !password::verify(current_password, &user.password_hash, app.config.hash_params).is_right() {
         let detail = json!({ "factor": "password", "action": "change_password" });
         return Err(attempt.failed(app, detail, ApiError::WrongPassword).await?);
@@ -140,6 +144,7 @@ pub async fn change_password(
         new_hash: &new_hash,
         now: app.now,
         end_sessions: sign_out_others,
+        keep_device: own_device.as_deref(),
     };
     let next = sign_out_others.then(|| session::next_token(&user.id)).transpose()?;
     let changing = ChangingSession {

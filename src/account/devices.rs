@@ -1,15 +1,29 @@
 //! Known devices (OWASP "device cookies", SPEC §5.7): a browser that completed a sign-in gets a
-//! signed `__Host-device` cookie naming the user and a random device id. At the next sign-in of
-//! that user, its attempts count in the device's own failure run, so strangers who lock the
-//! account's strangers' run out cannot keep the owner out. The cookie grants nothing else.
+//! signed `__Host-device` cookie naming the user and a random device id, and D1 remembers it as a
+//! trusted device of that user. At the user's next sign-in its attempts count in the device's own
+//! failure run, so strangers who lock the account's strangers' run out cannot keep the owner out.
+//! The cookie grants nothing else, and only while its row exists: trust ends with a password
+//! change, "sign out other sessions" (both keep the caller's own browser, which just proved
+//! itself) or the owner forgetting the device on the Security page; the next completed sign-in
+//! trusts it again.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use serde_json::{json, Value};
 
+use super::keys;
+use crate::app::App;
+use crate::auth::require_sudo;
+use crate::auth::session::CurrentSession;
 use crate::domain::secrets::Keyring;
+use crate::domain::user_agent;
 use crate::http::{cookies, ApiError};
+use crate::storage::devices::{self as store, Trust};
+use crate::storage::events::EventType;
+use crate::storage::Outcome;
 
-/// How long a browser stays a known device after its last completed sign-in.
+/// How long a device cookie lives from when it was issued (or signed again under a new key); its
+/// trust may end long before (see the module doc).
 pub const DEVICE_COOKIE_SECONDS: u64 = 180 * 24 * 3600;
 
 /// A device cookie whose signature holds: the user it was issued to and the device id.
@@ -29,8 +43,7 @@ pub fn parse(value: &str, keys: &Keyring) -> Option<KnownDevice> {
     let well_formed = parts.next().is_none()
         && user_id.len() == 32
         && user_id.bytes().all(|b| b.is_ascii_hexdigit())
-        && device_id.len() == 22
-        && device_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && looks_like_device_id(device_id);
     if !well_formed {
         return None;
     }
@@ -38,17 +51,104 @@ pub fn parse(value: &str, keys: &Keyring) -> Option<KnownDevice> {
     Some(KnownDevice { user_id: user_id.into(), device_id: device_id.into(), outdated: !current })
 }
 
-/// A new device cookie for `user_id` (a `Set-Cookie` value).
-pub fn new_cookie(keys: &Keyring, user_id: &str) -> Result<String, ApiError> {
+/// A device id is 16 random bytes, base64url: 22 characters.
+pub fn looks_like_device_id(value: &str) -> bool {
+    value.len() == 22 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn new_device_id() -> Result<String, ApiError> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|error| ApiError::internal("a device id", error))?;
-    Ok(cookie_for(keys, user_id, &URL_SAFE_NO_PAD.encode(bytes)))
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// The device cookie of `device_id` for `user_id`, signed under the current device key.
 pub fn cookie_for(keys: &Keyring, user_id: &str, device_id: &str) -> String {
     let value = format!("{user_id}.{device_id}.{}", keys.device_signature(user_id, device_id));
     cookies::set(cookies::DEVICE, &value, DEVICE_COOKIE_SECONDS)
+}
+
+/// The browser a completed sign-in trusts, decided before the batch that completes it (which
+/// writes `row`), and the cookie to send it.
+pub struct Trusting {
+    pub row: Trust,
+    /// A new `__Host-device` cookie, unless the browser holds this device's under the current key.
+    pub cookie: Option<String>,
+}
+
+/// The browser of this request as a trusted device of `user_id`: the device its cookie names
+/// when that is one of this user's (signed again if under an older key), else a new device.
+pub fn trusting(app: &App, keys: &Keyring, device: Option<&KnownDevice>, user_id: &str) -> Result<Trusting, ApiError> {
+    let (device_id, cookie) = match device {
+        Some(d) if d.user_id == user_id && !d.outdated => (d.device_id.clone(), None),
+        // Signed under an older key: the same device, signed again under the current key.
+        Some(d) if d.user_id == user_id => (d.device_id.clone(), Some(cookie_for(keys, user_id, &d.device_id))),
+        _ => {
+            let id = new_device_id()?;
+            let cookie = cookie_for(keys, user_id, &id);
+            (id, Some(cookie))
+        }
+    };
+    let named = user_agent::parse_with_hints(&app.origin.user_agent, &app.client_hints);
+    let row = Trust {
+        user_id: user_id.into(),
+        device_id,
+        device: serde_json::to_value(named.kind)?.as_str().unwrap_or("unknown").to_string(),
+        browser: named.browser,
+        os: named.os,
+        city: app.origin.city.clone(),
+        country: app.origin.country.clone(),
+        now: app.now,
+    };
+    Ok(Trusting { row, cookie })
+}
+
+/// The device id of the caller's own browser: its cookie's, when the signature holds and it is
+/// `user_id`'s. The data keys are read only when the request has a device cookie.
+pub async fn own_device_id(app: &App, device_cookie: Option<&str>, user_id: &str) -> Result<Option<String>, ApiError> {
+    let Some(cookie) = device_cookie else { return Ok(None) };
+    let keys = keys::load(app).await?;
+    Ok(parse(cookie, &keys).filter(|d| d.user_id == user_id).map(|d| d.device_id))
+}
+
+/// `GET /api/security/devices`: the caller's own browser first (marked `current`), then the
+/// others, most recently used first; each as `openapi.json`'s `TrustedDevice`.
+pub async fn list(app: &App, device_cookie: Option<&str>, current: &CurrentSession) -> Result<Vec<Value>, ApiError> {
+    let user_id = &current.user.id;
+    // The data keys are cached in the isolate: this rarely costs a round trip of its own.
+    let own = own_device_id(app, device_cookie, user_id).await?;
+    let own = own.as_deref();
+    let mut rows = app.read_near(|db| async move { store::list(&db, user_id, own).await }).await?;
+    for row in rows.iter_mut() {
+        let current = own.is_some() && row["id"].as_str() == own;
+        row["current"] = Value::Bool(current);
+    }
+    Ok(rows)
+}
+
+/// `DELETE /api/security/devices/{id}`: the device is a stranger again until its next completed
+/// sign-in. Forgetting the caller's own browser needs no sudo; another one does (a stolen session
+/// must not quietly strip the owner's device of its protection). Unknown ids and other users' ids
+/// are the same 404.
+pub async fn forget(
+    app: &App,
+    device_cookie: Option<&str>,
+    current: &CurrentSession,
+    id: &str,
+) -> Result<(), ApiError> {
+    if !looks_like_device_id(id) {
+        return Err(ApiError::NotFound);
+    }
+    let user_id = &current.user.id;
+    let own = own_device_id(app, device_cookie, user_id).await?.as_deref() == Some(id);
+    if !own {
+        require_sudo(current, app.now)?;
+    }
+    let event = super::event(app, user_id, EventType::TrustedDeviceForgotten, json!({ "current": own }));
+    match store::forget(&app.db()?, user_id, id, &event).await? {
+        Outcome::Applied => Ok(()),
+        Outcome::LostRace => Err(ApiError::NotFound),
+    }
 }
 
 #[cfg(test)]
@@ -62,12 +162,17 @@ mod tests {
         cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_string()
     }
 
+    fn new_cookie(keys: &Keyring) -> String {
+        value_of(&cookie_for(keys, USER, &new_device_id().unwrap()))
+    }
+
     #[test]
     fn a_cookie_names_its_user_and_device_and_only_verifies_unchanged() {
         let keys = Keyring::new(KEY, None).unwrap();
-        let value = value_of(&new_cookie(&keys, USER).unwrap());
+        let value = new_cookie(&keys);
         let device = parse(&value, &keys).unwrap();
         assert_eq!(device.user_id, USER);
+        assert!(looks_like_device_id(&device.device_id));
         let other_user = value.replacen("0123", "1123", 1);
         assert_eq!(parse(&other_user, &keys), None);
         for bad in ["", "a.b.c", &format!("{value}.x"), &value.replace('.', "")] {
@@ -78,8 +183,18 @@ mod tests {
     #[test]
     fn each_cookie_is_a_new_device() {
         let keys = Keyring::new(KEY, None).unwrap();
-        let a = parse(&value_of(&new_cookie(&keys, USER).unwrap()), &keys).unwrap();
-        let b = parse(&value_of(&new_cookie(&keys, USER).unwrap()), &keys).unwrap();
+        let a = parse(&new_cookie(&keys), &keys).unwrap();
+        let b = parse(&new_cookie(&keys), &keys).unwrap();
         assert_ne!(a.device_id, b.device_id);
+    }
+
+    #[test]
+    fn device_ids_are_22_base64url_characters() {
+        assert!(looks_like_device_id("AAAAAAAAAAAAAAAAAAAA-_"));
+        for bad in
+            ["", "AAAAAAAAAAAAAAAAAAAAA", "AAAAAAAAAAAAAAAAAAAAAAA", "AAAAAAAAAAAAAAAAAAAA+/", "AAAAAAAAAAAAAAAAAAAA.."]
+        {
+            assert!(!looks_like_device_id(bad), "{bad}");
+        }
     }
 }

@@ -12,6 +12,7 @@ use worker::Request;
 
 use super::attempts::Attempt;
 use super::ceremony::{self, Client, Pending};
+use super::devices;
 use super::sign_in::{self, SignedIn};
 use super::{credentials, keys};
 use crate::app::App;
@@ -476,12 +477,15 @@ pub async fn sign_in(
     let used = passkey_use(app, &passkey, &asserted);
     let event = super::event(app, &user.id, EventType::SignIn, json!({ "method": "passkey" }));
     let generations = Some(user.generations());
-    let recorded = store::record_use(&app.db()?, &used, &spend, attempt.budget(), generations, &[event]).await?;
+    let trust = devices::trusting(app, &keys, client.device(), &user.id)?;
+    let db = app.db()?;
+    let recorded =
+        store::record_use(&db, &used, &spend, attempt.budget(), generations, &[event], Some(&trust.row)).await?;
     if recorded != Recorded::Applied {
         return Err(lost_race(app, attempt, &user.id, "sign_in", recorded).await);
     }
     let who = (&*user.id, user.email.as_str(), user.name.as_str());
-    sign_in::start(app, &keys, client.device(), who, user.generations(), "passkey").await
+    sign_in::start(app, trust.cookie, who, user.generations(), "passkey").await
 }
 
 fn passkey_use<'a>(app: &App, passkey: &'a PasskeyRow, asserted: &webauthn::Asserted) -> PasskeyUse<'a> {
@@ -556,13 +560,16 @@ pub async fn second_step(
     let event = super::event(app, pending.user_id(), EventType::SignIn, json!({ "method": method }));
     let used = passkey_use(app, &passkey, &asserted);
     let generations = Some(pending.generations());
-    let recorded = store::record_use(&app.db()?, &used, &spend, attempt.budget(), generations, &[event]).await?;
+    let trust = devices::trusting(app, &keys, client.device(), pending.user_id())?;
+    let db = app.db()?;
+    let recorded =
+        store::record_use(&db, &used, &spend, attempt.budget(), generations, &[event], Some(&trust.row)).await?;
     if recorded != Recorded::Applied {
         return Err(lost_race(app, attempt, pending.user_id(), "sign_in", recorded).await);
     }
     pending.end(app).await?;
     let who = (&*row.id, row.email.as_str(), row.name.as_str());
-    sign_in::start(app, &keys, client.device(), who, pending.generations(), method).await
+    sign_in::start(app, trust.cookie, who, pending.generations(), method).await
 }
 
 /// `POST /api/auth/passkey/confirm/options`: a challenge for "Confirm it's you" with a passkey.
@@ -617,7 +624,7 @@ pub async fn confirm(
         }
     };
     let used = passkey_use(app, &passkey, &asserted);
-    let recorded = store::record_use(&app.db()?, &used, &spend, attempt.budget(), None, &[]).await?;
+    let recorded = store::record_use(&app.db()?, &used, &spend, attempt.budget(), None, &[], None).await?;
     if recorded != Recorded::Applied {
         return Err(lost_race(app, attempt, &current.user.id, "confirm", recorded).await);
     }

@@ -4,6 +4,7 @@
 use futures_util::future::join;
 use serde_json::json;
 
+use super::devices;
 use crate::app::App;
 use crate::auth::require_sudo;
 use crate::auth::session::{self, CurrentSession, IssuedSession};
@@ -72,10 +73,16 @@ async fn end_handed_over(app: &App, current: &CurrentSession, id: &SessionId) ->
 }
 
 /// Ends every other session with one D1 write (the user's `session_generation`), racing sign-ins
-/// included; the caller gets a new token of the new generation. Answers it and how many
-/// sessions were listed as live.
-pub async fn end_others(app: &App, current: &CurrentSession) -> Result<(IssuedSession, usize), ApiError> {
-    let others = session::live_others(app, current).await?;
+/// included, and the trust of every device but the caller's (its `device_cookie`); the caller
+/// gets a new token of the new generation. Answers it and how many sessions were listed as live.
+pub async fn end_others(
+    app: &App,
+    device_cookie: Option<&str>,
+    current: &CurrentSession,
+) -> Result<(IssuedSession, usize), ApiError> {
+    let (others, own_device) =
+        join(session::live_others(app, current), devices::own_device_id(app, device_cookie, &current.user.id)).await;
+    let (others, own_device) = (others?, own_device?);
     let user_id = &current.user.id;
     let event = super::event(app, user_id, EventType::OtherSessionsRevoked, json!({ "revoked": others.len() }));
     let from = current.user.generations();
@@ -85,7 +92,7 @@ pub async fn end_others(app: &App, current: &CurrentSession) -> Result<(IssuedSe
     let handover = Handover { user_id, old: &current.id, new: &new_id, expires_at: current.record.summary.expires_at };
     // The caller's new session (of the next generation) is stored while D1 moves on to it.
     let (ended, issued) = join(
-        users::end_all_sessions(&app.db()?, from.session, &handover, &event),
+        users::end_all_sessions(&app.db()?, from.session, &handover, &event, own_device.as_deref()),
         session::reissue(app, current, next, next_generations, current.record.sudo_until),
     )
     .await;

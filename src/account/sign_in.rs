@@ -7,7 +7,7 @@
 use serde_json::json;
 
 use super::ceremony::{self, Client, Pending};
-use super::devices::{self, KnownDevice};
+use super::devices;
 use super::factors::{self, Candidate, SecondFactor};
 use super::keys;
 use crate::app::App;
@@ -16,7 +16,7 @@ use crate::domain::email::{self, Email};
 use crate::domain::name::PersonName;
 use crate::domain::password::{self, Verdict};
 use crate::domain::password_rules::{self, PasswordContext};
-use crate::domain::{secrets::Keyring, tokens};
+use crate::domain::tokens;
 use crate::http::ApiError;
 use crate::storage::attempts::Generations;
 use crate::storage::events::EventType;
@@ -83,7 +83,9 @@ pub async fn with_password(
     }
     let event = super::event(app, &user.id, EventType::SignIn, json!({ "method": "password" }));
     let budget = reserved.attempt.budget();
-    let outcome = users::complete_sign_in(&app.db()?, &user.id, user.generations(), budget, &event, upgrade).await?;
+    let trust = devices::trusting(app, &keys, client.device(), &user.id)?;
+    let outcome =
+        users::complete_sign_in(&app.db()?, &user.id, user.generations(), budget, &event, upgrade, &trust.row).await?;
     if outcome == Outcome::LostRace {
         // The password changed (or every session was ended) while this one was being checked:
         // no failure of the person's, and no session.
@@ -91,28 +93,21 @@ pub async fn with_password(
         return Err(ApiError::InvalidCredentials);
     }
     let who = (&*user.id, user.email.as_str(), user.name.as_str());
-    let signed_in = start(app, &keys, client.device(), who, user.generations(), "password");
+    let signed_in = start(app, trust.cookie, who, user.generations(), "password");
     Ok(PasswordStep::SignedIn(Box::new(signed_in.await?)))
 }
 
-/// Starts the session of a completed sign-in and, for a browser that is not yet a known device
-/// of this user, a device cookie.
+/// Starts the session of a completed sign-in, whose batch trusted the browser (`device_cookie`:
+/// the cookie [`devices::trusting`] decided it needs).
 pub(super) async fn start(
     app: &App,
-    keys: &Keyring,
-    device: Option<&KnownDevice>,
+    device_cookie: Option<String>,
     (user_id, email, name): (&str, &str, &str),
     generations: Generations,
     method: &str,
 ) -> Result<SignedIn, ApiError> {
     super::emails::normalise_later(app, user_id, email);
     let session = session::start(app, user_id, method, generations).await?;
-    let device_cookie = match device {
-        Some(d) if d.user_id == user_id && !d.outdated => None,
-        // Signed under an older key: the same device, signed again under the current key.
-        Some(d) if d.user_id == user_id => Some(devices::cookie_for(keys, user_id, &d.device_id)),
-        _ => Some(devices::new_cookie(keys, user_id)?),
-    };
     Ok(SignedIn { user_id: user_id.into(), email: email.into(), name: name.into(), session, device_cookie })
 }
 
@@ -122,13 +117,7 @@ pub fn hash_password(password: &str, app: &App) -> Result<String, ApiError> {
 
 /// `POST /api/auth/signup`: a new account (rules checked, e-mail unique) and its first session,
 /// which is a completed sign-in too.
-pub async fn sign_up(
-    app: &App,
-    device_cookie: Option<&str>,
-    email: &str,
-    password: &str,
-    name: &str,
-) -> Result<SignedIn, ApiError> {
+pub async fn sign_up(app: &App, email: &str, password: &str, name: &str) -> Result<SignedIn, ApiError> {
     let legacy_email = email::legacy_form(email);
     let email = Email::parse(email).map_err(ApiError::invalid_input)?;
     let name = PersonName::parse(name).map_err(ApiError::invalid_input)?;
@@ -147,13 +136,13 @@ pub async fn sign_up(
         password_hash: &hash,
         now: app.now,
     };
-    if users::create(&app.db()?, &new_user, &app.origin).await? == Outcome::LostRace {
+    // A new account: whatever device cookie the browser holds is another user's.
+    let trust = devices::trusting(app, &keys::load(app).await?, None, &id)?;
+    if users::create(&app.db()?, &new_user, &app.origin, &trust.row).await? == Outcome::LostRace {
         return Err(ApiError::EmailTaken);
     }
-    let keys = keys::load(app).await?;
-    let device = device_cookie.and_then(|cookie| devices::parse(cookie, &keys));
     let user = (id.as_str(), email.as_str(), name.as_str());
-    start(app, &keys, device.as_ref(), user, Generations::default(), "password").await
+    start(app, trust.cookie, user, Generations::default(), "password").await
 }
 
 /// `POST /api/auth/login/two-factor`: completes a pending sign-in once, with a code or a
@@ -178,10 +167,12 @@ pub async fn with_second_factor(
     let method = format!("password+{}", factor.name());
     // A lost key: the pending sign-in stays for a recovery code.
     let (attempt, candidate) = factors::candidate_or_hand_back(app, &keys, &row, &factor, attempt).await?;
+    let trust = devices::trusting(app, &keys, client.device(), &row.id)?;
     let outcome = match &candidate {
         Some(candidate) => {
             let events = [two_factor::Event { kind: EventType::SignIn, detail: json!({ "method": method }) }];
-            let using = Use { budget: attempt.budget(), generations: Some(pending.generations()), events: &events };
+            let generations = Some(pending.generations());
+            let using = Use { budget: attempt.budget(), generations, events: &events, trust: Some(&trust.row) };
             two_factor::use_proof(&app.db()?, &row.id, &candidate.proof(), &using, app.now, &app.origin).await?
         }
         None => Outcome::LostRace,
@@ -196,5 +187,5 @@ pub async fn with_second_factor(
         keys::reencrypt_later(app, &keys, &row.id, secret);
     }
     let who = (&*row.id, row.email.as_str(), row.name.as_str());
-    start(app, &keys, client.device(), who, pending.generations(), &method).await
+    start(app, trust.cookie, who, pending.generations(), &method).await
 }

@@ -22,8 +22,7 @@ struct SignUp {
 
 pub async fn signup(mut req: Request, app: &App) -> Result<Response, ApiError> {
     let body: SignUp = read_json(&mut req).await?;
-    let device = device_cookie(&req);
-    let signed_in = sign_in::sign_up(app, device.as_deref(), &body.email, &body.password, &body.name).await?;
+    let signed_in = sign_in::sign_up(app, &body.email, &body.password, &body.name).await?;
     signed_in_response(app, 201, signed_in)
 }
 

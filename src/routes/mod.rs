@@ -5,6 +5,7 @@
 //! other route file.
 
 mod auth;
+mod devices;
 mod events;
 mod me;
 mod openapi;
@@ -105,6 +106,8 @@ pub fn table() -> Vec<Route> {
         route(Get, "/api/security/sessions", session!(sessions::list)).listing_sessions(),
         route(Post, "/api/security/sessions/revoke-others", sudo!(sessions::revoke_others)).listing_sessions(),
         route(Delete, "/api/security/sessions/{id}", session!(sessions::end)),
+        route(Get, "/api/security/devices", session!(devices::list)),
+        route(Delete, "/api/security/devices/{id}", session!(devices::forget)),
         route(Get, "/api/security/events", session!(events::recent)),
         route(Get, "/api/security/passkeys", session!(passkeys::list)),
         route(Post, "/api/security/passkeys/options", sudo!(passkeys::registration_options)),

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use worker::{Request, Response};
 
-use super::{json, with_cookie};
+use super::{device_cookie, json, with_cookie};
 use crate::account::credentials;
 use crate::app::App;
 use crate::auth::session::CurrentSession;
@@ -32,7 +32,7 @@ struct Changed {
 pub async fn change(mut req: Request, app: &App, current: CurrentSession) -> Result<Response, ApiError> {
     let body: ChangePassword = read_json(&mut req).await?;
     let (old, new, others) = (&body.current_password, &body.new_password, body.sign_out_other_sessions);
-    let changed = credentials::change_password(app, &current, old, new, others).await?;
+    let changed = credentials::change_password(app, device_cookie(&req).as_deref(), &current, old, new, others).await?;
     let response = json(200, &Changed { signed_out_sessions: changed.signed_out_sessions })?;
     match changed.session {
         Some(issued) => with_cookie(response, &issued.cookie(app)),

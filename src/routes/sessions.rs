@@ -3,7 +3,7 @@
 use serde::Serialize;
 use worker::{Request, Response};
 
-use super::{json, no_content, with_cookie};
+use super::{device_cookie, json, no_content, with_cookie};
 use crate::account::sessions::{self as use_case, Ended};
 use crate::app::App;
 use crate::auth::session::{live_others, CurrentSession};
@@ -79,6 +79,6 @@ struct Revoked {
 /// `POST /api/security/sessions/revoke-others` (sudo): the caller gets a fresh token.
 pub async fn revoke_others(req: Request, app: &App, current: CurrentSession) -> Result<Response, ApiError> {
     refuse_oversized(&req)?;
-    let (issued, revoked) = use_case::end_others(app, &current).await?;
+    let (issued, revoked) = use_case::end_others(app, device_cookie(&req).as_deref(), &current).await?;
     with_cookie(json(200, &Revoked { revoked })?, &issued.cookie(app))
 }

@@ -107,7 +107,7 @@ pub(super) fn policy_values(policy: ThrottlePolicy) -> [JsValue; 3] {
 
 #[derive(Deserialize)]
 pub(super) struct LockedUntil {
-    locked_until: u64,
+    pub(super) locked_until: u64,
 }
 
 /// The state a reservation is conditional on, besides the run not being locked.

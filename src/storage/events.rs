@@ -30,6 +30,8 @@ pub enum EventType {
     PasskeyRemoved,
     /// A passkey's sign counter did not grow: it may have been cloned.
     PasskeyCloneWarning,
+    /// The owner forgot a trusted device: it is a stranger again until its next sign-in.
+    TrustedDeviceForgotten,
 }
 
 impl EventType {
@@ -50,6 +52,7 @@ impl EventType {
             Self::PasskeyAdded => "passkey_added",
             Self::PasskeyRemoved => "passkey_removed",
             Self::PasskeyCloneWarning => "passkey_clone_warning",
+            Self::TrustedDeviceForgotten => "trusted_device_forgotten",
         }
     }
 }

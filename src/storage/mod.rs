@@ -3,6 +3,7 @@
 
 pub mod attempts;
 pub mod data_keys;
+pub mod devices;
 pub mod emails;
 mod error;
 pub mod events;
@@ -88,7 +89,7 @@ pub enum Outcome {
 }
 
 /// Drops revocation rows whose sessions have expired anyway, events older than 90 days,
-/// failure budgets nobody used for half a year and spent WebAuthn challenges.
+/// failure budgets and trusted devices nobody used for half a year and spent WebAuthn challenges.
 pub async fn prune(env: &worker::Env, now: u64) -> Result<(), Error> {
     let db = Db::primary(env)?;
     batch(
@@ -100,6 +101,7 @@ pub async fn prune(env: &worker::Env, now: u64) -> Result<(), Error> {
             attempts::prune(&db, now)?,
             passkeys::prune(&db, now)?,
             sign_in::prune(&db, now)?,
+            devices::prune(&db, now)?,
         ],
     )
     .await?;

@@ -9,6 +9,7 @@ use worker::wasm_bindgen::JsValue;
 use worker::D1PreparedStatement;
 
 use super::attempts::{self, Budget, Generations, Reservation};
+use super::devices::{self, Trust};
 use super::events::{self, NewEvent};
 use super::precondition::Precondition;
 use super::users;
@@ -278,8 +279,9 @@ struct CounterSame {
 
 /// Records a successful passkey use: the new counter (only over the one that was verified, so
 /// of two assertions with one counter only one wins), last use and backup state; ends the
-/// failure run of `budget` and records `events`, all only while this request's challenge is
-/// spent by it (and, for a sign-in, the generations are current).
+/// failure run of `budget`, records `events` and, for a sign-in, trusts the browser (`trust`), all
+/// only while this request's challenge is spent by it (and, for a sign-in, the generations are
+/// current).
 pub async fn record_use(
     db: &Db,
     used: &PasskeyUse<'_>,
@@ -287,6 +289,7 @@ pub async fn record_use(
     budget: &Budget,
     generations: Option<Generations>,
     events: &[NewEvent<'_>],
+    trust: Option<&Trust>,
 ) -> Result<Recorded, Error> {
     let counter = Precondition::new(
         "EXISTS (SELECT 1 FROM passkeys WHERE credential_id = ? AND user_id = ? AND sign_count = ?)",
@@ -299,6 +302,9 @@ pub async fn record_use(
     let mut statements = events.iter().map(|e| events::insert(db, e, &pre)).collect::<Result<Vec<_>, _>>()?;
     let (reset_sql, reset_binds) = attempts::reset_when(used.user_id, budget);
     statements.push(pre.statement(db, &reset_sql, reset_binds)?);
+    if let Some(trust) = trust {
+        statements.push(devices::trust(db, trust, &pre)?);
+    }
     statements.push(pre.statement(
         db,
         "UPDATE passkeys SET sign_count = ?3, backed_up = ?4, last_used_at = ?5 \

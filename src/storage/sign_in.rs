@@ -14,6 +14,7 @@ use worker::wasm_bindgen::JsValue;
 use worker::D1PreparedStatement;
 
 use super::attempts::{self, lock_after, policy_values, Budget, Generations, Reservation, BUDGET_KEEP_SECONDS};
+use super::devices;
 use super::passkeys::{PasskeyRow, Spend, COLUMNS as PASSKEY_COLUMNS};
 use super::precondition::Precondition;
 use super::two_factor::FactorsRow;
@@ -120,6 +121,9 @@ struct Found {
     password_generation: Option<u64>,
     session_generation: Option<u64>,
     held_until: u64,
+    /// The request's device is a trusted device of the named account.
+    #[serde(default)]
+    by_device: Option<u32>,
     run_locked_until: u64,
 }
 
@@ -160,24 +164,29 @@ fn count_in_budgets(select: &str) -> String {
 /// The three reservations (device, strangers, unknown: exactly one can count) and the read.
 /// Binds: ?1 now, ?2–?4 policy, ?5 identifier, ?6 device user ('' for none), ?7 device scope,
 /// ?8 unknown scope, ?9 budget expiry, ?10 strangers' passkey scope prefix, ?11 address, ?12 an
-/// e-mail's legacy form.
+/// e-mail's legacy form, ?13 device id. The device's run counts only while the device is a
+/// trusted device of the account (`trusted_devices` has its row).
 fn first_step_sql(identifier: &Identifier<'_>) -> [String; 4] {
     let names = identifier.names_user();
     let first = lock_after("1", 2, 1);
-    let by_device =
-        count_in_budgets(&format!("SELECT ?7, id, 1, {first}, ?9 FROM users WHERE {names} AND id = ?6 AND ?6 != ''"));
+    let trusted = devices::is_trusted_sql(6, 13);
+    let by_device = count_in_budgets(&format!(
+        "SELECT ?7, id, 1, {first}, ?9 FROM users WHERE {names} AND id = ?6 AND ?6 != '' AND {trusted}"
+    ));
     let (by_stranger, strangers_lock) = match identifier {
         Identifier::Email(_) => (
             format!(
                 "UPDATE users SET failed_attempts = failed_attempts + 1, locked_until = {} \
-                 WHERE {names} AND id != ?6 AND locked_until <= ?1 AND NOT {HELD} RETURNING locked_until",
+                 WHERE {names} AND NOT (id = ?6 AND {trusted}) AND locked_until <= ?1 AND NOT {HELD} \
+                 RETURNING locked_until",
                 lock_after("failed_attempts + 1", 2, 1)
             ),
             "u.locked_until".to_string(),
         ),
         Identifier::Credential(_) => (
             count_in_budgets(&format!(
-                "SELECT ?10 || id, id, 1, {first}, ?9 FROM users WHERE {names} AND id != ?6 AND NOT {HELD}"
+                "SELECT ?10 || id, id, 1, {first}, ?9 FROM users WHERE {names} AND NOT (id = ?6 AND {trusted}) \
+                 AND NOT {HELD}"
             )),
             "COALESCE((SELECT locked_until FROM attempt_budgets WHERE scope = ?10 || u.id), 0)".to_string(),
         ),
@@ -188,9 +197,9 @@ fn first_step_sql(identifier: &Identifier<'_>) -> [String; 4] {
     let read = format!(
         "SELECT u.id, u.email, u.name, u.password_hash, u.totp_enabled_at, u.password_generation, \
          u.session_generation, COALESCE((SELECT until FROM held_addresses WHERE address = ?11 AND until > ?1), 0) \
-         AS held_until, CASE WHEN u.id IS NULL THEN \
+         AS held_until, (u.id = ?6 AND {trusted}) AS by_device, CASE WHEN u.id IS NULL THEN \
          COALESCE((SELECT locked_until FROM attempt_budgets WHERE scope = ?8), 0) \
-         WHEN u.id = ?6 THEN COALESCE((SELECT locked_until FROM attempt_budgets WHERE scope = ?7), 0) \
+         WHEN u.id = ?6 AND {trusted} THEN COALESCE((SELECT locked_until FROM attempt_budgets WHERE scope = ?7), 0) \
          ELSE {strangers_lock} END AS run_locked_until \
          FROM (SELECT 1) LEFT JOIN users u ON u.{names}"
     );
@@ -212,6 +221,7 @@ fn first_step_binds(step: &FirstStep<'_>) -> Vec<JsValue> {
         text(Budget::PASSKEY_STRANGERS_PREFIX),
         text(step.client.address),
         text(step.identifier.legacy()),
+        text(device_id),
     ]);
     binds
 }
@@ -236,11 +246,11 @@ pub async fn reserve_first_step(db: &Db, step: &FirstStep<'_>) -> Result<FirstSt
     let counted = |i: usize| attempts::first_of::<Counted>(&results, at + i);
     let found: Found = attempts::first_of(&results, at + 3)?.ok_or(Error::Missing("the first step's read"))?;
     let (held_until, locked_until) = (found.held_until, found.run_locked_until);
+    let by_device = found.by_device.unwrap_or(0) != 0;
     let user = found.user();
-    let device_user = step.client.device.map_or("", |(user, _)| user);
     let (budget, reserved) = match &user {
         None => (step.identifier.unknown(step.identifier_hash), counted(2)?),
-        Some(user) if *user.id == *device_user => {
+        Some(_) if by_device => {
             let device_id = step.client.device.map_or("", |(_, device)| device);
             (Budget::Device(device_id.to_string()), counted(0)?)
         }
@@ -402,7 +412,7 @@ mod tests {
         let lookup = Lookup::of("a@b.c");
         for identifier in [Identifier::Email(&lookup), Identifier::Credential("x")] {
             for sql in first_step_sql(&identifier) {
-                assert!(highest_marker(&sql) <= 12, "{sql}");
+                assert!(highest_marker(&sql) <= 13, "{sql}");
             }
         }
     }

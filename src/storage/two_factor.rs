@@ -13,6 +13,7 @@ use serde_json::Value;
 use worker::D1PreparedStatement;
 
 use super::attempts::{self, Budget, Generations};
+use super::devices::{self, Trust};
 use super::events::{self, EventType, NewEvent, Origin};
 use super::precondition::Precondition;
 use super::Error;
@@ -164,11 +165,14 @@ pub struct Use<'a> {
     pub budget: &'a Budget,
     pub generations: Option<Generations>,
     pub events: &'a [Event],
+    /// For a sign-in: the browser it trusts (`trusted_devices`), with the proof.
+    pub trust: Option<&'a Trust>,
 }
 
 /// Uses up `proof` (the TOTP step becomes the last accepted one; the recovery code is marked
-/// used, recorded as `recovery_code_used` with the codes that remain), ends the failure run and
-/// records the events, all only if the proof is still unused (and the generations current).
+/// used, recorded as `recovery_code_used` with the codes that remain), ends the failure run,
+/// records the events and trusts the browser of a sign-in, all only if the proof is still unused
+/// (and the generations current).
 pub async fn use_proof(
     db: &Db,
     user_id: &str,
@@ -184,6 +188,9 @@ pub async fn use_proof(
     let mut statements = guarded_events(db, &pre, user_id, proof, now, origin, using.events)?;
     let (reset_sql, reset_binds) = attempts::reset_when(user_id, using.budget);
     statements.push(pre.statement(db, &reset_sql, reset_binds)?);
+    if let Some(trust) = using.trust {
+        statements.push(devices::trust(db, trust, &pre)?);
+    }
     statements.push(match proof {
         Proof::Totp { step, .. } => pre.statement(
             db,

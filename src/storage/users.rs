@@ -6,6 +6,7 @@ use serde_json::json;
 use worker::D1PreparedStatement;
 
 use super::attempts::{self, Budget, Generations, Reservation};
+use super::devices::{self, Trust};
 use super::events::{self, EventType, NewEvent, Origin};
 use super::precondition::Precondition;
 use super::revocations::{self, Handover};
@@ -54,10 +55,11 @@ pub struct NewUser<'a> {
     pub now: u64,
 }
 
-/// Creates the account and records `account_created`, unless the e-mail is taken (`LostRace`) in
-/// its normal or its legacy form: the unique index settles races between two sign-ups with the
-/// same address, the guard an account stored before addresses were normalised.
-pub async fn create(db: &Db, user: &NewUser<'_>, origin: &Origin) -> Result<Outcome, Error> {
+/// Creates the account, records `account_created` and trusts the browser that signed up
+/// (`trust`), unless the e-mail is taken (`LostRace`) in its normal or its legacy form: the unique
+/// index settles races between two sign-ups with the same address, the guard an account stored
+/// before addresses were normalised.
+pub async fn create(db: &Db, user: &NewUser<'_>, origin: &Origin, trust: &Trust) -> Result<Outcome, Error> {
     let insert = db
         .prepare(
             "INSERT INTO users (id, email, name, password_hash, password_changed_at, created_at) \
@@ -75,7 +77,8 @@ pub async fn create(db: &Db, user: &NewUser<'_>, origin: &Origin) -> Result<Outc
     let created =
         NewEvent { user_id: user.id, kind: EventType::AccountCreated, at: user.now, origin, detail: json!({}) };
     let event = events::insert(db, &created, &Precondition::user_exists(user.id))?;
-    let results = run_batch(db, vec![insert, event]).await?;
+    let trusted = devices::trust(db, trust, &Precondition::user_exists(user.id))?;
+    let results = run_batch(db, vec![insert, event, trusted]).await?;
     Ok(if changes(&results, 0) > 0 { Outcome::Applied } else { Outcome::LostRace })
 }
 
@@ -261,9 +264,9 @@ pub async fn hand_over(db: &Db, handover: &Handover<'_>, run_ended: Option<&Budg
 }
 
 /// Completes a sign-in verified under `generations`, only if they are still current: ends the
-/// failure run of `budget`, records `event` (built with [`Precondition::current`]) and replaces the
-/// hash with `upgrade` (old, new) when asked. `LostRace` when a password change or "sign out
-/// other sessions" came in between.
+/// failure run of `budget`, trusts the browser (`trust`), records `event` (built with
+/// [`Precondition::current`]) and replaces the hash with `upgrade` (old, new) when asked.
+/// `LostRace` when a password change or "sign out other sessions" came in between.
 pub async fn complete_sign_in(
     db: &Db,
     user_id: &str,
@@ -271,10 +274,11 @@ pub async fn complete_sign_in(
     budget: &Budget,
     event: &NewEvent<'_>,
     upgrade: Option<(&str, &str)>,
+    trust: &Trust,
 ) -> Result<super::Outcome, Error> {
     let current = Precondition::current(user_id, generations);
     let (reset, binds) = super::attempts::reset_when(user_id, budget);
-    let mut statements = vec![current.statement(db, &reset, binds)?];
+    let mut statements = vec![current.statement(db, &reset, binds)?, devices::trust(db, trust, &current)?];
     if let Some((old, new)) = upgrade {
         statements.push(upgrade_hash(db, user_id, old, new)?);
     }
@@ -306,8 +310,9 @@ pub struct ChangingSession<'a> {
 /// exactly one wins) and the session asking is still live, bumps `password_generation` (pending
 /// sign-ins and racing sign-ins under the old password fail) and, when `end_sessions`,
 /// `session_generation` (every session ends; the caller's is handed over to its successor);
-/// clears the account's strangers' failure run and the failure run of `budget` (the session
-/// that changed it) and records `event`, all in one transaction.
+/// ends the trust of every device but `keep_device` (the caller's own), clears the account's
+/// strangers' failure run and the failure run of `budget` (the session that changed it) and
+/// records `event`, all in one transaction.
 pub async fn change_password(
     db: &Db,
     change: &NewPassword<'_>,
@@ -332,7 +337,12 @@ pub async fn change_password(
     )?;
     let changed = Precondition::password_hash_is(change.user_id, change.new_hash);
     let (reset, binds) = attempts::reset_when(change.user_id, budget);
-    let mut statements = vec![update, events::insert(db, event, &changed)?, changed.statement(db, &reset, binds)?];
+    let mut statements = vec![
+        update,
+        events::insert(db, event, &changed)?,
+        changed.statement(db, &reset, binds)?,
+        devices::end_trust_of_others(db, change.user_id, change.keep_device, &changed)?,
+    ];
     if let Some(handover) = &session.handover {
         statements.push(handover.statement(db, &changed)?);
     }
@@ -363,6 +373,8 @@ pub struct NewPassword<'a> {
     pub new_hash: &'a str,
     pub now: u64,
     pub end_sessions: bool,
+    /// The caller's own trusted device (its cookie's id), which stays trusted.
+    pub keep_device: Option<&'a str>,
 }
 
 #[derive(Deserialize)]
@@ -372,19 +384,22 @@ struct GenerationsRow {
 }
 
 /// Ends every session of the user by moving on from session generation `from` to `from + 1`,
-/// with its event, and hands the caller's session over to its successor (of the next
-/// generation, known before the batch, so it can be stored while this runs); `LostRace` when
-/// the generation had moved on already or the caller's session was revoked meanwhile.
+/// with its event and the trust of every device but `keep_device` (the caller's own), and hands
+/// the caller's session over to its successor (of the next generation, known before the batch,
+/// so it can be stored while this runs); `LostRace` when the generation had moved on already or
+/// the caller's session was revoked meanwhile.
 pub async fn end_all_sessions(
     db: &Db,
     from: u64,
     handover: &Handover<'_>,
     event: &NewEvent<'_>,
+    keep_device: Option<&str>,
 ) -> Result<Outcome, Error> {
     let user_id = handover.user_id;
     let statements = vec![
         handover.statement(db, &Precondition::session_generation_is(user_id, from))?,
         events::insert(db, event, &handover.done())?,
+        devices::end_trust_of_others(db, user_id, keep_device, &handover.done())?,
         handover.done().statement(
             db,
             "UPDATE users SET session_generation = session_generation + 1 WHERE id = ?1 AND {pre}",
@@ -392,7 +407,7 @@ pub async fn end_all_sessions(
         )?,
     ];
     let results = run_batch(db, statements).await?;
-    Ok(if changes(&results, 2) > 0 { Outcome::Applied } else { Outcome::LostRace })
+    Ok(if changes(&results, 3) > 0 { Outcome::Applied } else { Outcome::LostRace })
 }
 
 #[derive(Deserialize)]

@@ -203,6 +203,99 @@ async fn a_device_cookie_of_another_account_or_a_forged_one_counts_as_a_stranger
     assert_eq!(genuine_device.login(&user.email, &user.password).await.status, 200);
 }
 
+/// Locks `user`'s strangers' run with concurrent wrong passwords, and checks that it is locked.
+async fn strangers_lock_the_account(user: &TestUser, password: &str) {
+    let responses = concurrent_wrong_passwords(&user.email, 12).await;
+    assert!(responses.iter().any(|r| r.status == 429), "{:?}", statuses(&responses));
+    TestApp::new().login(&user.email, password).await.assert_error(429, "rate_limited");
+}
+
+#[tokio::test]
+async fn a_device_cookie_no_longer_helps_after_a_password_change() {
+    let mut owner = TestApp::new();
+    let (user, _) = signed_up(&mut owner).await;
+    let mut laptop = TestApp::known_device(&user, FIREFOX_LINUX).await;
+    let new_password = "Changed-Harbor-Lamp-61!";
+    let changed =
+        owner.change_password(json!({ "current_password": user.password, "new_password": new_password })).await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+
+    strangers_lock_the_account(&user, new_password).await;
+
+    // Whoever had the old password may have made that browser a known device: it is a stranger now.
+    laptop.login(&user.email, new_password).await.assert_error(429, "rate_limited");
+    assert!(laptop.session.is_none());
+}
+
+#[tokio::test]
+async fn a_device_cookie_no_longer_helps_after_sign_out_of_other_sessions() {
+    let mut owner = TestApp::new();
+    let (user, _) = signed_up(&mut owner).await;
+    let mut laptop = TestApp::known_device(&user, FIREFOX_LINUX).await;
+    assert_eq!(owner.revoke_others().await.status, 200);
+
+    strangers_lock_the_account(&user, &user.password).await;
+
+    laptop.login(&user.email, &user.password).await.assert_error(429, "rate_limited");
+    assert!(laptop.session.is_none());
+}
+
+#[tokio::test]
+async fn a_forgotten_device_cookie_no_longer_helps() {
+    let mut owner = TestApp::new();
+    let (user, _) = signed_up(&mut owner).await;
+    let mut laptop = TestApp::known_device(&user, FIREFOX_LINUX).await;
+    let forgotten = owner.forget_device(&laptop.device_id()).await;
+    assert_eq!(forgotten.status, 204, "{}", forgotten.text);
+
+    strangers_lock_the_account(&user, &user.password).await;
+
+    laptop.login(&user.email, &user.password).await.assert_error(429, "rate_limited");
+    // The owner's own browser, never forgotten, still gets in.
+    owner.logout().await;
+    assert_eq!(owner.login(&user.email, &user.password).await.status, 200);
+}
+
+#[tokio::test]
+async fn the_callers_own_device_stays_trusted_after_its_own_password_change() {
+    let mut owner = TestApp::new();
+    let (user, _) = signed_up(&mut owner).await;
+    let mut laptop = TestApp::known_device(&user, FIREFOX_LINUX).await;
+    let new_password = "Changed-Harbor-Lamp-62!";
+    let changed =
+        owner.change_password(json!({ "current_password": user.password, "new_password": new_password })).await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    let listed = owner.devices().await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    let ids: Vec<&str> = listed.body["devices"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [owner.device_id().as_str()], "only the browser that changed it stays trusted");
+
+    strangers_lock_the_account(&user, new_password).await;
+
+    owner.logout().await;
+    let back = owner.login(&user.email, new_password).await;
+    assert_eq!(back.status, 200, "the browser that proved the password signs in: {}", back.text);
+    laptop.login(&user.email, new_password).await.assert_error(429, "rate_limited");
+}
+
+#[tokio::test]
+async fn a_forgotten_device_that_signs_in_again_is_trusted_again() {
+    let mut owner = TestApp::new();
+    let (user, _) = signed_up(&mut owner).await;
+    let mut laptop = TestApp::known_device(&user, FIREFOX_LINUX).await;
+    let device_id = laptop.device_id();
+    assert_eq!(owner.forget_device(&device_id).await.status, 204);
+
+    let again = laptop.login(&user.email, &user.password).await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(laptop.device_id(), device_id, "the same device, trusted again");
+    laptop.logout().await;
+    strangers_lock_the_account(&user, &user.password).await;
+
+    let back = laptop.login(&user.email, &user.password).await;
+    assert_eq!(back.status, 200, "trusted again: {}", back.text);
+}
+
 #[tokio::test]
 async fn the_account_lock_does_not_stop_the_owners_signed_in_session() {
     let mut owner = TestApp::new();
@@ -352,9 +445,11 @@ async fn known_devices(user: &TestUser, n: usize) -> Vec<TestApp> {
     devices
 }
 
-/// What a racing sign-in may answer: signed in or refused (or nothing, see [`from_worker`]).
+/// What a racing sign-in may answer: signed in or refused (or nothing, see [`from_worker`]), or
+/// held back: a sign-in counted after the change is a stranger's (the change ended the trust of
+/// every other device), and strangers' concurrent attempts are counted before they are checked.
 fn raced(response: &crate::helpers::TestResponse) -> bool {
-    matches!(response.status, 200 | 401) || !from_worker(response)
+    matches!(response.status, 200 | 401 | 429) || !from_worker(response)
 }
 
 #[tokio::test]

@@ -79,3 +79,28 @@ async fn the_daily_run_moves_old_email_forms_to_the_normal_form_and_skips_a_coll
     assert_eq!(email_of(&taken), format!("ana\u{ef}s.{tag}@example.com"));
     assert_eq!(email_of(&twin), format!("anai\u{308}s.{tag}@example.com"), "a collision is left as it is");
 }
+
+#[tokio::test]
+async fn the_scheduled_cleanup_forgets_devices_unused_for_180_days() {
+    let mut app = TestApp::new();
+    app.signed_up_user().await;
+    let user_id = TestApp::user_id_of(&app.me().await);
+    let t = now();
+    d1(&format!(
+        "INSERT INTO trusted_devices (user_id, device_id, created_at, last_used_at, device, browser, os) VALUES \
+         ('{user_id}', 'AAAAAAAAAAAAAAAAAAAAAA', {old}, {old}, 'desktop', 'Firefox', 'Linux'), \
+         ('{user_id}', 'BBBBBBBBBBBBBBBBBBBBBB', {old}, {recent}, 'mobile', 'Safari', 'iOS')",
+        old = t - 181 * 86_400,
+        recent = t - 179 * 86_400
+    ));
+
+    run_scheduled_cleanup(&mut app).await;
+
+    let ids: Vec<String> = app.devices().await.body["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, [app.device_id(), "BBBBBBBBBBBBBBBBBBBBBB".to_string()], "used 179 days ago: kept");
+}

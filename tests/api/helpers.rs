@@ -300,6 +300,20 @@ impl TestApp {
         self.request(Method::POST, "/api/security/sessions/revoke-others", None).await
     }
 
+    pub async fn devices(&mut self) -> TestResponse {
+        self.request(Method::GET, "/api/security/devices", None).await
+    }
+
+    pub async fn forget_device(&mut self, id: &str) -> TestResponse {
+        self.request(Method::DELETE, &format!("/api/security/devices/{id}"), None).await
+    }
+
+    /// The device id of this browser's `__Host-device` cookie (`user . device . signature`).
+    pub fn device_id(&self) -> String {
+        let cookie = self.device.as_deref().expect("this browser holds a device cookie");
+        cookie.split('.').nth(1).expect("user . device . signature").to_string()
+    }
+
     pub async fn events(&mut self, limit: Option<u32>) -> TestResponse {
         let path = match limit {
             Some(l) => format!("/api/security/events?limit={l}"),

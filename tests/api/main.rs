@@ -6,6 +6,7 @@ mod helpers;
 mod abuse;
 mod attacks;
 mod cleanup;
+mod devices;
 mod events;
 mod http_contract;
 mod observability;

@@ -72,6 +72,10 @@ test('the activity card words the details of failed attempts, locks, used recove
   assert.equal(detail('password_changed', { signed_out_sessions: 2 }), '2 sessions signed out');
   assert.equal(detail('other_sessions_revoked', { revoked: 1 }), '1 session signed out');
   assert.equal(detail('session_revoked', { device: 'desktop', browser: 'Firefox', os: 'Windows', current: false }), 'Ended: Firefox on Windows');
+  assert.equal(
+    detail('trusted_device_forgotten', { device: 'mobile', browser: 'Safari', os: 'iOS', current: false }),
+    'Forgotten: Safari on iOS',
+  );
   // Details the page cannot read say nothing rather than something wrong.
   for (const type of Object.keys(EVENT_WORDS)) {
     for (const odd of [null, {}, { factor: 42, remaining: 'x', retry_after: -1 }]) {

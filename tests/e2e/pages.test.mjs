@@ -184,6 +184,7 @@ test('keyboard only: create an account, open the menu, show a password, reach ev
     for (const id of ['current-password', 'new-password', 'sign-out-others', 'two-factor-setup', 'add-passkey', 'refresh-sessions']) {
       assert.ok(seen.has(id), `${id} is reachable with Tab`);
     }
+    assert.ok([...seen].some((id) => /^Forget this device \(/.test(id)), 'the trusted device row is reachable with Tab');
     assertNoConsoleErrors(errors);
   } finally {
     await context.close();

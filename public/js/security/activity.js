@@ -25,6 +25,7 @@ export const EVENT_WORDS = {
   passkey_added: 'Passkey added',
   passkey_removed: 'Passkey removed',
   passkey_clone_warning: 'A passkey may have been copied',
+  trusted_device_forgotten: 'Trusted device forgotten',
 };
 const WARNING_EVENTS = new Set([
   'sign_in_failed',
@@ -92,6 +93,9 @@ export function eventDetail(event) {
     case 'session_revoked':
       // The session that was ended (the row's device is the one that ended it).
       return detail.browser || detail.os ? `Ended: ${browserOnOs(detail)}` : null;
+    case 'trusted_device_forgotten':
+      // The device that was forgotten (the row's device is the one that forgot it).
+      return detail.browser || detail.os ? `Forgotten: ${browserOnOs(detail)}` : null;
     case 'passkey_added':
     case 'passkey_removed':
       return typeof detail.name === 'string' && detail.name ? `“${detail.name}”` : null;

@@ -62,7 +62,7 @@ export function init() {
         hidePasswords(form);
         updateRules();
         showSuccess($('password-message'), changedWords(signOutOthers, answer));
-        reload('overview', 'sessions', 'activity');
+        reload('overview', 'sessions', 'devices', 'activity');
       },
       failed: (err) => {
         if (!(err instanceof ApiError)) return;

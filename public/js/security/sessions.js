@@ -4,33 +4,11 @@
 import { ApiError } from '../api.js';
 import { showError, showSuccess, clearMessage } from '../messages.js';
 import { busy } from '../form.js';
-import { isTime, dayOf, timeElement, placeOf, deviceKind, browserOnOs, signInMethod, plural } from './words.js';
-import { loadList, reload, signOut, run, onClick } from './page.js';
+import { isTime, dayOf, timeElement, placeOf, browserOnOs, signInMethod, plural } from './words.js';
+import { loadList, reload, signOut, run, onClick, currentFirst, deviceRow } from './page.js';
 import { sudo } from './reauth.js';
 
 const $ = (id) => document.getElementById(id);
-
-function titleOf(session, name) {
-  const title = document.createElement('p');
-  title.className = 'session-title';
-  const nameEl = document.createElement('span');
-  nameEl.textContent = name;
-  title.append(nameEl);
-  const kind = deviceKind(session.device);
-  if (kind !== 'unknown') {
-    const kindEl = document.createElement('span');
-    kindEl.className = 'visually-hidden';
-    kindEl.textContent = ` (${kind})`;
-    title.append(kindEl);
-  }
-  if (session.current) {
-    const badge = document.createElement('span');
-    badge.className = 'badge badge-on';
-    badge.textContent = 'This device';
-    title.append(' ', badge);
-  }
-  return title;
-}
 
 function whereOf(session, place) {
   const where = document.createElement('p');
@@ -60,41 +38,22 @@ function whenOf(session) {
 }
 
 function sessionRow(session) {
-  const item = document.createElement('li');
-  item.className = 'session';
-  item.dataset.sessionId = String(session.id ?? '');
-  if (session.current) item.classList.add('session-current');
-
-  const icon = document.createElement('img');
-  icon.className = 'session-icon';
-  icon.src = `/icons/${deviceKind(session.device)}.svg`;
-  icon.alt = '';
-  icon.width = 24;
-  icon.height = 24;
-
   const name = browserOnOs(session);
   const place = placeOf(session);
-  const body = document.createElement('div');
-  body.className = 'session-body';
-  body.append(titleOf(session, name), whereOf(session, place), whenOf(session));
-
-  const button = document.createElement('button');
-  button.type = 'button';
-  button.className = 'button button-secondary button-small';
-  button.textContent = 'Sign out';
-  button.setAttribute('aria-label', session.current ? `Sign out this device (${name})` : `Sign out ${name}, ${place}`);
-  button.addEventListener('click', () => (session.current ? signOut() : revoke(session, name, button)));
-
-  item.append(icon, body, button);
-  return item;
+  const row = deviceRow(session, name, [whereOf(session, place), whenOf(session)], {
+    text: 'Sign out',
+    label: session.current ? `Sign out this device (${name})` : `Sign out ${name}, ${place}`,
+    act: (button) => (session.current ? signOut() : revoke(session, name, button)),
+  });
+  row.dataset.sessionId = String(session.id ?? '');
+  return row;
 }
 
 /** Loads the list; resolves true when it is up to date. */
 export function load() {
   const list = $('sessions-list');
   return loadList(list, $('sessions-message'), '/api/security/sessions', (answer) => {
-    const sessions = Array.isArray(answer?.sessions) ? answer.sessions : [];
-    sessions.sort((a, b) => Number(Boolean(b.current)) - Number(Boolean(a.current)));
+    const sessions = currentFirst(answer?.sessions);
     list.replaceChildren(...sessions.map(sessionRow));
     const others = sessions.filter((s) => !s.current).length;
     $('revoke-others').hidden = others === 0;
@@ -103,12 +62,13 @@ export function load() {
   });
 }
 
-/** After a session ended: the list again, then the words, focus on Refresh, and the activity. */
-async function ended(words) {
+/** After a session ended: the list again, then the words, focus on Refresh, and the activity (and
+ * what else the change touched, e.g. the trusted devices after signing out all others). */
+async function ended(words, ...alsoChanged) {
   await load();
   showSuccess($('sessions-message'), words);
   $('refresh-sessions').focus();
-  reload('activity');
+  reload('activity', ...alsoChanged);
 }
 
 function revoke(session, name, button) {
@@ -139,6 +99,7 @@ export function init() {
       const revoked = typeof answer?.revoked === 'number' ? answer.revoked : null;
       return ended(
         revoked === null ? 'All other sessions were signed out.' : `${plural(revoked, 'other session was', 'other sessions were')} signed out.`,
+        'devices',
       );
     },
   }));
