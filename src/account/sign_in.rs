@@ -45,7 +45,7 @@ pub enum PasswordStep {
 }
 
 pub(super) fn client_address(app: &App) -> String {
-    app.origin.ip.clone().unwrap_or_else(|| "unknown".into())
+    app.address_key.clone()
 }
 
 /// `POST /api/auth/login`.
