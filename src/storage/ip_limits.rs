@@ -2,7 +2,7 @@
 //! failure is counted by the Workers Rate Limiting binding `SIGN_IN_FAILURES`; once it says an
 //! address is over its limit, a KV flag with the limit's period as TTL makes every sign-in from
 //! that address wait, before any password is checked (the binding only counts; it cannot be
-//! asked without counting).
+//! asked without counting). `ip` is the address's key (`App::address_key`: IPv6 per /64).
 
 use worker::{Env, KvError, KvStore};
 
