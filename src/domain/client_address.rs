@@ -7,30 +7,35 @@
 //! Anything else (no header, garbage) is one shared key: an unreadable address gains no budget
 //! of its own. Shown IPs (events, the session list) stay the full address; this is only a key.
 
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The one key of every address that cannot be read.
 pub const UNKNOWN: &str = "unknown";
 
-/// The bits of an IPv6 address that name its subscriber's network.
-const IPV6_NETWORK_BITS: u32 = 64;
-
-/// The key of the `CF-Connecting-IP` value `connecting_ip`: `203.0.113.7`, `2001:db8:1:2::/64`
+/// The key of the `CF-Connecting-IP` value `connecting_ip`: `203.0.113.7`, `2001:db8:0:2::/64`
 /// or [`UNKNOWN`].
 pub fn counted_as(connecting_ip: Option<&str>) -> String {
     match connecting_ip.map(str::trim).and_then(|ip| ip.parse::<IpAddr>().ok()) {
-        Some(IpAddr::V4(v4)) => v4.to_string(),
+        Some(IpAddr::V4(v4)) => dotted(v4),
         Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
+            Some(v4) => dotted(v4),
             None => network_of(v6),
         },
         None => UNKNOWN.to_string(),
     }
 }
 
+fn dotted(address: Ipv4Addr) -> String {
+    let [a, b, c, d] = address.octets();
+    format!("{a}.{b}.{c}.{d}")
+}
+
+/// The /64 as its first four groups in lower-case hex without leading zeros: one spelling per
+/// network, written here rather than by `Ipv6Addr`'s `Display` (whose zero compression the key
+/// does not need, and which would cost the worker's size budget).
 fn network_of(address: Ipv6Addr) -> String {
-    let mask = u128::MAX << (128 - IPV6_NETWORK_BITS);
-    format!("{}/{IPV6_NETWORK_BITS}", Ipv6Addr::from_bits(address.to_bits() & mask))
+    let [a, b, c, d, ..] = address.segments();
+    format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
 }
 
 #[cfg(test)]
@@ -79,7 +84,7 @@ mod tests {
 
     #[test]
     fn networks_whose_first_64_bits_are_zero_still_get_a_key_of_their_own() {
-        assert_eq!(key("::1"), "::/64");
+        assert_eq!(key("::1"), "0:0:0:0::/64");
         assert_ne!(key("::1"), UNKNOWN);
     }
 
