@@ -62,9 +62,10 @@ impl Route {
         self
     }
 
-    /// The handler costs work (argon2id, storage writes) whoever asks: each request counts
-    /// against `limit` for its client address, and over it is refused before that work.
-    fn limited_per_address(mut self, limit: PerAddress) -> Self {
+    /// Limited per client address: the handler costs work (argon2id, storage writes) whoever
+    /// asks, so each request counts against `limit` for its address, and over it is refused
+    /// before that work.
+    fn limited(mut self, limit: PerAddress) -> Self {
         self.per_address = Some(limit);
         self
     }
@@ -94,19 +95,17 @@ pub fn table() -> Vec<Route> {
         |method, path, access| Route { method, path, access, with_check: WithCheck::default(), per_address: None };
     vec![
         route(Get, "/api/openapi.json", public!(openapi::document)),
-        route(Post, "/api/auth/signup", public!(auth::signup)).limited_per_address(SignUps),
+        route(Post, "/api/auth/signup", public!(auth::signup)).limited(SignUps),
         route(Post, "/api/auth/login", public!(auth::login)),
         route(Post, "/api/auth/login/two-factor", public!(auth::login_two_factor)),
         route(Post, "/api/auth/confirm", session!(auth::confirm)).checking_a_secret(),
         route(Post, "/api/auth/logout", public!(auth::logout)),
-        route(Post, "/api/auth/passkey/options", public!(passkeys::sign_in_options))
-            .limited_per_address(PasskeyOptions),
+        route(Post, "/api/auth/passkey/options", public!(passkeys::sign_in_options)).limited(PasskeyOptions),
         route(Post, "/api/auth/passkey/login", public!(passkeys::sign_in)),
         route(Post, "/api/auth/passkey/two-factor/options", public!(passkeys::second_step_options))
-            .limited_per_address(PasskeyOptions),
+            .limited(PasskeyOptions),
         route(Post, "/api/auth/passkey/two-factor", public!(passkeys::second_step)),
-        route(Post, "/api/auth/passkey/confirm/options", session!(passkeys::confirm_options))
-            .limited_per_address(PasskeyOptions),
+        route(Post, "/api/auth/passkey/confirm/options", session!(passkeys::confirm_options)).limited(PasskeyOptions),
         route(Post, "/api/auth/passkey/confirm", session!(passkeys::confirm)),
         route(Get, "/api/me", session!(me::me)),
         route(Get, "/api/security", session!(me::overview)).listing_sessions(),
@@ -120,8 +119,7 @@ pub fn table() -> Vec<Route> {
         route(Delete, "/api/security/sessions/{id}", session!(sessions::end)),
         route(Get, "/api/security/events", session!(events::recent)),
         route(Get, "/api/security/passkeys", session!(passkeys::list)),
-        route(Post, "/api/security/passkeys/options", sudo!(passkeys::registration_options))
-            .limited_per_address(PasskeyOptions),
+        route(Post, "/api/security/passkeys/options", sudo!(passkeys::registration_options)).limited(PasskeyOptions),
         route(Post, "/api/security/passkeys", sudo!(passkeys::add)),
         route(Patch, "/api/security/passkeys/{id}", session!(passkeys::rename)),
         route(Delete, "/api/security/passkeys/{id}", sudo!(passkeys::remove)),
