@@ -49,10 +49,15 @@ start_worker() {
 
 # --- seeding through the API -----------------------------------------------------------------
 session_of() { tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: __Host-session=\([^;]*\);.*/\1/p' | tail -1; }
+# Each seeding request comes from a client address of its own (CF-Connecting-IP), as the many
+# clients of a real site reach the worker through Cloudflare's edge: the worker limits sign-ups
+# per address (10 a minute, wrangler.toml), and the bench seeds hundreds.
+client_address() { printf '10.%d.%d.%d' $((RANDOM % 256)) $((RANDOM % 256)) $((RANDOM % 254 + 1)); }
 post() { # post PATH JSON [TOKEN] -> response headers on stdout
   local cookie=()
   [ -n "${3:-}" ] && cookie=(-H "Cookie: __Host-session=$3")
-  curl -s -D - -o /dev/null -X POST -H 'Content-Type: application/json' -H "Origin: $BASE" "${cookie[@]}" -d "$2" "$BASE$1"
+  curl -s -D - -o /dev/null -X POST -H 'Content-Type: application/json' -H "Origin: $BASE" \
+    -H "CF-Connecting-IP: $(client_address)" "${cookie[@]}" -d "$2" "$BASE$1"
 }
 RUN=$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')
 signup() { # signup EMAIL PASSWORD -> token
@@ -141,9 +146,11 @@ echo "$(signup "pw0-$RUN@example.com" "$PASSWORD") $PASSWORD" >"$USERS_ONE"
 TIMING_ACCOUNTS="${BENCH_TIMING_ACCOUNTS:-200}"
 TIMING_EMAILS="$OUT/timing-emails.txt"
 step "seeding $TIMING_ACCOUNTS accounts for the sign-in timing rows"
-seq 1 "$TIMING_ACCOUNTS" | sed "s/.*/known&-$RUN@example.com/" |
-  xargs -P 2 -I{} curl -s -o /dev/null -w '{} %{http_code}\n' -X POST -H 'Content-Type: application/json' \
-    -H "Origin: $BASE" -d "{\"email\":\"{}\",\"password\":\"$PASSWORD\",\"name\":\"Bench Person\"}" "$BASE/api/auth/signup" |
+# The n-th account signs up from the IPv6 /64 2001:db8:66:n::/64 (n is decimal digits: valid hex).
+seq 1 "$TIMING_ACCOUNTS" |
+  xargs -P 2 -I{} curl -s -o /dev/null -w "known{}-$RUN@example.com %{http_code}\n" -X POST \
+    -H 'Content-Type: application/json' -H "Origin: $BASE" -H "CF-Connecting-IP: 2001:db8:66:{}::1" \
+    -d "{\"email\":\"known{}-$RUN@example.com\",\"password\":\"$PASSWORD\",\"name\":\"Bench Person\"}" "$BASE/api/auth/signup" |
   sed -n 's/ 201$//p' >"$TIMING_EMAILS"
 [ -s "$TIMING_EMAILS" ] || { echo "seeding the timing accounts failed (no 201)"; exit 1; }
 step "$(wc -l <"$TIMING_EMAILS") timing accounts"

@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use worker::{Context, Env, KvStore, Method, Request, Response};
 
 use crate::config::Config;
+use crate::domain::client_address;
 use crate::domain::user_agent::ClientHints;
 use crate::http::ApiError;
 use crate::storage::attempts::{Budget, Reservation};
@@ -17,6 +18,9 @@ pub struct App {
     pub config: Config,
     pub now: u64,
     pub origin: Origin,
+    /// The key this client's address is counted under in every per-address limit
+    /// (`domain::client_address`: IPv6 per /64); `origin.ip` stays the full address shown.
+    pub address_key: String,
     /// What Chromium browsers say of themselves besides the User-Agent (names the device).
     pub client_hints: ClientHints,
     /// A `Set-Cookie` that re-sends the session cookie with a slid `Max-Age`, added to the
@@ -70,6 +74,7 @@ impl App {
             config,
             now,
             origin: origin_of(req),
+            address_key: client_address::counted_as(req.headers().get("CF-Connecting-IP").ok().flatten().as_deref()),
             client_hints,
             session_cookie_refresh: RefCell::new(None),
             reserved_attempt: RefCell::new(None),
@@ -113,11 +118,6 @@ impl App {
                 Ok(read(self.db()?).await?)
             }
         }
-    }
-
-    /// The key the client's address is counted under by per-address limits.
-    pub fn client_address(&self) -> String {
-        self.origin.ip.clone().unwrap_or_else(|| "unknown".into())
     }
 
     pub fn kv(&self) -> Result<KvStore, ApiError> {

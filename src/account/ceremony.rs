@@ -39,7 +39,7 @@ pub struct Client {
 impl Client {
     /// `device_cookie`: the request's `__Host-device` value, checked with `keys`.
     pub fn new(app: &App, device_cookie: Option<&str>, keys: &Keyring) -> Self {
-        Self { address: app.client_address(), device: device_cookie.and_then(|c| devices::parse(c, keys)) }
+        Self { address: app.address_key.clone(), device: device_cookie.and_then(|c| devices::parse(c, keys)) }
     }
 
     pub fn device(&self) -> Option<&KnownDevice> {

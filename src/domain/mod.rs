@@ -1,6 +1,7 @@
 //! Pure rules of the product: no bindings, no I/O, so every piece is unit-tested on the host.
 
 pub mod base32;
+pub mod client_address;
 pub mod common_passwords;
 pub mod email;
 pub mod ids;

@@ -1,6 +1,10 @@
 //! Reading JSON bodies: at most 16 KiB, `application/json` only, and serde's verdict turned into
-//! `invalid_json` (not JSON at all) or `invalid_input` (JSON of the wrong shape).
+//! `invalid_json` (not JSON at all) or `invalid_input` (JSON of the wrong shape). A body is read
+//! as a stream and refused as soon as more than 16 KiB of it arrived: a chunked body (no
+//! `Content-Length`) would otherwise be buffered whole before it could be measured, and a client
+//! could hold the request (and the worker's memory) open for as long as it keeps sending.
 
+use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use worker::Request;
 
@@ -16,8 +20,32 @@ pub async fn read_json<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiE
     }
     let content_type = req.headers().get("Content-Type").ok().flatten();
     check_content_type(content_type.as_deref())?;
-    let bytes = req.bytes().await.map_err(|_| ApiError::InvalidJson)?;
+    let bytes = read_capped(req).await?;
     parse_json(&bytes)
+}
+
+/// The body, chunk by chunk, up to [`MAX_BODY_BYTES`]: one byte more is `payload_too_large` at
+/// once, whatever is still to come (the rest is never read).
+async fn read_capped(req: &mut Request) -> Result<Vec<u8>, ApiError> {
+    if req.inner().body().is_none() {
+        return Ok(Vec::new());
+    }
+    let mut stream = req.stream().map_err(unreadable)?;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(unreadable)?;
+        if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+/// A body that cannot be read to its end (the client broke off) is no JSON; the cause is logged.
+fn unreadable(error: worker::Error) -> ApiError {
+    worker::console_warn!("reading the request body failed: {error}");
+    ApiError::InvalidJson
 }
 
 /// For endpoints that take no body: anything sent is ignored, but a huge one is still refused.

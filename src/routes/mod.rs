@@ -26,6 +26,7 @@ use crate::app::App;
 use crate::auth::session::{current_session_with, require_sudo, CurrentSession, WithCheck};
 use crate::domain::tokens;
 use crate::http::{cookies, csrf, ApiError};
+use crate::storage::address_limits::{self, PerAddress};
 
 type Handled<'a> = Pin<Box<dyn Future<Output = Result<Response, ApiError>> + 'a>>;
 
@@ -46,6 +47,8 @@ pub struct Route {
     pub access: Access,
     /// What the session check reads or reserves for the handler, in its round trips.
     pub with_check: WithCheck,
+    /// The per-address limit the request counts against, before anything else is done for it.
+    pub per_address: Option<PerAddress>,
 }
 
 impl Route {
@@ -59,6 +62,14 @@ impl Route {
     /// session check (handed back if the handler never checks it).
     fn checking_a_secret(mut self) -> Self {
         self.with_check.reserve_attempt = true;
+        self
+    }
+
+    /// Limited per client address: the handler costs work (argon2id, storage writes) whoever
+    /// asks, so each request counts against `limit` for its address, and over it is refused
+    /// before that work.
+    fn limited(mut self, limit: PerAddress) -> Self {
+        self.per_address = Some(limit);
         self
     }
 }
@@ -82,19 +93,22 @@ macro_rules! sudo {
 /// Every route of the API (SPEC §4); `openapi.json` documents exactly these.
 pub fn table() -> Vec<Route> {
     use Method::{Delete, Get, Patch, Post, Put};
-    let route = |method, path, access| Route { method, path, access, with_check: WithCheck::default() };
+    use PerAddress::{PasskeyOptions, SignUps};
+    let route =
+        |method, path, access| Route { method, path, access, with_check: WithCheck::default(), per_address: None };
     vec![
         route(Get, "/api/openapi.json", public!(openapi::document)),
-        route(Post, "/api/auth/signup", public!(auth::signup)),
+        route(Post, "/api/auth/signup", public!(auth::signup)).limited(SignUps),
         route(Post, "/api/auth/login", public!(auth::login)),
         route(Post, "/api/auth/login/two-factor", public!(auth::login_two_factor)),
         route(Post, "/api/auth/confirm", session!(auth::confirm)).checking_a_secret(),
         route(Post, "/api/auth/logout", public!(auth::logout)),
-        route(Post, "/api/auth/passkey/options", public!(passkeys::sign_in_options)),
+        route(Post, "/api/auth/passkey/options", public!(passkeys::sign_in_options)).limited(PasskeyOptions),
         route(Post, "/api/auth/passkey/login", public!(passkeys::sign_in)),
-        route(Post, "/api/auth/passkey/two-factor/options", public!(passkeys::second_step_options)),
+        route(Post, "/api/auth/passkey/two-factor/options", public!(passkeys::second_step_options))
+            .limited(PasskeyOptions),
         route(Post, "/api/auth/passkey/two-factor", public!(passkeys::second_step)),
-        route(Post, "/api/auth/passkey/confirm/options", session!(passkeys::confirm_options)),
+        route(Post, "/api/auth/passkey/confirm/options", session!(passkeys::confirm_options)).limited(PasskeyOptions),
         route(Post, "/api/auth/passkey/confirm", session!(passkeys::confirm)),
         route(Get, "/api/me", session!(me::me)),
         route(Get, "/api/security", session!(me::overview)).listing_sessions(),
@@ -110,7 +124,7 @@ pub fn table() -> Vec<Route> {
         route(Delete, "/api/security/devices/{id}", session!(devices::forget)),
         route(Get, "/api/security/events", session!(events::recent)),
         route(Get, "/api/security/passkeys", session!(passkeys::list)),
-        route(Post, "/api/security/passkeys/options", sudo!(passkeys::registration_options)),
+        route(Post, "/api/security/passkeys/options", sudo!(passkeys::registration_options)).limited(PasskeyOptions),
         route(Post, "/api/security/passkeys", sudo!(passkeys::add)),
         route(Patch, "/api/security/passkeys/{id}", session!(passkeys::rename)),
         route(Delete, "/api/security/passkeys/{id}", sudo!(passkeys::remove)),
@@ -151,6 +165,9 @@ pub async fn handle(req: Request, app: &App) -> Result<Response, ApiError> {
     if csrf::is_state_changing(&method) && !is_same_origin(&req)? {
         return Err(ApiError::CsrfRejected);
     }
+    if let Some(limit) = route.per_address {
+        admit(app, limit).await?;
+    }
     let answer = async {
         match route.access {
             Access::Public(handler) => handler(req, app).await,
@@ -168,6 +185,16 @@ pub async fn handle(req: Request, app: &App) -> Result<Response, ApiError> {
     .await;
     Attempt::hand_back_unclaimed(app).await;
     answer
+}
+
+/// Counts the request against `limit` for its client address; over the limit, 429 with the
+/// limit's period as `Retry-After` (no session check, body, argon2id or storage yet).
+async fn admit(app: &App, limit: PerAddress) -> Result<(), ApiError> {
+    if address_limits::admits(&app.env, limit, &app.address_key).await? {
+        Ok(())
+    } else {
+        Err(ApiError::RateLimited { retry_after: limit.period_seconds() })
+    }
 }
 
 fn is_same_origin(req: &Request) -> Result<bool, ApiError> {
@@ -279,6 +306,32 @@ mod tests {
         documented.sort();
         routed.sort();
         assert_eq!(routed, documented);
+    }
+
+    #[test]
+    fn sign_up_and_every_passkey_options_route_are_limited_per_address() {
+        let limited: Vec<(&str, Option<PerAddress>)> =
+            table().iter().filter(|r| r.per_address.is_some()).map(|r| (r.path, r.per_address)).collect();
+        assert_eq!(
+            limited,
+            [
+                ("/api/auth/signup", Some(PerAddress::SignUps)),
+                ("/api/auth/passkey/options", Some(PerAddress::PasskeyOptions)),
+                ("/api/auth/passkey/two-factor/options", Some(PerAddress::PasskeyOptions)),
+                ("/api/auth/passkey/confirm/options", Some(PerAddress::PasskeyOptions)),
+                ("/api/security/passkeys/options", Some(PerAddress::PasskeyOptions)),
+            ]
+        );
+    }
+
+    #[test]
+    fn openapi_json_documents_the_429_of_every_route_limited_per_address() {
+        let document = openapi::parsed();
+        for route in table().iter().filter(|r| r.per_address.is_some()) {
+            let method = route.method.to_string().to_lowercase();
+            let answer = &document["paths"][route.path][&method]["responses"]["429"];
+            assert_eq!(answer["$ref"], "#/components/responses/TooManyFromAddress", "{method} {}", route.path);
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The only code that touches D1 and KV. Handlers and domain code see typed records; SQL and key
 //! formats live here.
 
+pub mod address_limits;
 pub mod attempts;
 pub mod data_keys;
 pub mod devices;

@@ -1122,3 +1122,176 @@ async fn an_account_stored_under_its_old_email_form_still_signs_in_and_moves_to_
     assert_eq!(again.status, 200, "{}", again.text);
     TestApp::new().signup(&TestUser { email: normal, ..TestUser::generate() }).await.assert_error(409, "email_taken");
 }
+
+// --- Work done for anyone, limited per client address (issue 21, point 6) ----------------------
+
+/// The limits of wrangler.toml (`SIGN_UPS`, `PASSKEY_OPTIONS`), per minute and client address.
+const SIGN_UPS_PER_MINUTE: usize = 10;
+const PASSKEY_OPTIONS_PER_MINUTE: usize = 30;
+
+/// A client at `address` (its `CF-Connecting-IP`).
+fn client_at(address: &str) -> TestApp {
+    let mut app = TestApp::new();
+    app.ip = address.to_string();
+    app
+}
+
+/// Every answer is either `ok` or the per-address 429 (with the limit's period as
+/// `Retry-After`); answers how many were `ok`.
+#[track_caller]
+fn ok_or_limited(responses: &[crate::helpers::TestResponse], ok: u16) -> usize {
+    let answered: Vec<_> = responses.iter().filter(|r| from_worker(r)).collect();
+    for refused in answered.iter().filter(|r| r.status != ok) {
+        refused.assert_error(429, "rate_limited");
+        assert_eq!(refused.header("retry-after"), Some("60"), "{}", refused.text);
+    }
+    answered.iter().filter(|r| r.status == ok).count()
+}
+
+/// `n` sign-ups of fresh users at once, the i-th from `address_of(i)`; the users and answers.
+async fn concurrent_sign_ups(
+    n: usize,
+    address_of: impl Fn(usize) -> String,
+) -> (Vec<TestUser>, Vec<crate::helpers::TestResponse>) {
+    let users: Vec<TestUser> = (0..n).map(|_| TestUser::generate()).collect();
+    let sign_ups = users.iter().enumerate().map(|(i, user)| {
+        let mut client = client_at(&address_of(i));
+        async move { client.signup(user).await }
+    });
+    let responses = join_all(sign_ups).await;
+    (users, responses)
+}
+
+#[tokio::test]
+async fn sign_ups_from_one_address_are_limited_and_another_address_is_not() {
+    early_in_a_limiter_window().await;
+    let address = crate::helpers::random_ip();
+
+    let (users, responses) = concurrent_sign_ups(SIGN_UPS_PER_MINUTE + 10, |_| address.clone()).await;
+
+    let created = ok_or_limited(&responses, 201);
+    assert!(created <= SIGN_UPS_PER_MINUTE, "{created} sign-ups from one address: {:?}", statuses(&responses));
+    assert!(created < responses.iter().filter(|r| from_worker(r)).count(), "{:?}", statuses(&responses));
+    // Only the sign-ups that were let through made an account.
+    let emails: Vec<String> = users.iter().map(|u| format!("'{}'", u.email)).collect();
+    let accounts = d1(&format!("SELECT email FROM users WHERE email IN ({})", emails.join(",")));
+    let mut made: Vec<&str> =
+        users.iter().zip(&responses).filter(|(_, r)| r.status == 201).map(|(u, _)| &*u.email).collect();
+    let mut stored: Vec<&str> = accounts.iter().filter_map(|row| row["email"].as_str()).collect();
+    made.sort_unstable();
+    stored.sort_unstable();
+    assert_eq!(stored, made);
+    // Another address signs up as ever.
+    assert_eq!(TestApp::new().signup(&TestUser::generate()).await.status, 201);
+}
+
+#[tokio::test]
+async fn passkey_options_from_one_address_are_limited_and_another_address_is_not() {
+    early_in_a_limiter_window().await;
+    let address = crate::helpers::random_ip();
+    let mut owner = client_at(&address);
+    owner.signed_up_user().await;
+
+    let asks = (0..PASSKEY_OPTIONS_PER_MINUTE + 10).map(|_| {
+        let mut client = client_at(&address);
+        async move { client.passkey_sign_in_options().await }
+    });
+    let responses = join_all(asks).await;
+
+    let given = ok_or_limited(&responses, 200);
+    assert!(given <= PASSKEY_OPTIONS_PER_MINUTE, "{given} options for one address: {:?}", statuses(&responses));
+    assert!(given < responses.iter().filter(|r| from_worker(r)).count(), "{:?}", statuses(&responses));
+    // The options of every ceremony count together, a signed-in session's too...
+    let registration = owner.passkey_registration_options().await;
+    registration.assert_error(429, "rate_limited");
+    assert_eq!(registration.header("retry-after"), Some("60"));
+    owner.passkey_confirm_options().await.assert_error(429, "rate_limited");
+    // ...and no other address's.
+    assert_eq!(TestApp::new().passkey_sign_in_options().await.status, 200);
+    owner.ip = crate::helpers::random_ip();
+    assert_eq!(owner.passkey_registration_options().await.status, 200);
+}
+
+/// A random IPv6 /64 of the documentation range, as its first four groups.
+fn random_slash_64() -> [u16; 4] {
+    let hex = crate::helpers::random_hex(4);
+    let group = |i: usize| u16::from_str_radix(&hex[i * 4..i * 4 + 4], 16).unwrap();
+    [0x2001, 0x0db8, group(0), group(1)]
+}
+
+/// The `n`-th address in the /64 `net`, spelled in one of the ways clients and proxies write
+/// IPv6 (compressed, upper case with leading zeros, in full).
+fn in_slash_64(net: [u16; 4], n: usize) -> String {
+    let [a, b, c, d] = net;
+    match n % 3 {
+        0 => format!("{a:x}:{b:x}:{c:x}:{d:x}::{:x}", n + 1),
+        1 => format!("{a:04X}:{b:04X}:{c:04X}:{d:04X}:0000:0000:{n:04X}:0001"),
+        _ => format!("{a:x}:{b:x}:{c:x}:{d:x}:{n:x}:ffff:0:{n:x}"),
+    }
+}
+
+#[tokio::test]
+async fn failed_sign_ins_from_one_ipv6_slash_64_share_one_count_and_another_slash_64_does_not() {
+    early_in_a_limiter_window().await;
+    let net = random_slash_64();
+    let mut answers = Vec::new();
+    for n in 0..22 {
+        let email = format!("sprayed6.{n}.{}@example.com", crate::helpers::random_hex(4));
+        answers.push(client_at(&in_slash_64(net, n)).login(&email, WRONG).await.status);
+    }
+    assert_eq!(answers[..20], [401; 20], "{answers:?}");
+    assert!(answers[20..].iter().all(|s| *s == 429), "one /64, one count: {answers:?}");
+
+    let held = client_at(&in_slash_64(net, 1000)).login("anyone@example.com", WRONG).await;
+    held.assert_error(429, "rate_limited");
+    let neighbour = [net[0], net[1], net[2], net[3] ^ 1];
+    let elsewhere = client_at(&in_slash_64(neighbour, 0)).login("anyone@example.com", WRONG).await;
+    elsewhere.assert_error(401, "invalid_credentials");
+}
+
+#[tokio::test]
+async fn sign_ups_from_one_ipv6_slash_64_share_one_count_and_another_slash_64_does_not() {
+    early_in_a_limiter_window().await;
+    let net = random_slash_64();
+
+    let (_, responses) = concurrent_sign_ups(SIGN_UPS_PER_MINUTE + 5, |i| in_slash_64(net, i)).await;
+
+    let created = ok_or_limited(&responses, 201);
+    assert!(created <= SIGN_UPS_PER_MINUTE, "{created} sign-ups from one /64: {:?}", statuses(&responses));
+    let neighbour = [net[0], net[1], net[2] ^ 1, net[3]];
+    assert_eq!(client_at(&in_slash_64(neighbour, 0)).signup(&TestUser::generate()).await.status, 201);
+}
+
+/// A JSON request whose body is sent chunk by chunk, as they come (no `Content-Length`).
+fn chunked(
+    app: &TestApp,
+    path: &str,
+    chunks: impl futures::Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static,
+) -> reqwest::RequestBuilder {
+    app.raw(reqwest::Method::POST, path)
+        .header("Origin", &app.base)
+        .header("Content-Type", "application/json")
+        .body(reqwest::Body::wrap_stream(chunks))
+}
+
+#[tokio::test]
+async fn a_chunked_body_past_16_kib_is_refused_while_the_client_is_still_sending() {
+    use futures::StreamExt;
+    let mut app = TestApp::new();
+    // 17 KiB, and then the client never finishes its body.
+    let kib = vec![b' '; 1024];
+    let endless = futures::stream::iter((0..17).map(move |_| Ok(kib.clone()))).chain(futures::stream::pending());
+
+    let answer =
+        tokio::time::timeout(std::time::Duration::from_secs(20), app.send(chunked(&app, "/api/auth/login", endless)))
+            .await
+            .expect("the answer comes while the body is still being sent");
+
+    answer.assert_error(413, "payload_too_large");
+    // Under the cap, a chunked body is read to its end as before.
+    let user = TestUser::generate();
+    let body = json!({ "email": user.email, "password": user.password, "name": user.name }).to_string();
+    let pieces: Vec<std::io::Result<Vec<u8>>> = body.into_bytes().chunks(9).map(|c| Ok(c.to_vec())).collect();
+    let signed_up = app.send(chunked(&app, "/api/auth/signup", futures::stream::iter(pieces))).await;
+    assert_eq!(signed_up.status, 201, "{}", signed_up.text);
+}

@@ -32,11 +32,22 @@ export async function launch() {
 }
 
 /**
+ * A client address of its own for each browser context (its `CF-Connecting-IP`), as distinct
+ * browsers reach the worker through Cloudflare's edge: the worker limits sign-ups (10 a minute)
+ * and passkey options per address, and these tests sign up a fresh user almost every test.
+ */
+function clientAddress() {
+  const [a, b, c] = randomBytes(3);
+  return `10.${a}.${b}.${c || 1}`;
+}
+
+/**
  * A fresh context and page that record every console error and page error. `allowed` lists
  * patterns of console errors a test expects (an HTTP 401 the page answers by redirecting).
  */
 export async function openPage(browser, { width = 1280, height = 900, ...options } = {}) {
-  const context = await browser.newContext({ baseURL: BASE_URL, viewport: { width, height }, ...options });
+  const extraHTTPHeaders = { 'CF-Connecting-IP': clientAddress() };
+  const context = await browser.newContext({ baseURL: BASE_URL, viewport: { width, height }, extraHTTPHeaders, ...options });
   const page = await context.newPage();
   const errors = [];
   watch(page, errors);
