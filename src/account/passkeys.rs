@@ -535,6 +535,8 @@ pub async fn second_step(
 ) -> Result<SignedIn, ApiError> {
     let assertion = DecodedAssertion::decode(response)?;
     let (pending_id, mut pending) = live_pending(app, pending_token).await?;
+    // The keys before anything is spent or counted: a wrong SECRET_KEY answers 503 first.
+    let keys = keys::load(app).await?;
     let (db, kv) = (app.db()?, app.kv()?);
     let spent_by = tokens::new_token().map_err(|_| ApiError::Internal)?;
     let spend = assertion.spend(&spent_by);
@@ -581,7 +583,6 @@ pub async fn second_step(
         return Err(refused(app, attempt, &pending.user_id, "sign_in", rejection).await?);
     }
     sessions::delete_pending(&kv, &pending_id).await?;
-    let keys = keys::load(app).await?;
     let device = devices::known_device(req, &keys);
     let (email, name) = read.names.ok_or(ApiError::Unauthenticated)?;
     sign_in::start(app, &keys, device.as_ref(), (&pending.user_id, &email, &name), pending.generations, method).await

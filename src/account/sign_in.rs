@@ -165,13 +165,14 @@ pub async fn sign_up(app: &App, req: &Request, email: &str, password: &str, name
     if !problems.is_empty() {
         return Err(ApiError::WeakPassword(problems));
     }
+    // The keys before the account: a wrong SECRET_KEY answers 503 before anything is written.
+    let keys = keys::load(app).await?;
     let hash = hash_password(password, app)?;
     let id = tokens::new_id().map_err(|_| ApiError::Internal)?;
     let new_user = NewUser { id: &id, email: email.as_str(), name: name.as_str(), password_hash: &hash, now: app.now };
     if users::create(&app.db()?, &new_user, &app.origin).await? == Outcome::LostRace {
         return Err(ApiError::EmailTaken);
     }
-    let keys = keys::load(app).await?;
     let device = devices::known_device(req, &keys);
     let user = (id.as_str(), email.as_str(), name.as_str());
     start(app, &keys, device.as_ref(), user, Generations::default(), "password").await
@@ -223,9 +224,18 @@ pub async fn with_second_factor(
             return Err(ApiError::Unauthenticated);
         }
     };
-    let keys = match loaded? {
-        keys if row.totp_secret.as_deref().is_none_or(|s| keys.knows_key_of(s)) => keys,
-        _ => keys::load_for(app, row.totp_secret.as_deref()).await?,
+    let keys = match loaded {
+        Ok(keys) if row.totp_secret.as_deref().is_none_or(|s| keys.knows_key_of(s)) => Ok(keys),
+        Ok(_) => keys::load_for(app, row.totp_secret.as_deref()).await,
+        Err(error) => Err(error),
+    };
+    // Keys that cannot be had (a wrong SECRET_KEY) are no failure of the person: the count goes back.
+    let keys = match keys {
+        Ok(keys) => keys,
+        Err(error) => {
+            attempt.refund(app).await?;
+            return Err(error);
+        }
     };
     let method = format!("password+{}", factor.name());
     // A lost key: the pending sign-in stays for a recovery code.

@@ -14,8 +14,9 @@ fn statuses(responses: &[crate::helpers::TestResponse]) -> Vec<u16> {
 }
 
 /// Whether the worker answered: under a burst, the local dev proxy in front of workerd now and
-/// then answers 503 "worker restarted mid-request" itself (no JSON error). The worker never
-/// answers 503, and a request it never answered counts in no assertion about its answers.
+/// then answers 503 "worker restarted mid-request" itself (no JSON error). The worker answers 503
+/// only as a JSON error (`secret_key_mismatch`), and a request it never answered counts in no
+/// assertion about its answers.
 fn from_worker(response: &crate::helpers::TestResponse) -> bool {
     !(response.status == 503 && response.error_code().is_empty())
 }
