@@ -146,13 +146,14 @@ fn random_failed(error: getrandom::Error) -> ApiError {
 
 /// A new data key of each purpose, wrapped under `SECRET_KEY`.
 fn new_keys(root: &Keyring, purposes: &[Purpose]) -> Result<Vec<DataKeyRow>, ApiError> {
-    let new = |purpose: Purpose| {
-        let key = DataKey::generate(purpose).map_err(random_failed)?;
+    let mut new = Vec::new();
+    for purpose in purposes {
+        let key = DataKey::generate(*purpose).map_err(random_failed)?;
         let wrapped = root.wrap(&key).map_err(random_failed)?;
         let (wrapped, wrapped_by) = (wrapped.wrapped, wrapped.wrapped_by);
-        Ok(DataKeyRow { kid: key.kid, purpose: purpose.as_str().into(), wrapped, wrapped_by, retired_at: None })
-    };
-    purposes.iter().map(|p| new(*p)).collect()
+        new.push(DataKeyRow { kid: key.kid, purpose: purpose.as_str().into(), wrapped, wrapped_by, retired_at: None });
+    }
+    Ok(new)
 }
 
 /// The data keys the root keys open, and those to re-wrap under `SECRET_KEY`.
@@ -181,21 +182,21 @@ fn open(root: &Keyring, rows: &[DataKeyRow]) -> Result<Opened, ApiError> {
 /// them opens (a key made now would be made under a key its data was never under). A purpose
 /// with no row at all (a fresh database) is no mismatch.
 fn mismatched<'a>(rows: &'a [DataKeyRow], opened: &[&str]) -> Vec<&'a DataKeyRow> {
-    let closed = |r: &&DataKeyRow| !opened.contains(&r.kid.as_str());
-    Purpose::ALL
-        .into_iter()
-        .flat_map(|purpose| {
-            let of: Vec<&DataKeyRow> = rows.iter().filter(|r| r.purpose == purpose.as_str()).collect();
-            let active: Vec<&DataKeyRow> = of.iter().copied().filter(|r| r.retired_at.is_none()).collect();
-            if !active.is_empty() {
-                active.into_iter().filter(closed).collect()
-            } else if of.iter().all(closed) {
-                of
-            } else {
-                Vec::new()
+    let mut refused = Vec::new();
+    for purpose in Purpose::ALL.map(Purpose::as_str) {
+        let has_active = rows.iter().any(|r| r.purpose == purpose && r.retired_at.is_none());
+        let opens = |r: &DataKeyRow| opened.contains(&r.kid.as_str());
+        // Without an active key, a retired key that opens is enough to make a new one under it.
+        if !has_active && rows.iter().any(|r| r.purpose == purpose && opens(r)) {
+            continue;
+        }
+        for row in rows.iter().filter(|r| r.purpose == purpose && (r.retired_at.is_none() || !has_active)) {
+            if !opens(row) {
+                refused.push(row);
             }
-        })
-        .collect()
+        }
+    }
+    refused
 }
 
 thread_local! {
@@ -214,17 +215,19 @@ fn refuse_a_mismatch(root: &Keyring, rows: &[DataKeyRow], opened: &Opened) -> Re
     let logged = MISMATCH_LOGGED.with_borrow(|id| id.as_deref() == Some(root.root_id()));
     if !logged {
         MISMATCH_LOGGED.set(Some(root.root_id().to_string()));
-        let mut wrapped_by: Vec<&str> = refused.iter().map(|r| r.wrapped_by.as_str()).collect();
-        wrapped_by.sort_unstable();
-        wrapped_by.dedup();
-        let keys: Vec<_> =
-            refused.iter().map(|r| json!({ "kid": r.kid, "purpose": r.purpose, "wrapped_by": r.wrapped_by })).collect();
+        let (mut kids, mut wrapped_by): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+        for row in &refused {
+            kids.push(&row.kid);
+            if !wrapped_by.contains(&row.wrapped_by.as_str()) {
+                wrapped_by.push(&row.wrapped_by);
+            }
+        }
         let log = json!({
             "msg": "secret_key_mismatch",
             "secret_key_id": root.root_id(),
             "previous_key_ids": root.previous_root_ids(),
             "data_keys_wrapped_by": wrapped_by,
-            "data_keys": keys,
+            "data_keys": kids,
             "advice": format!(
                 "no configured key (SECRET_KEY, SECRET_KEY_PREVIOUS) opens these data keys: set SECRET_KEY to the \
                  key with id {} (or keep it in SECRET_KEY_PREVIOUS during a rotation). Until then nothing is \
