@@ -14,8 +14,10 @@ WORKER := build/index.js
 
 .PHONY: dev test setup setup-test build migrate lint unit-test api-test bench deploy-check clean
 
-## make dev: install what is missing, build, migrate local D1, serve on http://127.0.0.1:8787
+## make dev: install what is missing, build, migrate local D1, check that .dev.vars' SECRET_KEY
+## fits the local data, serve on http://127.0.0.1:8787
 dev: setup build migrate
+	node scripts/check-secret-key.mjs
 	wrangler dev --ip 127.0.0.1 --port 8787
 
 ## make test: lint, host unit tests, then API and browser tests against one local worker

@@ -5,7 +5,9 @@
 #   - the bundled .wasm, gzip'd, is under the Free plan's 3 MB limit (sizes printed);
 #   - `wrangler d1 migrations list` sees every file in migrations/ (default and production);
 #   - the migrations apply to an empty local D1, and applying again is a no-op;
-#   - forward-only: data written under the first migration survives all later ones.
+#   - forward-only: data written under the first migration survives all later ones;
+#   - scripts/check-secret-key.mjs (make dev, README Deploy) passes for the SECRET_KEY a local
+#     state's data keys were made under (or with it as SECRET_KEY_PREVIOUS) and fails for another.
 # Runs on the worker that `make build` made (WEMASY_PREBUILT=1: the [build] step is a no-op).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -139,6 +141,52 @@ if d1 migrations apply DB && d1 execute DB --command "$SEED"; then
   fi
 else
   fail "first migration or seed rows"
+fi
+
+step "SECRET_KEY check (scripts/check-secret-key.mjs, run by make dev and before a deploy)"
+# Keys A and B with the ids src/domain/secrets.rs derives for them (its unit test
+# key_ids_are_the_ones_scripts_check_secret_key_derives pins the same pairs).
+KEY_A="AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=" KEY_A_ID="31602b26"
+KEY_B="//79/Pv6+fj39vX08/Lx8O/u7ezr6uno5+bl5OPi4eA=" KEY_B_ID="0fa9749c"
+KEYS="$WORK/keys"
+vars() {
+  printf 'SECRET_KEY="%s"\n' "$1" >"$KEYS/.dev.vars"
+  if [ -n "${2:-}" ]; then printf 'SECRET_KEY_PREVIOUS="%s"\n' "$2" >>"$KEYS/.dev.vars"; fi
+}
+# Exit status of the checker for the keys of $KEYS/.dev.vars; its output in $WORK/out.
+check_key() { node scripts/check-secret-key.mjs --persist-to "$KEYS/state" --vars "$KEYS/.dev.vars" >"$WORK/out" 2>&1; }
+expect_key() {
+  local want=$1 what=$2 got=0
+  check_key || got=$?
+  if [ "$got" = "$want" ]; then ok "$what"; else fail "$what (exit $got, wanted $want)"; sed 's/^/        | /' "$WORK/out"; fi
+}
+mkdir -p "$KEYS"
+if run wrangler d1 migrations apply DB --local --persist-to "$KEYS/state"; then
+  vars "$KEY_B"
+  expect_key 0 "no data keys yet: any key passes"
+  # Data keys as a worker started with key A made them; a retired one under a lost key is ignored.
+  if run wrangler d1 execute DB --local --persist-to "$KEYS/state" --command \
+    "INSERT INTO data_keys (kid, purpose, wrapped, wrapped_by, created_at, retired_at) VALUES
+       ('aaaa0001', 'totp', 'w', '$KEY_A_ID', 1, NULL), ('aaaa0002', 'recovery', 'w', '$KEY_A_ID', 1, NULL),
+       ('aaaa0003', 'device', 'w', '$KEY_A_ID', 1, NULL), ('aaaa0000', 'totp', 'w', 'ffffffff', 1, 1)"; then
+    vars "$KEY_A"
+    expect_key 0 "data keys made under key A ($KEY_A_ID): key A passes"
+    vars "$KEY_B"
+    expect_key 1 "key B ($KEY_B_ID) over the same data fails"
+    if grep -q "wrapped by key id $KEY_A_ID" "$WORK/out" && grep -q "key id $KEY_B_ID" "$WORK/out" && ! grep -qF "$KEY_B" "$WORK/out"; then
+      ok "it names both key ids and no key"
+    else
+      fail "its explanation lacks a key id or holds a key"; sed 's/^/        | /' "$WORK/out"
+    fi
+    vars "$KEY_B" "$KEY_A"
+    expect_key 0 "key B with key A as SECRET_KEY_PREVIOUS (a rotation) passes"
+    vars "not-a-key"
+    expect_key 2 "a malformed key cannot be checked"
+  else
+    fail "planting data keys"
+  fi
+else
+  fail "migrations for the SECRET_KEY check"
 fi
 
 echo

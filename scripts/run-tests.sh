@@ -2,7 +2,8 @@
 # Starts the prebuilt worker once, in real workerd with fresh local D1 and KV, and runs the API
 # tests, the API fuzzing and then the browser tests against it over HTTP. The worker's log is
 # checked for panics. First, the bench report's unit test (no worker); last, the SECRET_KEY
-# rotation phase (the worker restarted three times over one state, tests/rotation/). Env:
+# rotation phase (the worker restarted three times over one state, tests/rotation/) and the
+# wrong-key phase (key A, a wrong key, A again; tests/api/wrong_key.rs). Env:
 # TEST_PORT (default 8790), API_TEST_THREADS (default 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,6 +72,42 @@ SECRET_KEY_PREVIOUS=\"$key_a\"" ;;
   done
 }
 rotation_phase || failed+=("SECRET_KEY rotation end to end")
+
+# A wrong SECRET_KEY (issue 21, point 7): the worker restarted over one local D1/KV state with key
+# A, then with key C (which wraps none of the data keys), then with A again; the ignored API test
+# attacks::a_wrong_secret_key_refuses_to_write_and_says_so checks each stage (tests/api/wrong_key.rs).
+# Only under key C may the worker answer 5xx, and then only 503.
+wrong_key_phase() {
+  local dir="$PWD/target/test-wrong-key-$PORT" state="$PWD/target/test-wrong-key-state-$PORT"
+  local key_a key_c stage log refused
+  key_a=$(head -c 32 /dev/urandom | base64)
+  key_c=$(head -c 32 /dev/urandom | base64)
+  worker_prepare "$dir" || return 1
+  worker_migrate "$dir/wrangler.toml" "$state" || return 1
+  for stage in a wrong again; do
+    if [ "$stage" = wrong ]; then
+      printf 'SECRET_KEY="%s"\n' "$key_c" >"$dir/.dev.vars"
+      refused='"status":50[0-24-9]'
+    else
+      printf 'SECRET_KEY="%s"\n' "$key_a" >"$dir/.dev.vars"
+      refused='"status":5[0-9][0-9]'
+    fi
+    log="$PWD/target/test-wrong-key-worker-$PORT-$stage.log"
+    worker_start "$dir/wrangler.toml" "$PORT" "$state" "$log" || return 1
+    worker_wait "$PORT" 401 120 || return 1
+    echo "==> wrong-key stage $stage: worker up"
+    WEMASY_BASE_URL="http://127.0.0.1:$PORT" WEMASY_STATE_DIR="$state" WEMASY_WORKER_LOG="$log" \
+      WRONG_KEY_STAGE=$stage WRONG_KEY_STATE="$dir/story.json" WRONG_KEY_A="$key_a" WRONG_KEY_C="$key_c" \
+      cargo test --test api -- --ignored --exact attacks::a_wrong_secret_key_refuses_to_write_and_says_so --nocapture \
+      || { worker_stop; return 1; }
+    worker_stop
+    if grep -nE "$refused|panicked|RuntimeError|Uncaught" "$log"; then
+      echo "wrong-key stage $stage: the worker answered a 5xx it should not have or logged a panic (log: $log)" >&2
+      return 1
+    fi
+  done
+}
+wrong_key_phase || failed+=("a wrong SECRET_KEY end to end")
 if [ ${#failed[@]} -gt 0 ]; then
   printf '==> FAILED: %s\n' "${failed[@]}"
   exit 1

@@ -37,15 +37,16 @@ pub async fn confirm(
             "Enter your password and a code from your authenticator app (or a recovery code).",
         ));
     }
+    // The keys before the attempt is claimed: a wrong SECRET_KEY answers 503 with nothing counted.
+    let keys = if row.enabled() { Some(keys::load_for(app, row.totp_secret.as_deref()).await?) } else { None };
     let attempt = Attempt::by_session(app, current).await?;
     if !password::verify(password, &row.password_hash, app.config.hash_params).is_right() {
         let detail = json!({ "factor": "password", "action": "confirm" });
         return Err(attempt.failed(app, detail, ApiError::WrongPassword).await?);
     }
     let db = app.db()?;
-    match factor.filter(|_| row.enabled()) {
-        Some(factor) => {
-            let keys = keys::load_for(app, row.totp_secret.as_deref()).await?;
+    match factor.filter(|_| row.enabled()).zip(keys) {
+        Some((factor, keys)) => {
             let (attempt, candidate) = factors::candidate_or_hand_back(app, &keys, &row, &factor, attempt).await?;
             let outcome = match candidate {
                 Some(candidate) => {

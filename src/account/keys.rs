@@ -108,52 +108,136 @@ struct Rewrap {
 }
 
 /// Reads the data keys (creating the active key of a purpose that has none) and unwraps them;
-/// answers the ring and the keys to re-wrap.
+/// answers the ring and the keys to re-wrap, or 503 `secret_key_mismatch` when the root keys do
+/// not open the data keys D1 holds: then nothing is made under a key nobody keeps, no data key
+/// included.
 async fn read(db: &Db, root: Keyring, now: u64) -> Result<(Keyring, Vec<Rewrap>), ApiError> {
     let mut rows = data_keys::all_keys(db).await?;
+    let mut opened = open(&root, &rows)?;
+    refuse_a_mismatch(&root, &rows, &opened)?;
     let has_active =
         |rows: &[DataKeyRow], p: Purpose| rows.iter().any(|r| r.purpose == p.as_str() && r.retired_at.is_none());
     let missing: Vec<Purpose> = Purpose::ALL.into_iter().filter(|p| !has_active(&rows, *p)).collect();
     if !missing.is_empty() {
-        let mut new = Vec::new();
-        for purpose in missing {
-            let key = DataKey::generate(purpose).map_err(|_| ApiError::Internal)?;
-            let wrapped = root.wrap(&key).map_err(|_| ApiError::Internal)?;
-            new.push(DataKeyRow {
-                kid: key.kid.clone(),
-                purpose: purpose.as_str().into(),
-                wrapped: wrapped.wrapped,
-                wrapped_by: wrapped.wrapped_by,
-                retired_at: None,
-            });
-        }
-        data_keys::create(db, &new, now).await?;
+        data_keys::create(db, &new_keys(&root, &missing)?, now).await?;
         rows = data_keys::all_keys(db).await?;
+        opened = open(&root, &rows)?;
+        // An isolate with another SECRET_KEY may have made them first.
+        refuse_a_mismatch(&root, &rows, &opened)?;
     }
-    let mut keys = Vec::new();
-    let mut rewraps = Vec::new();
+    for row in rows.iter().filter(|r| !opened.keys.iter().any(|k| k.kid == r.kid)) {
+        let log = json!({
+            "msg": "data_key_unavailable",
+            "kid": row.kid,
+            "purpose": row.purpose,
+            "wrapped_by": row.wrapped_by,
+            "advice": "set the key with this id as SECRET_KEY or in SECRET_KEY_PREVIOUS",
+        });
+        worker::console_error!("{log}");
+    }
+    remember(root.root_id(), now, &opened.keys);
+    Ok((root.with_data_keys(opened.keys), opened.rewraps))
+}
+
+fn random_failed(error: getrandom::Error) -> ApiError {
+    worker::console_error!("no random bytes for a data key: {error}");
+    ApiError::Internal
+}
+
+/// A new data key of each purpose, wrapped under `SECRET_KEY`.
+fn new_keys(root: &Keyring, purposes: &[Purpose]) -> Result<Vec<DataKeyRow>, ApiError> {
+    let mut new = Vec::new();
+    for purpose in purposes {
+        let key = DataKey::generate(*purpose).map_err(random_failed)?;
+        let wrapped = root.wrap(&key).map_err(random_failed)?;
+        let (wrapped, wrapped_by) = (wrapped.wrapped, wrapped.wrapped_by);
+        new.push(DataKeyRow { kid: key.kid, purpose: purpose.as_str().into(), wrapped, wrapped_by, retired_at: None });
+    }
+    Ok(new)
+}
+
+/// The data keys the root keys open, and those to re-wrap under `SECRET_KEY`.
+struct Opened {
+    keys: Vec<DataKey>,
+    rewraps: Vec<Rewrap>,
+}
+
+fn open(root: &Keyring, rows: &[DataKeyRow]) -> Result<Opened, ApiError> {
+    let mut opened = Opened { keys: Vec::new(), rewraps: Vec::new() };
     for row in rows {
         let Some(purpose) = Purpose::parse(&row.purpose) else { continue };
         let stored = WrappedKey { wrapped: row.wrapped.clone(), wrapped_by: row.wrapped_by.clone() };
-        let Some(key) = root.unwrap(&row.kid, purpose, &stored, row.retired_at.is_none()) else {
-            let log = json!({
-                "msg": "data_key_unavailable",
-                "kid": row.kid,
-                "purpose": row.purpose,
-                "wrapped_by": row.wrapped_by,
-                "advice": "set the key with this id as SECRET_KEY or in SECRET_KEY_PREVIOUS",
-            });
-            worker::console_error!("{log}");
-            continue;
-        };
+        let Some(key) = root.unwrap(&row.kid, purpose, &stored, row.retired_at.is_none()) else { continue };
         if row.wrapped_by != root.root_id() {
-            let new = root.wrap(&key).map_err(|_| ApiError::Internal)?;
-            rewraps.push(Rewrap { kid: row.kid.clone(), old_wrapped_by: row.wrapped_by.clone(), new });
+            let new = root.wrap(&key).map_err(random_failed)?;
+            opened.rewraps.push(Rewrap { kid: row.kid.clone(), old_wrapped_by: row.wrapped_by.clone(), new });
         }
-        keys.push(key);
+        opened.keys.push(key);
     }
-    remember(root.root_id(), now, &keys);
-    Ok((root.with_data_keys(keys), rewraps))
+    Ok(opened)
+}
+
+/// The rows that make the root keys a mismatch: per purpose, its active key when none of the
+/// root keys opens it, or, for a purpose without an active key, its retired keys when none of
+/// them opens (a key made now would be made under a key its data was never under). A purpose
+/// with no row at all (a fresh database) is no mismatch.
+fn mismatched<'a>(rows: &'a [DataKeyRow], opened: &[&str]) -> Vec<&'a DataKeyRow> {
+    let mut refused = Vec::new();
+    for purpose in Purpose::ALL.map(Purpose::as_str) {
+        let has_active = rows.iter().any(|r| r.purpose == purpose && r.retired_at.is_none());
+        let opens = |r: &DataKeyRow| opened.contains(&r.kid.as_str());
+        // Without an active key, a retired key that opens is enough to make a new one under it.
+        if !has_active && rows.iter().any(|r| r.purpose == purpose && opens(r)) {
+            continue;
+        }
+        for row in rows.iter().filter(|r| r.purpose == purpose && (r.retired_at.is_none() || !has_active)) {
+            if !opens(row) {
+                refused.push(row);
+            }
+        }
+    }
+    refused
+}
+
+thread_local! {
+    /// The `SECRET_KEY` id whose mismatch this isolate logged.
+    static MISMATCH_LOGGED: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// 503 `secret_key_mismatch` when the root keys do not open the data keys (see [`mismatched`]);
+/// logged once per isolate and `SECRET_KEY`, with key ids only.
+fn refuse_a_mismatch(root: &Keyring, rows: &[DataKeyRow], opened: &Opened) -> Result<(), ApiError> {
+    let opened: Vec<&str> = opened.keys.iter().map(|k| k.kid.as_str()).collect();
+    let refused = mismatched(rows, &opened);
+    if refused.is_empty() {
+        return Ok(());
+    }
+    let logged = MISMATCH_LOGGED.with_borrow(|id| id.as_deref() == Some(root.root_id()));
+    if !logged {
+        MISMATCH_LOGGED.set(Some(root.root_id().to_string()));
+        let (mut kids, mut wrapped_by): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+        for row in &refused {
+            kids.push(&row.kid);
+            if !wrapped_by.contains(&row.wrapped_by.as_str()) {
+                wrapped_by.push(&row.wrapped_by);
+            }
+        }
+        let log = json!({
+            "msg": "secret_key_mismatch",
+            "secret_key_id": root.root_id(),
+            "previous_key_ids": root.previous_root_ids(),
+            "data_keys_wrapped_by": wrapped_by,
+            "data_keys": kids,
+            "advice": format!(
+                "no configured key (SECRET_KEY, SECRET_KEY_PREVIOUS) opens these data keys: set SECRET_KEY to the \
+                 key with id {} (or keep it in SECRET_KEY_PREVIOUS during a rotation). Until then nothing is \
+                 encrypted, hashed or signed, and requests that need a key answer 503 secret_key_mismatch",
+                wrapped_by.join(" or ")
+            ),
+        });
+        worker::console_error!("{log}");
+    }
+    Err(ApiError::SecretKeyMismatch)
 }
 
 /// Stores each re-wrapped key where it is still wrapped under the old root key (isolates doing
@@ -293,4 +377,42 @@ async fn reencrypt_outdated(db: &Db, ring: &Keyring) -> Result<usize, ApiError> 
         }
     }
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(kid: &str, purpose: &str, retired: bool) -> DataKeyRow {
+        let (wrapped, wrapped_by) = ("w".to_string(), "1968bb4c".to_string());
+        DataKeyRow { kid: kid.into(), purpose: purpose.into(), wrapped, wrapped_by, retired_at: retired.then_some(1) }
+    }
+
+    fn kids(rows: Vec<&DataKeyRow>) -> Vec<&str> {
+        rows.into_iter().map(|r| r.kid.as_str()).collect()
+    }
+
+    #[test]
+    fn a_fresh_database_and_keys_that_open_are_no_mismatch() {
+        assert!(mismatched(&[], &[]).is_empty());
+        let rows = [row("t1", "totp", false), row("r1", "recovery", false), row("d1", "device", false)];
+        assert!(mismatched(&rows, &["t1", "r1", "d1"]).is_empty());
+    }
+
+    #[test]
+    fn active_keys_no_root_key_opens_are_a_mismatch() {
+        let rows = [row("t1", "totp", false), row("r1", "recovery", false), row("d1", "device", false)];
+        assert_eq!(kids(mismatched(&rows, &[])), ["t1", "r1", "d1"]);
+        assert_eq!(kids(mismatched(&rows, &["t1", "r1"])), ["d1"]);
+    }
+
+    #[test]
+    fn a_retired_key_that_does_not_open_matters_only_where_a_new_key_would_be_made() {
+        let rows = [row("t0", "totp", true), row("t1", "totp", false), row("r0", "recovery", true)];
+        // TOTP has an active key that opens; recovery has only a retired key, and it does not open.
+        assert_eq!(kids(mismatched(&rows, &["t1"])), ["r0"]);
+        // A retired key that opens is enough to make a new active key of its purpose.
+        assert!(mismatched(&rows, &["t1", "r0"]).is_empty());
+        assert!(mismatched(&[row("t0", "totp", true), row("t2", "totp", true)], &["t2"]).is_empty());
+    }
 }

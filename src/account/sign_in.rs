@@ -126,6 +126,8 @@ pub async fn sign_up(app: &App, email: &str, password: &str, name: &str) -> Resu
     if !problems.is_empty() {
         return Err(ApiError::WeakPassword(problems));
     }
+    // The keys before the account: a wrong SECRET_KEY answers 503 before anything is written.
+    let keys = keys::load(app).await?;
     let hash = hash_password(password, app)?;
     let id = tokens::new_id().map_err(|error| ApiError::internal("a user id", error))?;
     let new_user = NewUser {
@@ -137,7 +139,7 @@ pub async fn sign_up(app: &App, email: &str, password: &str, name: &str) -> Resu
         now: app.now,
     };
     // A new account: whatever device cookie the browser holds is another user's.
-    let trust = devices::trusting(app, &keys::load(app).await?, None, &id)?;
+    let trust = devices::trusting(app, &keys, None, &id)?;
     if users::create(&app.db()?, &new_user, &app.origin, &trust.row).await? == Outcome::LostRace {
         return Err(ApiError::EmailTaken);
     }
@@ -163,7 +165,14 @@ pub async fn with_second_factor(
         pending.end(app).await?;
         return Err(ApiError::Unauthenticated);
     };
-    let keys = keys::load_for(app, row.totp_secret.as_deref()).await?;
+    // Keys that cannot be had (a wrong SECRET_KEY) are no failure of the person: the count goes back.
+    let keys = match keys::load_for(app, row.totp_secret.as_deref()).await {
+        Ok(keys) => keys,
+        Err(error) => {
+            attempt.refund(app).await?;
+            return Err(error);
+        }
+    };
     let method = format!("password+{}", factor.name());
     // A lost key: the pending sign-in stays for a recovery code.
     let (attempt, candidate) = factors::candidate_or_hand_back(app, &keys, &row, &factor, attempt).await?;

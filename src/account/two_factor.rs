@@ -38,7 +38,12 @@ pub async fn codes_need_regenerating(app: &App, current: &CurrentSession) -> Res
     if current.user.totp_enabled_at.is_none() || current.user.recovery_codes_remaining == 0 {
         return Ok(false);
     }
-    let key_id = keys::load(app).await?.recovery_key_id();
+    let key_id = match keys::load(app).await {
+        Ok(keys) => keys.recovery_key_id(),
+        // A wrong SECRET_KEY (logged where it is found) leaves the overview answering.
+        Err(ApiError::SecretKeyMismatch) => return Ok(false),
+        Err(error) => return Err(error),
+    };
     Ok(two_factor::codes_under_other_keys(&app.db()?, &current.user.id, &key_id).await? > 0)
 }
 
@@ -124,12 +129,13 @@ pub async fn disable(
     if !row.enabled() {
         return Err(not_on());
     }
+    // The keys before the attempt is claimed: a wrong SECRET_KEY answers 503 with nothing counted.
+    let keys = keys::load_for(app, row.totp_secret.as_deref()).await?;
     let attempt = Attempt::by_session(app, current).await?;
     if !password::verify(password_typed, &row.password_hash, app.config.hash_params).is_right() {
         let detail = json!({ "factor": "password", "action": "disable_two_factor" });
         return Err(attempt.failed(app, detail, ApiError::WrongPassword).await?);
     }
-    let keys = keys::load_for(app, row.totp_secret.as_deref()).await?;
     let (attempt, candidate) = factors::candidate_or_hand_back(app, &keys, &row, &factor, attempt).await?;
     let outcome = match candidate {
         Some(candidate) => {

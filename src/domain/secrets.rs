@@ -406,6 +406,13 @@ mod tests {
     }
 
     #[test]
+    fn key_ids_are_the_ones_scripts_check_secret_key_derives() {
+        // scripts/deploy-check.sh runs scripts/check-secret-key.mjs with these keys and ids.
+        assert_eq!(Keyring::new(KEY_A, None).unwrap().root_id(), "31602b26");
+        assert_eq!(Keyring::new(KEY_B, None).unwrap().root_id(), "0fa9749c");
+    }
+
+    #[test]
     fn purposes_and_keys_get_different_derived_keys() {
         let a = RootKey::derive(KEY_A).unwrap();
         let b = RootKey::derive(KEY_B).unwrap();

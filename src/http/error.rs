@@ -33,6 +33,9 @@ pub enum ApiError {
         retry_after: u64,
     },
     Internal,
+    /// `SECRET_KEY` (with `SECRET_KEY_PREVIOUS`) opens none of the data keys D1 holds: nothing
+    /// that needs a key is done until an operator sets the right one (README "Rotating SECRET_KEY").
+    SecretKeyMismatch,
 }
 
 impl ApiError {
@@ -65,6 +68,7 @@ impl ApiError {
             Self::UnsupportedMediaType => 415,
             Self::RateLimited { .. } => 429,
             Self::Internal => 500,
+            Self::SecretKeyMismatch => 503,
         }
     }
 
@@ -89,6 +93,7 @@ impl ApiError {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited { .. } => "rate_limited",
             Self::Internal => "internal_error",
+            Self::SecretKeyMismatch => "secret_key_mismatch",
         }
     }
 
@@ -118,6 +123,7 @@ impl ApiError {
                 format!("Too many attempts. Try again in {}.", human_duration(*retry_after))
             }
             Self::Internal => "Something went wrong on our side. Please try again.".into(),
+            Self::SecretKeyMismatch => "The service is not configured correctly. Please try again later.".into(),
         }
     }
 
@@ -198,6 +204,16 @@ mod tests {
     fn rate_limit_message_reads_like_a_sentence() {
         assert_eq!(ApiError::RateLimited { retry_after: 30 }.message(), "Too many attempts. Try again in 30 seconds.");
         assert_eq!(ApiError::RateLimited { retry_after: 900 }.message(), "Too many attempts. Try again in 15 minutes.");
+    }
+
+    #[test]
+    fn a_wrong_secret_key_is_a_503_that_names_no_key() {
+        let error = ApiError::SecretKeyMismatch;
+        assert_eq!((error.status(), error.code()), (503, "secret_key_mismatch"));
+        assert_eq!(
+            error.body()["error"]["message"],
+            "The service is not configured correctly. Please try again later."
+        );
     }
 
     #[test]

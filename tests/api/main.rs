@@ -18,3 +18,4 @@ mod sessions;
 mod sign_in;
 mod sign_up;
 mod two_factor;
+mod wrong_key;
