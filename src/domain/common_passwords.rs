@@ -30,14 +30,34 @@
 use std::cmp::Ordering;
 use std::sync::OnceLock;
 
-const LIST: &str = include_str!("../../data/common-passwords.txt");
+/// The list, front-coded by `build.rs` (each entry: the length of the prefix it shares with the
+/// one before, as `'0'` + n, then the rest of it).
+const FRONT_CODED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/common-passwords.fc"));
+
+/// The list as text, one entry per line, decoded once per isolate.
+fn list() -> &'static str {
+    static LIST: OnceLock<String> = OnceLock::new();
+    LIST.get_or_init(|| {
+        let mut text: Vec<u8> = Vec::with_capacity(FRONT_CODED.len() * 2);
+        let mut previous = 0..0;
+        for line in FRONT_CODED.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let shared = usize::from(line[0] - b'0');
+            let start = text.len();
+            text.extend_from_within(previous.start..previous.start + shared);
+            text.extend_from_slice(&line[1..]);
+            previous = start..text.len();
+            text.push(b'\n');
+        }
+        String::from_utf8(text).expect("the list is UTF-8")
+    })
+}
 
 /// A core shorter than this (in letters, substitutes counted as their letter) is not compared.
 pub const MIN_CORE_LETTERS: usize = 4;
 
 fn entries() -> &'static [&'static str] {
     static ENTRIES: OnceLock<Vec<&'static str>> = OnceLock::new();
-    ENTRIES.get_or_init(|| LIST.lines().filter(|l| !l.is_empty()).collect())
+    ENTRIES.get_or_init(|| list().lines().filter(|l| !l.is_empty()).collect())
 }
 
 /// The list's text with every byte folded (so a key sits at its entry's offsets), the entries'
@@ -57,10 +77,10 @@ impl FoldedIndex {
 fn folded_index() -> &'static FoldedIndex {
     static INDEX: OnceLock<FoldedIndex> = OnceLock::new();
     INDEX.get_or_init(|| {
-        let keys: Vec<u8> = LIST.bytes().map(fold).collect();
+        let keys: Vec<u8> = list().bytes().map(fold).collect();
         let mut ranges = Vec::with_capacity(len());
         let mut start = 0;
-        for line in LIST.split_inclusive('\n') {
+        for line in list().split_inclusive('\n') {
             let entry = line.trim_end_matches(['\n', '\r']);
             if !entry.is_empty() {
                 ranges.push((start, start + entry.len()));
@@ -116,7 +136,7 @@ fn reads_as_listed(candidate: &[u8]) -> bool {
     index.ranges[first..]
         .iter()
         .take_while(|&&r| cmp(r) == Ordering::Equal)
-        .any(|&(start, end)| reads_as(candidate, &LIST.as_bytes()[start..end]))
+        .any(|&(start, end)| reads_as(candidate, &list().as_bytes()[start..end]))
 }
 
 /// How many letters a lower-cased core stands for (substitutes counted as their letter). Only
@@ -168,6 +188,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_front_coded_list_decodes_to_the_list_in_the_repository() {
+        let source = include_str!("../../data/common-passwords.txt");
+        let expected: Vec<&str> = source.lines().filter(|l| !l.is_empty()).collect();
+        assert_eq!(list().lines().collect::<Vec<_>>(), expected);
+    }
+
+    #[test]
     fn list_has_at_least_ten_thousand_sorted_unique_entries() {
         let e = entries();
         assert!(e.len() >= 10_000, "{}", e.len());
@@ -181,7 +208,7 @@ mod tests {
         assert_eq!(index.ranges.len(), entries().len());
         assert!(index.ranges.windows(2).all(|w| index.key(w[0]) <= index.key(w[1])));
         assert_eq!(index.longest, 20);
-        let mut listed: Vec<&str> = index.ranges.iter().map(|&(s, e)| &LIST[s..e]).collect();
+        let mut listed: Vec<&str> = index.ranges.iter().map(|&(s, e)| &list()[s..e]).collect();
         listed.sort_unstable();
         assert_eq!(listed, entries());
         assert!(entries().iter().all(|e| reads_as_listed(e.as_bytes())), "every entry finds itself");

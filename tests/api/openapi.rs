@@ -36,14 +36,14 @@ async fn the_served_openapi_document_is_the_one_in_the_repository() {
     let response = app.request(Method::GET, "/api/openapi.json", None).await;
     assert_eq!(response.status, 200, "{}", response.text);
     assert!(response.header("content-type").unwrap_or("").starts_with("application/json"));
-    let file: Value = serde_json::from_str(&std::fs::read_to_string("openapi.json").unwrap()).unwrap();
+    let file: Value = serde_json::from_str(&std::fs::read_to_string("public/api/openapi.json").unwrap()).unwrap();
     assert_eq!(response.body, file, "rebuild the worker: the served document is stale");
     assert!(response.body["openapi"].as_str().unwrap().starts_with("3."));
 }
 
 #[tokio::test]
 async fn the_openapi_document_lists_exactly_the_routes_of_the_router() {
-    let file: Value = serde_json::from_str(&std::fs::read_to_string("openapi.json").unwrap()).unwrap();
+    let file: Value = serde_json::from_str(&std::fs::read_to_string("public/api/openapi.json").unwrap()).unwrap();
     let documented = document_routes(&file);
     let routed = router_routes();
     let missing: Vec<_> = routed.difference(&documented).collect();
@@ -54,7 +54,7 @@ async fn the_openapi_document_lists_exactly_the_routes_of_the_router() {
 
 #[tokio::test]
 async fn every_documented_route_is_answered_by_the_worker() {
-    let file: Value = serde_json::from_str(&std::fs::read_to_string("openapi.json").unwrap()).unwrap();
+    let file: Value = serde_json::from_str(&std::fs::read_to_string("public/api/openapi.json").unwrap()).unwrap();
     let mut app = TestApp::new();
     for (method, path) in document_routes(&file) {
         let concrete = path.replace("{id}", SAMPLE_ID);
@@ -76,7 +76,7 @@ async fn every_documented_route_is_answered_by_the_worker() {
 
 #[tokio::test]
 async fn every_documented_status_is_one_the_error_contract_can_answer() {
-    let file: Value = serde_json::from_str(&std::fs::read_to_string("openapi.json").unwrap()).unwrap();
+    let file: Value = serde_json::from_str(&std::fs::read_to_string("public/api/openapi.json").unwrap()).unwrap();
     for (path, item) in file["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
             for status in operation["responses"].as_object().expect("responses").keys() {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { EVENT_WORDS, eventDetail, eventTitle } from '../../public/js/security/activity.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const openapi = JSON.parse(readFileSync(path.join(ROOT, 'openapi.json'), 'utf8'));
+const openapi = JSON.parse(readFileSync(path.join(ROOT, 'public', 'api', 'openapi.json'), 'utf8'));
 
 /** The `type` enum of the security event schema: the schema whose `type` lists `account_created`. */
 function serverEventTypes() {
