@@ -1,202 +1,143 @@
-//! What a request handler works with: the bindings, the config, the time, who is asking.
+//! What a use case works with, in three parts: the *facts* of the request (when, from where, by
+//! which browser, under which configuration and keys), the *store* it may ask (see
+//! `storage::store`), and the *effects* its answer carries besides the body (work that goes on
+//! after the answer, the session cookie). Only `lib.rs` and the routes know the request and the
+//! runtime; a use case sees these three, so it runs the same on the host in tests.
 
 use std::cell::RefCell;
-
-use worker::{Context, Env, KvStore, Method, Request, Response};
+use std::future::Future;
+use std::pin::Pin;
 
 use crate::config::Config;
-use crate::domain::client_address;
 use crate::domain::user_agent::ClientHints;
-use crate::http::ApiError;
-use crate::storage::attempts::{Budget, Reservation};
-use crate::storage::events::Origin;
-use crate::storage::Db;
+use crate::storage::events::{EventType, NewEvent, Origin};
 
-pub struct App {
-    pub env: Env,
-    pub ctx: Context,
-    pub config: Config,
+/// `SECRET_KEY` and `SECRET_KEY_PREVIOUS`, as configured (see README "Rotating SECRET_KEY").
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    pub current: Option<String>,
+    pub previous: Option<String>,
+}
+
+/// The request, as far as use cases care.
+#[derive(Debug, Clone)]
+pub struct Facts {
     pub now: u64,
+    pub config: Config,
     pub origin: Origin,
-    /// The key this client's address is counted under in every per-address limit
-    /// (`domain::client_address`: IPv6 per /64); `origin.ip` stays the full address shown.
-    pub address_key: String,
     /// What Chromium browsers say of themselves besides the User-Agent (names the device).
     pub client_hints: ClientHints,
-    /// A `Set-Cookie` that re-sends the session cookie with a slid `Max-Age`, added to the
-    /// response unless the handler set the session cookie itself.
-    session_cookie_refresh: RefCell<Option<String>>,
-    /// An attempt the session check reserved for a route that checks a secret, until the use
-    /// case claims it (or, unclaimed, it is handed back before the answer).
-    reserved_attempt: RefCell<Option<ReservedAttempt>>,
-    /// The request's D1 sessions, made on first use: at the primary, and near the user.
-    primary_db: RefCell<Option<Db>>,
-    near_db: RefCell<Option<Db>>,
-    /// The D1 bookmark of the browser's last write, from its cookie (when bookmark-shaped).
-    bookmark: Option<String>,
-    /// The request may write (not GET/HEAD): its bookmark goes back to the browser.
-    writes: bool,
+    /// The key the client's address is counted under by per-address limits
+    /// (`domain::client_address`: IPv6 per /64); `origin.ip` stays the full address shown.
+    pub address_key: String,
+    pub secrets: Secrets,
 }
 
-/// An attempt reserved ahead of the use case that checks the secret.
-pub struct ReservedAttempt {
-    pub user_id: String,
-    pub budget: Budget,
-    pub reservation: Reservation,
+type Work = Pin<Box<dyn Future<Output = ()>>>;
+
+/// What the answer does to the `__Host-session` cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionCookie {
+    /// The same token again, its `Max-Age` slid with the session's idle expiry (not on a 401).
+    Refresh { token: String, max_age: u64 },
+    /// A new token: a sign-in, a confirmation, a re-issue.
+    Issue { token: String, max_age: u64 },
+    /// Signed out.
+    Clear,
 }
 
-const MAX_USER_AGENT_CHARS: usize = 512;
-/// How long a bookmark is kept: read replicas are far closer behind the primary than this.
-const BOOKMARK_SECONDS: u64 = 3600;
-const MAX_PLACE_CHARS: usize = 64;
+/// What the answer carries besides its body.
+#[derive(Default)]
+pub struct Effects {
+    /// Starts work that goes on after the answer (the runtime's `waitUntil`); without one (host
+    /// tests) the work waits in `queued` until [`Effects::settle`].
+    spawn: Option<Box<dyn Fn(Work)>>,
+    queued: RefCell<Vec<Work>>,
+    /// What the answer does to the session cookie, if anything: the last one set wins, and the
+    /// response carries it once.
+    session_cookie: RefCell<Option<SessionCookie>>,
+}
 
-impl App {
-    pub fn new(req: &Request, env: Env, ctx: Context) -> Self {
-        let config = Config::of_isolate(&env);
-        let now = worker::Date::now().as_millis() / 1000;
-        let hint = |name: &str| {
-            let value = req.headers().get(name).ok().flatten()?;
-            Some(value.chars().filter(|c| !c.is_control()).take(MAX_USER_AGENT_CHARS).collect())
-        };
-        let client_hints = ClientHints {
-            brands: hint("Sec-CH-UA"),
-            platform: hint("Sec-CH-UA-Platform"),
-            mobile: hint("Sec-CH-UA-Mobile"),
-        };
-        let bookmark = req.headers().get("Cookie").ok().flatten().and_then(|header| {
-            crate::http::cookies::find(&header, crate::http::cookies::D1_BOOKMARK)
-                .filter(|b| crate::storage::is_bookmark_shaped(b))
-                .map(str::to_string)
-        });
-        Self {
-            env,
-            ctx,
-            config,
-            now,
-            origin: origin_of(req),
-            address_key: client_address::counted_as(req.headers().get("CF-Connecting-IP").ok().flatten().as_deref()),
-            client_hints,
-            session_cookie_refresh: RefCell::new(None),
-            reserved_attempt: RefCell::new(None),
-            primary_db: RefCell::new(None),
-            near_db: RefCell::new(None),
-            bookmark,
-            writes: !matches!(req.method(), Method::Get | Method::Head),
-        }
+impl Effects {
+    pub fn new(spawn: impl Fn(Work) + 'static) -> Self {
+        Self { spawn: Some(Box::new(spawn)), ..Self::default() }
     }
 
-    /// D1 at the primary: the session check, attempts and every write go here.
-    pub fn db(&self) -> Result<Db, ApiError> {
-        let mut slot = self.primary_db.borrow_mut();
-        match &*slot {
-            Some(db) => Ok(db.clone()),
-            None => Ok(slot.insert(Db::primary(&self.env)?).clone()),
-        }
-    }
-
-    /// D1 near the user (a read replica when there is one), no older than the browser's last
-    /// write: for reads that decide nothing about access (SPEC §5.8 checks go to [`App::db`]).
-    pub fn near_db(&self) -> Result<Db, ApiError> {
-        let mut slot = self.near_db.borrow_mut();
-        match &*slot {
-            Some(db) => Ok(db.clone()),
-            None => Ok(slot.insert(Db::near(&self.env, self.bookmark.as_deref())?).clone()),
-        }
-    }
-
-    /// Runs `read` on [`App::near_db`]; if that fails (a bookmark D1 no longer takes, a replica
-    /// gone), on the primary.
-    pub async fn read_near<T, F, Fut>(&self, read: F) -> Result<T, ApiError>
-    where
-        F: Fn(Db) -> Fut,
-        Fut: std::future::Future<Output = Result<T, crate::storage::Error>>,
-    {
-        match read(self.near_db()?).await {
-            Ok(value) => Ok(value),
-            Err(error) => {
-                worker::console_warn!("a read near the user failed, reading at the primary: {error:?}");
-                Ok(read(self.db()?).await?)
-            }
-        }
-    }
-
-    pub fn kv(&self) -> Result<KvStore, ApiError> {
-        Ok(self.env.kv("SESSIONS")?)
-    }
-
-    pub fn refresh_cookie(&self, cookie: String) {
-        *self.session_cookie_refresh.borrow_mut() = Some(cookie);
-    }
-
-    pub fn hold_reserved_attempt(&self, attempt: ReservedAttempt) {
-        *self.reserved_attempt.borrow_mut() = Some(attempt);
-    }
-
-    /// The reserved attempt of `budget`, if the session check made one; it can be taken once.
-    pub fn take_reserved_attempt(&self, budget: &Budget) -> Option<ReservedAttempt> {
-        let mut slot = self.reserved_attempt.borrow_mut();
-        slot.as_ref().is_some_and(|held| held.budget == *budget).then(|| slot.take()).flatten()
-    }
-
-    /// The reserved attempt nobody claimed (the request ended before its secret was checked).
-    pub fn unclaimed_attempt(&self) -> Option<ReservedAttempt> {
-        self.reserved_attempt.borrow_mut().take()
-    }
-
-    /// Adds the D1 bookmark cookie (read-your-writes for this browser's reads near it) and the
-    /// session cookie refresh to `response`.
-    pub fn finish(&self, response: &Response) -> worker::Result<()> {
-        self.finish_session_cookie(response)?;
-        if let Some(bookmark) = self.newer_bookmark().filter(|_| response.status_code() < 400) {
-            let cookie = crate::http::cookies::set(crate::http::cookies::D1_BOOKMARK, &bookmark, BOOKMARK_SECONDS);
-            response.headers().append("Set-Cookie", &cookie)?;
-        }
-        Ok(())
-    }
-
-    /// The D1 position after this request's writes, if it may have written and the browser
-    /// does not have that position yet. Reads alone move nothing the browser must see, and an
-    /// error answer changed nothing it must see at once (a refused guess's record appears when
-    /// the replica catches up).
-    fn newer_bookmark(&self) -> Option<String> {
-        if !self.writes {
-            return None;
-        }
-        let newest = self.primary_db.borrow().as_ref().and_then(Db::bookmark)?;
-        (self.bookmark.as_deref() < Some(newest.as_str()) && crate::storage::is_bookmark_shaped(&newest))
-            .then_some(newest)
-    }
-
-    fn finish_session_cookie(&self, response: &Response) -> worker::Result<()> {
-        let Some(cookie) = self.session_cookie_refresh.borrow_mut().take() else { return Ok(()) };
-        let prefix = format!("{}=", crate::http::cookies::SESSION);
-        let set_by_handler = response.headers().entries().any(|(name, value)| {
-            name.eq_ignore_ascii_case("set-cookie") && value.split(", ").any(|c| c.trim_start().starts_with(&prefix))
-        });
-        if !set_by_handler && response.status_code() != 401 {
-            response.headers().append("Set-Cookie", &cookie)?;
-        }
-        Ok(())
-    }
-
-    /// Runs `work` after the response is sent; failures are logged, never answered.
-    pub fn in_background<E: std::fmt::Debug>(&self, work: impl std::future::Future<Output = Result<(), E>> + 'static) {
-        self.ctx.wait_until(async move {
+    /// Runs `work` after the answer; a failure is logged with its cause, never answered.
+    pub fn later<E: std::fmt::Display>(&self, what: &'static str, work: impl Future<Output = Result<(), E>> + 'static) {
+        let work: Work = Box::pin(async move {
             if let Err(error) = work.await {
-                worker::console_error!("background work failed: {error:?}");
+                crate::log::error(&format!("{what} (after the answer) failed: {error}"));
             }
         });
+        match &self.spawn {
+            Some(spawn) => spawn(work),
+            None => self.queued.borrow_mut().push(work),
+        }
+    }
+
+    /// Runs the work queued so far (host tests: what the runtime would run after the answer).
+    #[cfg(test)]
+    pub async fn settle(&self) {
+        let queued: Vec<Work> = self.queued.borrow_mut().drain(..).collect();
+        for work in queued {
+            work.await;
+        }
+    }
+
+    pub fn set_session_cookie(&self, cookie: SessionCookie) {
+        *self.session_cookie.borrow_mut() = Some(cookie);
+    }
+
+    pub fn take_session_cookie(&self) -> Option<SessionCookie> {
+        self.session_cookie.borrow_mut().take()
     }
 }
 
-fn origin_of(req: &Request) -> Origin {
-    let header = |name: &str| req.headers().get(name).ok().flatten();
-    let clip = |value: String, max: usize| -> String { value.chars().filter(|c| !c.is_control()).take(max).collect() };
-    let cf = req.cf();
-    Origin {
-        ip: header("CF-Connecting-IP").map(|ip| clip(ip, 45)),
-        country: cf.and_then(|cf| cf.country()).map(|c| clip(c, MAX_PLACE_CHARS)),
-        city: cf.and_then(|cf| cf.city()).map(|c| clip(c, MAX_PLACE_CHARS)),
-        user_agent: clip(header("User-Agent").unwrap_or_default(), MAX_USER_AGENT_CHARS),
+/// A use case's world: the request's facts, the store, and the answer's effects.
+pub struct Cx<S> {
+    pub facts: Facts,
+    pub store: S,
+    pub effects: Effects,
+}
+
+impl<S> Cx<S> {
+    pub fn now(&self) -> u64 {
+        self.facts.now
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.facts.config
+    }
+
+    /// An event of this request (its time and origin) for `user_id`.
+    pub fn event<'a>(&'a self, user_id: &'a str, kind: EventType, detail: serde_json::Value) -> NewEvent<'a> {
+        NewEvent { user_id, kind, at: self.facts.now, origin: &self.facts.origin, detail }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::rc::Rc;
+
+    #[test]
+    fn work_after_the_answer_waits_until_settled_and_the_last_session_cookie_wins() {
+        let effects = Effects::default();
+        let done = Rc::new(RefCell::new(Vec::new()));
+        for n in [1, 2] {
+            let done = done.clone();
+            effects.later("a test", async move {
+                done.borrow_mut().push(n);
+                Ok::<(), std::fmt::Error>(())
+            });
+        }
+        assert!(done.borrow().is_empty());
+        futures_util::FutureExt::now_or_never(effects.settle()).expect("nothing to wait for");
+        assert_eq!(*done.borrow(), [1, 2]);
+        effects.set_session_cookie(SessionCookie::Refresh { token: "a".into(), max_age: 1 });
+        effects.set_session_cookie(SessionCookie::Clear);
+        assert_eq!(effects.take_session_cookie(), Some(SessionCookie::Clear));
+        assert_eq!(effects.take_session_cookie(), None);
     }
 }

@@ -8,13 +8,15 @@ mod auth;
 mod config;
 pub mod domain;
 pub mod http;
+mod log;
 mod routes;
+mod runtime;
 mod storage;
 
 use worker::{event, Context, Env, Request, Response, ScheduleContext, ScheduledEvent};
 
-use crate::app::App;
 use crate::http::headers::apply_security_headers;
+use crate::http::ApiError;
 
 /// The KV key names, for tests that inspect or plant local state.
 pub use storage::kv::names as kv_keys;
@@ -31,12 +33,16 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
     let started = worker::Date::now().as_millis();
     let method: String = req.inner().method().chars().filter(char::is_ascii_graphic).take(16).collect();
     let path = req.path();
-    let app = App::new(&req, env, ctx);
-    let response = match routes::handle(req, &app).await {
+    let verb = req.method();
+    let cx = match runtime::context(&req, env, ctx) {
+        Ok(cx) => cx,
+        Err(error) => return Ok(ApiError::from(error).into_response()),
+    };
+    let response = match routes::handle(req, &cx).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     };
-    app.finish(&response)?;
+    runtime::finish(&cx, &verb, &response)?;
     apply_security_headers(response.headers())?;
     let log = serde_json::json!({
         "msg": "request",
@@ -45,7 +51,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
         "status": response.status_code(),
         "duration_ms": worker::Date::now().as_millis().saturating_sub(started),
     });
-    worker::console_log!("{log}");
+    crate::log::info(&log.to_string());
     Ok(response)
 }
 
@@ -53,13 +59,21 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     console_error_panic_hook::set_once();
     let now = worker::Date::now().as_millis() / 1000;
-    if let Err(error) = storage::prune(&env, now).await {
-        worker::console_error!("scheduled clean-up failed: {error:?}");
+    let store = match storage::Bindings::new(env.clone(), None) {
+        Ok(store) => store,
+        Err(error) => return log::error(&format!("the scheduled run has no storage: {error}")),
+    };
+    let secrets = app::Secrets {
+        current: env.secret("SECRET_KEY").ok().map(|s| s.to_string()),
+        previous: env.secret("SECRET_KEY_PREVIOUS").ok().map(|s| s.to_string()),
+    };
+    if let Err(error) = storage::store::Upkeep::prune(&store, now).await {
+        log::error(&format!("scheduled clean-up failed: {}", account::error::cause_chain(&error)));
     }
-    if let Err(error) = account::keys::scheduled(&env, now).await {
-        worker::console_error!("scheduled key rotation failed: {error:?}");
+    if let Err(error) = account::key_rotation::run(&store, &secrets, now).await {
+        log::error(&format!("scheduled key rotation failed: {}", account::error::cause_chain(&error)));
     }
-    if let Err(error) = account::emails::scheduled(&env).await {
-        worker::console_error!("scheduled e-mail normalisation failed: {error:?}");
+    if let Err(error) = account::emails::scheduled(&store).await {
+        log::error(&format!("scheduled e-mail normalisation failed: {}", account::error::cause_chain(&error)));
     }
 }

@@ -7,12 +7,23 @@
 
 use serde_json::{json, Value};
 
-use crate::app::App;
-use crate::auth::session::CurrentSession;
-use crate::http::ApiError;
-use crate::storage::attempts::{self, Budget, Condition, Reservation};
+use super::error::Unexpected;
+use crate::app::Cx;
+use crate::auth::session::{CurrentSession, ReservedAttempt};
+use crate::storage::attempts::{Budget, Condition, Reservation};
 use crate::storage::events::{EventType, NewEvent};
-use crate::storage::ip_limits;
+use crate::storage::{ip_limits, Store};
+
+/// Why the core lets nobody try a secret now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// The client's run is locked, or its address is held: try again in `retry_after` seconds.
+    #[error("too many attempts (retry after {retry_after} s)")]
+    RateLimited { retry_after: u64 },
+    /// What the attempt was for has ended: a session, or a sign-in whose generations moved on.
+    #[error("signed out")]
+    SignedOut,
+}
 
 #[must_use = "an attempt must fail, be refunded or complete"]
 pub struct Attempt {
@@ -23,55 +34,51 @@ pub struct Attempt {
 }
 
 impl Attempt {
-    /// Turns a reservation into an attempt, or the answer for a locked run (429) or a stale
-    /// sign-in (401).
+    /// Turns a reservation into an attempt, or into the refusal of a locked run or held address
+    /// (429) or of a stale sign-in (401).
     pub fn from_reservation(
-        app: &App,
+        now: u64,
         user_id: &str,
         budget: Budget,
         reservation: Reservation,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, Refused> {
         match reservation {
             Reservation::Reserved { locks_until } => Ok(Self { user_id: user_id.into(), budget, locks_until }),
             Reservation::Locked { until } => {
-                Err(ApiError::RateLimited { retry_after: until.saturating_sub(app.now).max(1) })
+                Err(Refused::RateLimited { retry_after: until.saturating_sub(now).max(1) })
             }
             // The hold's whole period, not what is left of it: the same answer for every
             // request in the hold, whichever e-mail it names and whenever in a second it came.
-            Reservation::Held { .. } => Err(ApiError::RateLimited { retry_after: ip_limits::PERIOD_SECONDS }),
-            Reservation::Stale => Err(ApiError::Unauthenticated),
+            Reservation::Held { .. } => Err(Refused::RateLimited { retry_after: ip_limits::PERIOD_SECONDS }),
+            Reservation::Stale => Err(Refused::SignedOut),
         }
     }
 
     /// An attempt of a signed-in session at its own password or codes: counted against the
     /// session, not the account (strangers cannot lock the owner's session out). Usually the
     /// session check reserved it already (routes marked `checking_a_secret()`).
-    pub async fn by_session(app: &App, current: &CurrentSession) -> Result<Self, ApiError> {
+    pub async fn by_session<S, E>(cx: &Cx<S>, current: &CurrentSession) -> Result<Self, E>
+    where
+        S: Store,
+        E: From<Refused> + From<Unexpected>,
+    {
         let budget = Budget::Session(current.id.to_string());
-        if let Some(held) = app.take_reserved_attempt(&budget) {
-            return Self::from_reservation(app, &held.user_id, held.budget, held.reservation);
+        if let Some(held) = current.claim_reserved_attempt(&budget) {
+            return Ok(Self::from_reservation(cx.now(), &held.user_id, held.budget, held.reservation)?);
         }
         let condition = Condition::UserId(&current.user.id);
-        let reservation = attempts::reserve(&app.db()?, &budget, condition, app.config.throttle, app.now).await?;
-        Self::from_reservation(app, &current.user.id, budget, reservation)
+        let reserved = cx.store.reserve(&budget, condition, cx.config().throttle, cx.now()).await;
+        let reservation = reserved.map_err(Unexpected::from)?;
+        Ok(Self::from_reservation(cx.now(), &current.user.id, budget, reservation)?)
     }
 
     /// Hands back an attempt the session check reserved for a request that never reached its
-    /// secret (bad input, no sudo): only checked secrets count. Awaited before the answer, so
-    /// the client's next request never meets a count (or a lock) this one left behind; a
-    /// failure is logged, not answered.
-    pub async fn hand_back_unclaimed(app: &App) {
-        let Some(held) = app.unclaimed_attempt() else { return };
-        if !matches!(held.reservation, Reservation::Reserved { .. }) {
-            return;
+    /// secret (bad input, no sudo): only checked secrets count.
+    pub async fn hand_back_unclaimed<S: Store>(cx: &Cx<S>, unclaimed: ReservedAttempt) -> Result<(), Unexpected> {
+        if !matches!(unclaimed.reservation, Reservation::Reserved { .. }) {
+            return Ok(());
         }
-        let handed_back = match app.db() {
-            Ok(db) => attempts::hand_back(&db, &held.user_id, &held.budget, app.now).await.map_err(ApiError::from),
-            Err(error) => Err(error),
-        };
-        if let Err(error) = handed_back {
-            worker::console_error!("an unclaimed attempt was not handed back: {error:?}");
-        }
+        Ok(cx.store.hand_back(&unclaimed.user_id, &unclaimed.budget, cx.now()).await?)
     }
 
     pub fn budget(&self) -> &Budget {
@@ -79,49 +86,53 @@ impl Attempt {
     }
 
     /// The secret was wrong: records `sign_in_failed` with `detail` (and `locked_out` when this
-    /// failure locked the run) and answers `wrong`, or 429 once the run is locked.
-    pub async fn failed(self, app: &App, detail: Value, wrong: ApiError) -> Result<ApiError, ApiError> {
-        let (failed, lock, answer) = self.failure(app, detail, wrong);
-        let lock = lock.as_ref().map(|detail| super::event(app, &self.user_id, EventType::LockedOut, detail.clone()));
-        let failed = super::event(app, &self.user_id, EventType::SignInFailed, failed);
-        attempts::record_failure(&app.db()?, &failed, lock.as_ref()).await?;
+    /// failure locked the run) and answers `wrong`, or the lock's refusal when it locked the run.
+    pub async fn failed<S: Store, E: From<Refused>>(
+        self,
+        cx: &Cx<S>,
+        detail: Value,
+        wrong: E,
+    ) -> Result<E, Unexpected> {
+        let (failed, lock, answer) = self.failure(cx, detail, wrong);
+        let lock = lock.map(|detail| cx.event(&self.user_id, EventType::LockedOut, detail));
+        let failed = cx.event(&self.user_id, EventType::SignInFailed, failed);
+        cx.store.record_failure(&failed, lock.as_ref()).await?;
         Ok(answer)
     }
 
-    /// [`Attempt::failed`], recorded after the response: a sign-in's password step must await
-    /// the same work for an unknown e-mail (which records nothing) as for a real account.
-    pub fn failed_after_response(self, app: &App, detail: Value, wrong: ApiError) -> ApiError {
-        let (failed, lock, answer) = self.failure(app, detail, wrong);
-        let (db, origin, now, user_id) = (app.db(), app.origin.clone(), app.now, self.user_id);
-        app.in_background(async move {
+    /// [`Attempt::failed`], recorded after the answer: a sign-in's first step must await the
+    /// same work for an unknown e-mail (which records nothing) as for a real account.
+    pub fn failed_after_answer<S: Store, E: From<Refused>>(self, cx: &Cx<S>, detail: Value, wrong: E) -> E {
+        let (failed, lock, answer) = self.failure(cx, detail, wrong);
+        let (store, origin, now, user_id) = (cx.store.clone(), cx.facts.origin.clone(), cx.now(), self.user_id);
+        cx.effects.later("recording a failed attempt", async move {
             let event = |kind, detail| NewEvent { user_id: &user_id, kind, at: now, origin: &origin, detail };
             let lock = lock.map(|detail| event(EventType::LockedOut, detail));
-            attempts::record_failure(&db?, &event(EventType::SignInFailed, failed), lock.as_ref()).await?;
-            Ok::<(), ApiError>(())
+            store.record_failure(&event(EventType::SignInFailed, failed), lock.as_ref()).await
         });
         answer
     }
 
     /// The details of the failure event and of the lock it caused, and the answer.
-    fn failure(&self, app: &App, mut detail: Value, wrong: ApiError) -> (Value, Option<Value>, ApiError) {
+    fn failure<S, E: From<Refused>>(&self, cx: &Cx<S>, mut detail: Value, wrong: E) -> (Value, Option<Value>, E) {
         detail["client"] = json!(self.budget.name());
-        if self.locks_until <= app.now {
+        if self.locks_until <= cx.now() {
             return (detail, None, wrong);
         }
-        let retry_after = self.locks_until - app.now;
+        let retry_after = self.locks_until - cx.now();
         let lock = json!({
-            "after_failures": app.config.throttle.threshold,
+            "after_failures": cx.config().throttle.threshold,
             "client": self.budget.name(),
             "retry_after": retry_after,
         });
-        (detail, Some(lock), ApiError::RateLimited { retry_after })
+        (detail, Some(lock), E::from(Refused::RateLimited { retry_after }))
     }
 
     /// The secret was right but nothing is complete yet (a password before its second factor),
     /// or the request was refused for another reason after its secret was checked (a new
     /// password too weak, a lost race): the count goes back, and the run goes on — only a
     /// completed authentication whose action succeeds ends it (SPEC §5.7).
-    pub async fn refund(self, app: &App) -> Result<(), ApiError> {
-        Ok(attempts::hand_back(&app.db()?, &self.user_id, &self.budget, app.now).await?)
+    pub async fn refund<S: Store>(self, cx: &Cx<S>) -> Result<(), Unexpected> {
+        Ok(cx.store.hand_back(&self.user_id, &self.budget, cx.now()).await?)
     }
 }

@@ -11,20 +11,33 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
 
+use super::error::{self, unexpected_from_storage, Unexpected};
 use super::keys;
-use crate::app::App;
-use crate::auth::require_sudo;
+use crate::app::Cx;
 use crate::auth::session::CurrentSession;
 use crate::domain::secrets::Keyring;
 use crate::domain::user_agent;
-use crate::http::{cookies, ApiError};
-use crate::storage::devices::{self as store, Trust};
+use crate::storage::devices::Trust;
 use crate::storage::events::EventType;
-use crate::storage::Outcome;
+use crate::storage::{Outcome, Store};
 
 /// How long a device cookie lives from when it was issued (or signed again under a new key); its
 /// trust may end long before (see the module doc).
 pub const DEVICE_COOKIE_SECONDS: u64 = 180 * 24 * 3600;
+
+/// What forgetting a device may refuse.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no such trusted device")]
+    NotFound,
+    #[error("needs a recent confirmation")]
+    ReauthRequired,
+    #[error(transparent)]
+    Keys(#[from] keys::Error),
+    #[error(transparent)]
+    Unexpected(#[from] Unexpected),
+}
+unexpected_from_storage!(Error);
 
 /// A device cookie whose signature holds: the user it was issued to and the device id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +48,10 @@ pub struct KnownDevice {
     /// completed sign-in re-issues it under the current one, same device.
     pub outdated: bool,
 }
+
+/// The value of a `__Host-device` cookie to send (for [`DEVICE_COOKIE_SECONDS`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceCookie(pub String);
 
 /// The device a `__Host-device` cookie value names, if its signature holds.
 pub fn parse(value: &str, keys: &Keyring) -> Option<KnownDevice> {
@@ -56,16 +73,15 @@ pub fn looks_like_device_id(value: &str) -> bool {
     value.len() == 22 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-fn new_device_id() -> Result<String, ApiError> {
+fn new_device_id() -> Result<String, Unexpected> {
     let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|error| ApiError::internal("a device id", error))?;
+    error::random("a device id", &mut bytes)?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// The device cookie of `device_id` for `user_id`, signed under the current device key.
-pub fn cookie_for(keys: &Keyring, user_id: &str, device_id: &str) -> String {
-    let value = format!("{user_id}.{device_id}.{}", keys.device_signature(user_id, device_id));
-    cookies::set(cookies::DEVICE, &value, DEVICE_COOKIE_SECONDS)
+pub fn cookie_for(keys: &Keyring, user_id: &str, device_id: &str) -> DeviceCookie {
+    DeviceCookie(format!("{user_id}.{device_id}.{}", keys.device_signature(user_id, device_id)))
 }
 
 /// The browser a completed sign-in trusts, decided before the batch that completes it (which
@@ -73,12 +89,17 @@ pub fn cookie_for(keys: &Keyring, user_id: &str, device_id: &str) -> String {
 pub struct Trusting {
     pub row: Trust,
     /// A new `__Host-device` cookie, unless the browser holds this device's under the current key.
-    pub cookie: Option<String>,
+    pub cookie: Option<DeviceCookie>,
 }
 
 /// The browser of this request as a trusted device of `user_id`: the device its cookie names
 /// when that is one of this user's (signed again if under an older key), else a new device.
-pub fn trusting(app: &App, keys: &Keyring, device: Option<&KnownDevice>, user_id: &str) -> Result<Trusting, ApiError> {
+pub fn trusting<S>(
+    cx: &Cx<S>,
+    keys: &Keyring,
+    device: Option<&KnownDevice>,
+    user_id: &str,
+) -> Result<Trusting, Unexpected> {
     let (device_id, cookie) = match device {
         Some(d) if d.user_id == user_id && !d.outdated => (d.device_id.clone(), None),
         // Signed under an older key: the same device, signed again under the current key.
@@ -89,38 +110,46 @@ pub fn trusting(app: &App, keys: &Keyring, device: Option<&KnownDevice>, user_id
             (id, Some(cookie))
         }
     };
-    let named = user_agent::parse_with_hints(&app.origin.user_agent, &app.client_hints);
+    let facts = &cx.facts;
+    let named = user_agent::parse_with_hints(&facts.origin.user_agent, &facts.client_hints);
     let row = Trust {
         user_id: user_id.into(),
         device_id,
-        device: serde_json::to_value(named.kind)?.as_str().unwrap_or("unknown").to_string(),
+        device: named.kind.as_str().to_string(),
         browser: named.browser,
         os: named.os,
-        city: app.origin.city.clone(),
-        country: app.origin.country.clone(),
-        now: app.now,
+        city: facts.origin.city.clone(),
+        country: facts.origin.country.clone(),
+        now: facts.now,
     };
     Ok(Trusting { row, cookie })
 }
 
 /// The device id of the caller's own browser: its cookie's, when the signature holds and it is
 /// `user_id`'s. The data keys are read only when the request has a device cookie.
-pub async fn own_device_id(app: &App, device_cookie: Option<&str>, user_id: &str) -> Result<Option<String>, ApiError> {
+pub async fn own_device_id<S: Store>(
+    cx: &Cx<S>,
+    device_cookie: Option<&str>,
+    user_id: &str,
+) -> Result<Option<String>, keys::Error> {
     let Some(cookie) = device_cookie else { return Ok(None) };
-    let keys = keys::load(app).await?;
+    let keys = keys::load(cx).await?;
     Ok(parse(cookie, &keys).filter(|d| d.user_id == user_id).map(|d| d.device_id))
 }
 
 /// `GET /api/security/devices`: the caller's own browser first (marked `current`), then the
 /// others, most recently used first; each as `openapi.json`'s `TrustedDevice`.
-pub async fn list(app: &App, device_cookie: Option<&str>, current: &CurrentSession) -> Result<Vec<Value>, ApiError> {
+pub async fn list<S: Store>(
+    cx: &Cx<S>,
+    device_cookie: Option<&str>,
+    current: &CurrentSession,
+) -> Result<Vec<Value>, Error> {
     let user_id = &current.user.id;
     // The data keys are cached in the isolate: this rarely costs a round trip of its own.
-    let own = own_device_id(app, device_cookie, user_id).await?;
-    let own = own.as_deref();
-    let mut rows = app.read_near(|db| async move { store::list(&db, user_id, own).await }).await?;
+    let own = own_device_id(cx, device_cookie, user_id).await?;
+    let mut rows = cx.store.trusted_devices(user_id, own.as_deref()).await?;
     for row in rows.iter_mut() {
-        let current = own.is_some() && row["id"].as_str() == own;
+        let current = own.is_some() && row["id"].as_str() == own.as_deref();
         row["current"] = Value::Bool(current);
     }
     Ok(rows)
@@ -130,24 +159,24 @@ pub async fn list(app: &App, device_cookie: Option<&str>, current: &CurrentSessi
 /// sign-in. Forgetting the caller's own browser needs no sudo; another one does (a stolen session
 /// must not quietly strip the owner's device of its protection). Unknown ids and other users' ids
 /// are the same 404.
-pub async fn forget(
-    app: &App,
+pub async fn forget<S: Store>(
+    cx: &Cx<S>,
     device_cookie: Option<&str>,
     current: &CurrentSession,
     id: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     if !looks_like_device_id(id) {
-        return Err(ApiError::NotFound);
+        return Err(Error::NotFound);
     }
     let user_id = &current.user.id;
-    let own = own_device_id(app, device_cookie, user_id).await?.as_deref() == Some(id);
-    if !own {
-        require_sudo(current, app.now)?;
+    let own = own_device_id(cx, device_cookie, user_id).await?.as_deref() == Some(id);
+    if !own && !current.in_sudo_window(cx.now()) {
+        return Err(Error::ReauthRequired);
     }
-    let event = super::event(app, user_id, EventType::TrustedDeviceForgotten, json!({ "current": own }));
-    match store::forget(&app.db()?, user_id, id, &event).await? {
+    let event = cx.event(user_id, EventType::TrustedDeviceForgotten, json!({ "current": own }));
+    match cx.store.forget_device(user_id, id, &event).await? {
         Outcome::Applied => Ok(()),
-        Outcome::LostRace => Err(ApiError::NotFound),
+        Outcome::LostRace => Err(Error::NotFound),
     }
 }
 
@@ -158,12 +187,8 @@ mod tests {
     const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
     const USER: &str = "0123456789abcdef0123456789abcdef";
 
-    fn value_of(cookie: &str) -> String {
-        cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_string()
-    }
-
     fn new_cookie(keys: &Keyring) -> String {
-        value_of(&cookie_for(keys, USER, &new_device_id().unwrap()))
+        cookie_for(keys, USER, &new_device_id().unwrap()).0
     }
 
     #[test]

@@ -4,32 +4,42 @@
 //! [`load`] reads the data keys once per isolate and keeps them for [`CACHE_SECONDS`]: a request
 //! that needs them costs one small D1 read only when this isolate has none (or stale ones). On
 //! that read it creates a missing key (the first run after migration 0003, or after a data key was
-//! retired) and re-wraps, in the background, every key it finds wrapped under a previous root key.
-//! The daily scheduled run does the same, re-encrypts TOTP secrets that are not under the TOTP
-//! data key, deletes retired keys nothing uses, and logs whether the previous key is still needed.
+//! retired) and re-wraps, after the answer, every key it finds wrapped under a previous root key.
+//! When the root keys open none of the data keys D1 holds, nothing is made under a key nobody
+//! keeps: [`Error::Mismatch`] (503 `secret_key_mismatch`). The daily run is `key_rotation`.
 
 use std::cell::RefCell;
 
 use serde_json::json;
-use worker::Env;
 
-use crate::storage::Db;
-
-use crate::app::App;
+use super::error::Unexpected;
+use crate::app::{Cx, Secrets};
 use crate::domain::secrets::{DataKey, Keyring, Purpose, Undecryptable, WrappedKey};
-use crate::http::ApiError;
-use crate::storage::data_keys::{self, DataKeyRow, Reencrypted, SecretColumn};
-use crate::storage::events::{self, EventType};
-use crate::storage::precondition::Precondition;
-use crate::storage::{self, Outcome};
+use crate::storage::data_keys::{DataKeyRow, Reencrypted, Rewrapped, SecretColumn};
+use crate::storage::events::EventType;
+use crate::storage::{Outcome, Store};
 
 /// How long an isolate uses the data keys it read before reading them again (a data key rotated
 /// elsewhere is used for new values at the latest this much later).
 pub const CACHE_SECONDS: u64 = 300;
 
-/// TOTP secrets the scheduled run re-encrypts per D1 batch, and batches per run.
-const REENCRYPT_BATCH: u64 = 100;
-const REENCRYPT_BATCHES: usize = 20;
+/// Why the keys cannot be had.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No configured root key opens the data keys D1 holds (a wrong `SECRET_KEY`).
+    #[error("SECRET_KEY opens none of the data keys stored in D1")]
+    Mismatch,
+    #[error("SECRET_KEY is not set, or it or SECRET_KEY_PREVIOUS is not base64 of at least 32 bytes")]
+    NotConfigured,
+    #[error(transparent)]
+    Unexpected(#[from] Unexpected),
+}
+
+impl From<crate::storage::Error> for Error {
+    fn from(error: crate::storage::Error) -> Self {
+        Self::Unexpected(error.into())
+    }
+}
 
 struct Cached {
     root_id: String,
@@ -39,6 +49,8 @@ struct Cached {
 
 thread_local! {
     static CACHE: RefCell<Option<Cached>> = const { RefCell::new(None) };
+    /// The `SECRET_KEY` id whose mismatch this isolate logged.
+    static MISMATCH_LOGGED: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
 fn cached(root_id: &str, now: u64) -> Option<Vec<DataKey>> {
@@ -52,75 +64,51 @@ fn remember(root_id: &str, now: u64, keys: &[DataKey]) {
 }
 
 /// The root keys alone.
-fn root_keys(env: &Env) -> Result<Keyring, ApiError> {
-    let current = env.secret("SECRET_KEY").map(|s| s.to_string()).map_err(|_| {
-        worker::console_error!("SECRET_KEY is not set");
-        ApiError::Internal
-    })?;
-    let previous = env.secret("SECRET_KEY_PREVIOUS").ok().map(|s| s.to_string());
-    Keyring::new(&current, previous.as_deref()).map_err(|_| {
-        worker::console_error!("SECRET_KEY or SECRET_KEY_PREVIOUS is not base64 of at least 32 bytes");
-        ApiError::Internal
-    })
-}
-
-/// The root keys and the data keys this isolate already holds, without waiting for D1. Callers
-/// use [`load`] (or [`load_for`]); a ring without data keys (which `load` never answers) makes a
-/// factor check answer [`not_loaded`] rather than misjudge a code made under a data key.
-fn keyring(app: &App) -> Result<Keyring, ApiError> {
-    let root = root_keys(&app.env)?;
-    let keys = CACHE.with_borrow(|c| c.as_ref().filter(|c| c.root_id == root.root_id()).map(|c| c.keys.clone()));
-    Ok(root.with_data_keys(keys.unwrap_or_default()))
+pub fn root_keys(secrets: &Secrets) -> Result<Keyring, Error> {
+    let current = secrets.current.as_deref().ok_or(Error::NotConfigured)?;
+    Keyring::new(current, secrets.previous.as_deref()).map_err(|_| Error::NotConfigured)
 }
 
 /// The root keys and the data keys, read from D1 unless this isolate read them recently.
-pub async fn load(app: &App) -> Result<Keyring, ApiError> {
-    let root = root_keys(&app.env)?;
-    if let Some(keys) = cached(root.root_id(), app.now) {
+pub async fn load<S: Store>(cx: &Cx<S>) -> Result<Keyring, Error> {
+    let root = root_keys(&cx.facts.secrets)?;
+    if let Some(keys) = cached(root.root_id(), cx.now()) {
         return Ok(root.with_data_keys(keys));
     }
-    let db = app.db()?;
-    let (ring, rewraps) = read(&db, root, app.now).await?;
+    let (ring, rewraps) = read(&cx.store, root, cx.now()).await?;
     if !rewraps.is_empty() {
-        app.in_background(async move { rewrap(&db, &rewraps).await });
+        let store = cx.store.clone();
+        cx.effects.later("re-wrapping data keys", async move { rewrap(&store, &rewraps).await });
     }
     Ok(ring)
 }
 
 /// [`load`], reading D1 again if `stored` (a TOTP secret) names a key the isolate's copy lacks
 /// (a data key rotated in the last [`CACHE_SECONDS`]).
-pub async fn load_for(app: &App, stored: Option<&str>) -> Result<Keyring, ApiError> {
-    let keys = load(app).await?;
+pub async fn load_for<S: Store>(cx: &Cx<S>, stored: Option<&str>) -> Result<Keyring, Error> {
+    let keys = load(cx).await?;
     match stored {
         Some(stored) if !keys.knows_key_of(stored) => {
             CACHE.set(None);
-            load(app).await
+            load(cx).await
         }
         _ => Ok(keys),
     }
 }
 
-/// A data key found wrapped under a previous root key, wrapped again under `SECRET_KEY`.
-struct Rewrap {
-    kid: String,
-    old_wrapped_by: String,
-    new: WrappedKey,
-}
-
 /// Reads the data keys (creating the active key of a purpose that has none) and unwraps them;
-/// answers the ring and the keys to re-wrap, or 503 `secret_key_mismatch` when the root keys do
-/// not open the data keys D1 holds: then nothing is made under a key nobody keeps, no data key
-/// included.
-async fn read(db: &Db, root: Keyring, now: u64) -> Result<(Keyring, Vec<Rewrap>), ApiError> {
-    let mut rows = data_keys::all_keys(db).await?;
+/// answers the ring and the keys to re-wrap, or [`Error::Mismatch`] when the root keys do not
+/// open the data keys D1 holds: then nothing is made under a key nobody keeps.
+pub(super) async fn read<S: Store>(store: &S, root: Keyring, now: u64) -> Result<(Keyring, Vec<Rewrapped>), Error> {
+    let mut rows = store.data_keys().await?;
     let mut opened = open(&root, &rows)?;
     refuse_a_mismatch(&root, &rows, &opened)?;
     let has_active =
         |rows: &[DataKeyRow], p: Purpose| rows.iter().any(|r| r.purpose == p.as_str() && r.retired_at.is_none());
     let missing: Vec<Purpose> = Purpose::ALL.into_iter().filter(|p| !has_active(&rows, *p)).collect();
     if !missing.is_empty() {
-        data_keys::create(db, &new_keys(&root, &missing)?, now).await?;
-        rows = data_keys::all_keys(db).await?;
+        store.create_data_keys(&new_keys(&root, &missing)?, now).await?;
+        rows = store.data_keys().await?;
         opened = open(&root, &rows)?;
         // An isolate with another SECRET_KEY may have made them first.
         refuse_a_mismatch(&root, &rows, &opened)?;
@@ -133,19 +121,18 @@ async fn read(db: &Db, root: Keyring, now: u64) -> Result<(Keyring, Vec<Rewrap>)
             "wrapped_by": row.wrapped_by,
             "advice": "set the key with this id as SECRET_KEY or in SECRET_KEY_PREVIOUS",
         });
-        worker::console_error!("{log}");
+        crate::log::error(&log.to_string());
     }
     remember(root.root_id(), now, &opened.keys);
     Ok((root.with_data_keys(opened.keys), opened.rewraps))
 }
 
-fn random_failed(error: getrandom::Error) -> ApiError {
-    worker::console_error!("no random bytes for a data key: {error}");
-    ApiError::Internal
+fn random_failed(cause: getrandom::Error) -> Error {
+    Error::Unexpected(Unexpected::Randomness("a data key", cause))
 }
 
 /// A new data key of each purpose, wrapped under `SECRET_KEY`.
-fn new_keys(root: &Keyring, purposes: &[Purpose]) -> Result<Vec<DataKeyRow>, ApiError> {
+fn new_keys(root: &Keyring, purposes: &[Purpose]) -> Result<Vec<DataKeyRow>, Error> {
     let mut new = Vec::new();
     for purpose in purposes {
         let key = DataKey::generate(*purpose).map_err(random_failed)?;
@@ -159,10 +146,10 @@ fn new_keys(root: &Keyring, purposes: &[Purpose]) -> Result<Vec<DataKeyRow>, Api
 /// The data keys the root keys open, and those to re-wrap under `SECRET_KEY`.
 struct Opened {
     keys: Vec<DataKey>,
-    rewraps: Vec<Rewrap>,
+    rewraps: Vec<Rewrapped>,
 }
 
-fn open(root: &Keyring, rows: &[DataKeyRow]) -> Result<Opened, ApiError> {
+fn open(root: &Keyring, rows: &[DataKeyRow]) -> Result<Opened, Error> {
     let mut opened = Opened { keys: Vec::new(), rewraps: Vec::new() };
     for row in rows {
         let Some(purpose) = Purpose::parse(&row.purpose) else { continue };
@@ -170,7 +157,9 @@ fn open(root: &Keyring, rows: &[DataKeyRow]) -> Result<Opened, ApiError> {
         let Some(key) = root.unwrap(&row.kid, purpose, &stored, row.retired_at.is_none()) else { continue };
         if row.wrapped_by != root.root_id() {
             let new = root.wrap(&key).map_err(random_failed)?;
-            opened.rewraps.push(Rewrap { kid: row.kid.clone(), old_wrapped_by: row.wrapped_by.clone(), new });
+            let old_wrapped_by = row.wrapped_by.clone();
+            let (wrapped, wrapped_by) = (new.wrapped, new.wrapped_by);
+            opened.rewraps.push(Rewrapped { kid: row.kid.clone(), old_wrapped_by, wrapped, wrapped_by });
         }
         opened.keys.push(key);
     }
@@ -190,100 +179,105 @@ fn mismatched<'a>(rows: &'a [DataKeyRow], opened: &[&str]) -> Vec<&'a DataKeyRow
         if !has_active && rows.iter().any(|r| r.purpose == purpose && opens(r)) {
             continue;
         }
-        for row in rows.iter().filter(|r| r.purpose == purpose && (r.retired_at.is_none() || !has_active)) {
-            if !opens(row) {
-                refused.push(row);
-            }
-        }
+        let concerned = |r: &&DataKeyRow| r.purpose == purpose && (r.retired_at.is_none() || !has_active);
+        refused.extend(rows.iter().filter(concerned).filter(|r| !opens(r)));
     }
     refused
 }
 
-thread_local! {
-    /// The `SECRET_KEY` id whose mismatch this isolate logged.
-    static MISMATCH_LOGGED: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
-/// 503 `secret_key_mismatch` when the root keys do not open the data keys (see [`mismatched`]);
+/// [`Error::Mismatch`] when the root keys do not open the data keys (see [`mismatched`]);
 /// logged once per isolate and `SECRET_KEY`, with key ids only.
-fn refuse_a_mismatch(root: &Keyring, rows: &[DataKeyRow], opened: &Opened) -> Result<(), ApiError> {
+fn refuse_a_mismatch(root: &Keyring, rows: &[DataKeyRow], opened: &Opened) -> Result<(), Error> {
     let opened: Vec<&str> = opened.keys.iter().map(|k| k.kid.as_str()).collect();
     let refused = mismatched(rows, &opened);
     if refused.is_empty() {
         return Ok(());
     }
-    let logged = MISMATCH_LOGGED.with_borrow(|id| id.as_deref() == Some(root.root_id()));
-    if !logged {
+    if MISMATCH_LOGGED.with_borrow(|id| id.as_deref() != Some(root.root_id())) {
         MISMATCH_LOGGED.set(Some(root.root_id().to_string()));
-        let (mut kids, mut wrapped_by): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
-        for row in &refused {
-            kids.push(&row.kid);
-            if !wrapped_by.contains(&row.wrapped_by.as_str()) {
-                wrapped_by.push(&row.wrapped_by);
-            }
-        }
-        let log = json!({
-            "msg": "secret_key_mismatch",
-            "secret_key_id": root.root_id(),
-            "previous_key_ids": root.previous_root_ids(),
-            "data_keys_wrapped_by": wrapped_by,
-            "data_keys": kids,
-            "advice": format!(
-                "no configured key (SECRET_KEY, SECRET_KEY_PREVIOUS) opens these data keys: set SECRET_KEY to the \
-                 key with id {} (or keep it in SECRET_KEY_PREVIOUS during a rotation). Until then nothing is \
-                 encrypted, hashed or signed, and requests that need a key answer 503 secret_key_mismatch",
-                wrapped_by.join(" or ")
-            ),
-        });
-        worker::console_error!("{log}");
+        crate::log::error(&mismatch_log(root, &refused).to_string());
     }
-    Err(ApiError::SecretKeyMismatch)
+    Err(Error::Mismatch)
+}
+
+fn mismatch_log(root: &Keyring, refused: &[&DataKeyRow]) -> serde_json::Value {
+    let kids: Vec<&str> = refused.iter().map(|r| r.kid.as_str()).collect();
+    let mut wrapped_by: Vec<&str> = Vec::new();
+    for row in refused {
+        if !wrapped_by.contains(&row.wrapped_by.as_str()) {
+            wrapped_by.push(&row.wrapped_by);
+        }
+    }
+    json!({
+        "msg": "secret_key_mismatch",
+        "secret_key_id": root.root_id(),
+        "previous_key_ids": root.previous_root_ids(),
+        "data_keys_wrapped_by": wrapped_by,
+        "data_keys": kids,
+        "advice": format!(
+            "no configured key (SECRET_KEY, SECRET_KEY_PREVIOUS) opens these data keys: set SECRET_KEY to the \
+             key with id {} (or keep it in SECRET_KEY_PREVIOUS during a rotation). Until then nothing is \
+             encrypted, hashed or signed, and requests that need a key answer 503 secret_key_mismatch",
+            wrapped_by.join(" or ")
+        ),
+    })
 }
 
 /// Stores each re-wrapped key where it is still wrapped under the old root key (isolates doing
 /// it at once: the first one changes the row, the others find nothing to change).
-async fn rewrap(db: &Db, rewraps: &[Rewrap]) -> Result<(), ApiError> {
+pub(super) async fn rewrap<S: Store>(store: &S, rewraps: &[Rewrapped]) -> Result<(), Error> {
     for r in rewraps {
-        let outcome = data_keys::rewrap(db, &r.kid, &r.old_wrapped_by, &r.new.wrapped, &r.new.wrapped_by).await?;
-        if outcome == Outcome::Applied {
+        if store.rewrap_data_key(r).await? == Outcome::Applied {
             let log =
-                json!({ "msg": "data_key_rewrapped", "kid": r.kid, "from": r.old_wrapped_by, "to": r.new.wrapped_by });
-            worker::console_log!("{log}");
+                json!({ "msg": "data_key_rewrapped", "kid": r.kid, "from": r.old_wrapped_by, "to": r.wrapped_by });
+            crate::log::info(&log.to_string());
         }
     }
     Ok(())
 }
 
-/// Re-encrypts, in the background, a user's TOTP secret `stored` that was just used, if it is
-/// not under the TOTP data key (a secret from before data keys, or under a retired key).
-pub fn reencrypt_later(app: &App, keys: &Keyring, user_id: &str, stored: &str) {
+/// Re-encrypts, after the answer, a user's TOTP secret `stored` that was just used, if it is not
+/// under the TOTP data key (a secret from before data keys, or under a retired key).
+pub fn reencrypt_later<S: Store>(cx: &Cx<S>, keys: &Keyring, user_id: &str, stored: &str) {
     if keys.data_keys().is_empty() || !keys.is_outdated(stored) {
         return;
     }
-    let (Ok(secret), Ok(db)) = (keys.decrypt(stored, user_id), app.db()) else { return };
+    let Ok(secret) = keys.decrypt(stored, user_id) else { return };
     let Ok(new) = keys.encrypt(&secret, user_id) else { return };
     let change =
         Reencrypted { user_id: user_id.to_string(), column: SecretColumn::Enabled, old: stored.to_string(), new };
-    app.in_background(async move { data_keys::reencrypt(&db, &[change]).await.map(|_| ()) });
+    let store = cx.store.clone();
+    cx.effects.later("re-encrypting a TOTP secret", async move { store.reencrypt(&[change]).await.map(drop) });
 }
 
-/// The answer to a factor check with a ring that holds no data keys yet (it cannot tell a lost key or a wrong code from keys it does not have yet): a 500 that
-/// asks to try again, while the keys are read in the background for the next request.
-pub fn not_loaded(app: &App) -> ApiError {
-    worker::console_error!("the data keys are not loaded in this isolate yet; loading them");
-    if let Ok(db) = app.db() {
-        let root = keyring(app);
-        let now = app.now;
-        app.in_background(async move { read(&db, root?, now).await.map(|_| ()) });
+/// Why a factor check could not be made with the keys at hand.
+#[derive(Debug, thiserror::Error)]
+pub enum Unavailable {
+    /// The stored TOTP secret is under a key no configured key opens: the person is told to use
+    /// a recovery code.
+    #[error("the second factor cannot be checked")]
+    SecondFactor,
+    /// The ring holds no data keys yet: it cannot tell a lost key or a wrong code from keys it
+    /// does not have yet (they are read for the next request).
+    #[error("the data keys are not loaded in this isolate yet")]
+    NotLoaded,
+}
+
+/// [`Unavailable::NotLoaded`], with the keys read after the answer for the next request.
+pub fn not_loaded<S: Store>(cx: &Cx<S>) -> Unavailable {
+    crate::log::error("the data keys are not loaded in this isolate yet; loading them");
+    if let Ok(root) = root_keys(&cx.facts.secrets) {
+        let (store, now) = (cx.store.clone(), cx.now());
+        cx.effects.later("loading the data keys", async move { read(&store, root, now).await.map(drop) });
     }
-    ApiError::Internal
+    Unavailable::NotLoaded
 }
 
 /// The answer when a user's stored TOTP secret cannot be decrypted: logs the missing key id
-/// (never a key) and records a `sign_in_failed` event; the person is told to use a recovery code.
-pub fn unavailable(app: &App, keys: &Keyring, user_id: &str, why: Undecryptable) -> ApiError {
+/// (never a key) and records a `sign_in_failed` event after the answer.
+pub fn unavailable<S: Store>(cx: &Cx<S>, keys: &Keyring, user_id: &str, why: Undecryptable) -> Unavailable {
     if keys.data_keys().is_empty() {
-        return not_loaded(app);
+        return not_loaded(cx);
     }
     let missing = match &why {
         Undecryptable::MissingKey(kid) => Some(kid.clone()),
@@ -294,91 +288,21 @@ pub fn unavailable(app: &App, keys: &Keyring, user_id: &str, why: Undecryptable)
         "missing_key_id": missing,
         "reason": if missing.is_some() { "no configured key has this id" } else { "the ciphertext does not decrypt" },
     });
-    worker::console_error!("{log}");
+    crate::log::error(&log.to_string());
     let detail = json!({ "factor": "totp", "reason": "key_unavailable" });
-    let event = super::event(app, user_id, EventType::SignInFailed, detail);
-    if let Ok(db) = app.db() {
-        if let Ok(statement) = events::insert(&db, &event, &Precondition::always()) {
-            app.in_background(async move { storage::batch(&db, vec![statement]).await.map(|_| ()) });
-        }
-    }
-    ApiError::SecondFactorUnavailable
-}
-
-/// The daily scheduled run: re-wraps data keys found under a previous root key, re-encrypts TOTP
-/// secrets not under the TOTP data key, deletes retired keys nothing uses, and logs what still
-/// depends on `SECRET_KEY_PREVIOUS` (`{"msg":"key_rotation", …}`).
-pub async fn scheduled(env: &Env, now: u64) -> Result<(), ApiError> {
-    let db = Db::primary(env)?;
-    let (ring, rewraps) = read(&db, root_keys(env)?, now).await?;
-    rewrap(&db, &rewraps).await?;
-    let reencrypted = reencrypt_outdated(&db, &ring).await?;
-    data_keys::delete_unused_retired(&db, now.saturating_sub(2 * CACHE_SECONDS)).await?;
-    let previous = ring.previous_root_ids();
-    let depending = if previous.is_empty() {
-        data_keys::Dependents::default()
-    } else {
-        data_keys::dependents(&db, &previous).await?
-    };
-    let advice = match (previous.is_empty(), depending.none()) {
-        (true, _) => "no previous key is configured".to_string(),
-        (false, true) => format!(
-            "nothing depends on the previous key(s) {} any more: SECRET_KEY_PREVIOUS can be removed",
-            previous.join(", ")
-        ),
-        (false, false) => "the previous key is still needed: keep SECRET_KEY_PREVIOUS".to_string(),
-    };
-    let log = json!({
-        "msg": "key_rotation",
-        "secret_key_id": ring.root_id(),
-        "previous_key_ids": previous,
-        "data_keys_rewrapped": rewraps.len(),
-        "totp_secrets_reencrypted": reencrypted,
-        "still_on_previous": {
-            "data_keys": depending.data_keys,
-            "totp_secrets": depending.totp_secrets,
-            "unused_recovery_codes": depending.recovery_codes,
-        },
-        "previous_key_needed": !previous.is_empty() && !depending.none(),
-        "advice": advice,
+    let (store, user_id, origin, now) = (cx.store.clone(), user_id.to_string(), cx.facts.origin.clone(), cx.now());
+    cx.effects.later("recording an unavailable second factor", async move {
+        let event = crate::storage::events::NewEvent {
+            user_id: &user_id,
+            kind: EventType::SignInFailed,
+            at: now,
+            origin: &origin,
+            detail,
+        };
+        store.record_event(&event).await
     });
-    worker::console_log!("{log}");
-    Ok(())
+    Unavailable::SecondFactor
 }
-
-/// Re-encrypts stored TOTP secrets (enabled and pending) that are under a key other than the TOTP
-/// data key, in batches; answers how many.
-async fn reencrypt_outdated(db: &Db, ring: &Keyring) -> Result<usize, ApiError> {
-    let from = ring.outdated_totp_key_ids();
-    let mut done = 0;
-    if from.is_empty() {
-        return Ok(0);
-    }
-    for _ in 0..REENCRYPT_BATCHES {
-        let users = data_keys::outdated_secrets(db, &from, REENCRYPT_BATCH).await?;
-        let mut changes = Vec::new();
-        for user in &users {
-            for (column, stored) in
-                [(SecretColumn::Enabled, &user.totp_secret), (SecretColumn::Pending, &user.totp_pending_secret)]
-            {
-                let Some(stored) = stored.as_deref().filter(|s| ring.is_outdated(s)) else { continue };
-                let Ok(secret) = ring.decrypt(stored, &user.id) else {
-                    worker::console_error!("a stored TOTP secret does not decrypt with its key; left as it is");
-                    continue;
-                };
-                let new = ring.encrypt(&secret, &user.id).map_err(|_| ApiError::Internal)?;
-                changes.push(Reencrypted { user_id: user.id.clone(), column, old: stored.to_string(), new });
-            }
-        }
-        let stored = data_keys::reencrypt(db, &changes).await?;
-        done += stored;
-        if (users.len() as u64) < REENCRYPT_BATCH || stored == 0 {
-            break;
-        }
-    }
-    Ok(done)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

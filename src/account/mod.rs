@@ -1,24 +1,21 @@
-//! Use cases between the routes and storage. Every check of a password, TOTP code or recovery
-//! code goes through [`attempts::Attempt`]: an attempt is counted before the secret is checked,
-//! in the failure run of whoever is trying (strangers, a known device, a signed-in session), and
-//! only a completed sign-in or change ends the run. Routes cannot read, reset or skip it.
+//! Use cases between the routes and storage. Every sign-in step goes through the one ceremony
+//! ([`ceremony`]) and every check of a password, TOTP code, recovery code or passkey assertion
+//! through [`attempts::Attempt`]: an attempt is counted before the secret is checked, in the
+//! failure run of whoever is trying (strangers, a trusted device, a signed-in session), and only
+//! a completed sign-in or change ends the run. Use cases see the request's facts, a store and
+//! the answer's effects ([`crate::app::Cx`]), never HTTP: they run the same on the host in tests.
 
+pub mod activity;
 pub mod attempts;
 pub mod ceremony;
 pub mod credentials;
 pub mod devices;
 pub mod emails;
+pub mod error;
 pub mod factors;
+pub mod key_rotation;
 pub mod keys;
 pub mod passkeys;
 pub mod sessions;
 pub mod sign_in;
 pub mod two_factor;
-
-use crate::app::App;
-use crate::storage::events::{EventType, NewEvent};
-
-/// An event of this request (its time and origin) for `user_id`.
-pub(crate) fn event<'a>(app: &'a App, user_id: &'a str, kind: EventType, detail: serde_json::Value) -> NewEvent<'a> {
-    NewEvent { user_id, kind, at: app.now, origin: &app.origin, detail }
-}

@@ -6,55 +6,77 @@
 
 use serde_json::json;
 
-use super::ceremony::{self, Client, Pending};
-use super::devices;
+use super::attempts::{Attempt, Refused};
+use super::ceremony::{self, Client, Pending, PendingToken};
+use super::devices::{self, DeviceCookie};
+use super::error::{unexpected_from_storage, Unexpected};
 use super::factors::{self, Candidate, SecondFactor};
-use super::keys;
-use crate::app::App;
-use crate::auth::session::{self, IssuedSession};
+use super::keys::{self, Unavailable};
+use super::sessions;
+use crate::app::Cx;
 use crate::domain::email::{self, Email};
 use crate::domain::name::PersonName;
 use crate::domain::password::{self, Verdict};
-use crate::domain::password_rules::{self, PasswordContext};
-use crate::domain::tokens;
-use crate::http::ApiError;
+use crate::domain::password_rules::{self, PasswordContext, PasswordProblem};
+use crate::domain::secrets::Keyring;
 use crate::storage::attempts::Generations;
 use crate::storage::events::EventType;
 use crate::storage::sign_in::{Identifier, SecondStepRead};
 use crate::storage::two_factor::{self, FactorsRow, Use};
-use crate::storage::users::{self, NewUser};
-use crate::storage::Outcome;
+use crate::storage::users::{Completion, NewUser, UserRow};
+use crate::storage::{Outcome, Store};
 
-/// Who signed in, and the cookies that say so.
+/// What signing up or in may refuse.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("wrong e-mail or password")]
+    InvalidCredentials,
+    #[error("wrong code")]
+    InvalidCode,
+    #[error("{0}")]
+    InvalidInput(&'static str),
+    #[error("the password breaks the rules")]
+    WeakPassword(Vec<PasswordProblem>),
+    #[error("the e-mail address has an account")]
+    EmailTaken,
+    #[error(transparent)]
+    Refused(#[from] Refused),
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
+    #[error(transparent)]
+    Keys(#[from] keys::Error),
+    #[error(transparent)]
+    Unexpected(#[from] Unexpected),
+}
+unexpected_from_storage!(Error);
+
+/// Who signed in (the new session's cookie is an effect of the answer) and, for a browser not yet
+/// a trusted device of this user under the current key, its new device cookie.
 pub struct SignedIn {
     pub user_id: String,
     pub email: String,
     pub name: String,
-    pub session: IssuedSession,
-    /// A new `__Host-device` cookie, unless the browser already holds one of this user.
-    pub device_cookie: Option<String>,
+    pub device_cookie: Option<DeviceCookie>,
 }
 
 pub enum PasswordStep {
     SignedIn(Box<SignedIn>),
-    /// The password was right; the `__Host-pending` cookie to send with the second factor.
-    SecondFactorNeeded {
-        pending_cookie: String,
-    },
+    /// The password was right; the second factor is to be sent with this pending sign-in.
+    SecondFactorNeeded(PendingToken),
 }
 
 /// `POST /api/auth/login`.
-pub async fn with_password(
-    app: &App,
+pub async fn with_password<S: Store>(
+    cx: &Cx<S>,
     device_cookie: Option<&str>,
     email: &str,
     password: &str,
-) -> Result<PasswordStep, ApiError> {
-    let keys = keys::load(app).await?;
-    let client = Client::new(app, device_cookie, &keys);
+) -> Result<PasswordStep, Error> {
+    let keys = keys::load(cx).await?;
+    let client = Client::new(cx, device_cookie, &keys);
     let email = email::Lookup::of(email);
-    let reserved = ceremony::reserve_first(app, &client, Identifier::Email(&email), None).await?;
-    let params = app.config.hash_params;
+    let reserved = ceremony::reserve_first::<S, Error>(cx, &client, Identifier::Email(&email), None).await?;
+    let params = cx.config().hash_params;
     let verdict = match &reserved.user {
         Some(user) => password::verify(password, &user.password_hash, params),
         None => password::verify(password, &password::dummy_hash(params), params),
@@ -63,138 +85,153 @@ pub async fn with_password(
         Some(user) if verdict.is_right() => user,
         _ => {
             let detail = json!({ "factor": "password" });
-            let wrong = ApiError::InvalidCredentials;
-            return Err(ceremony::failed(app, &client, reserved.attempt, None, detail, wrong).await?);
+            return Err(ceremony::failed(cx, &client, reserved.attempt, None, detail, Error::InvalidCredentials).await?);
         }
     };
     let upgrade = match verdict {
-        Verdict::RightButOutdated => Some(hash_password(password, app)?),
+        Verdict::RightButOutdated => Some(password::hash(password, params).map_err(Unexpected::from)?),
         _ => None,
     };
     let upgrade = upgrade.as_deref().map(|new| (user.password_hash.as_str(), new));
     if user.two_factor_enabled() {
-        let budget = reserved.attempt.budget().clone();
-        reserved.attempt.refund(app).await?;
-        if let Some((old, new)) = upgrade {
-            users::upgrade_outdated_hash(&app.db()?, &user.id, old, new).await?;
-        }
-        let pending_cookie = Pending::start(app, &user, budget).await?;
-        return Ok(PasswordStep::SecondFactorNeeded { pending_cookie });
+        return second_factor_needed(cx, reserved.attempt, &user, upgrade).await;
     }
-    let event = super::event(app, &user.id, EventType::SignIn, json!({ "method": "password" }));
-    let budget = reserved.attempt.budget();
-    let trust = devices::trusting(app, &keys, client.device(), &user.id)?;
-    let outcome =
-        users::complete_sign_in(&app.db()?, &user.id, user.generations(), budget, &event, upgrade, &trust.row).await?;
-    if outcome == Outcome::LostRace {
+    complete_with_password(cx, &keys, &client, reserved.attempt, &user, upgrade).await
+}
+
+/// The password was right and a second factor is needed: the count goes back (the run does not
+/// end), and a pending sign-in starts in the run the password was counted in.
+async fn second_factor_needed<S: Store>(
+    cx: &Cx<S>,
+    attempt: Attempt,
+    user: &UserRow,
+    upgrade: Option<(&str, &str)>,
+) -> Result<PasswordStep, Error> {
+    let budget = attempt.budget().clone();
+    attempt.refund(cx).await?;
+    if let Some((old, new)) = upgrade {
+        cx.store.upgrade_outdated_hash(&user.id, old, new).await?;
+    }
+    Ok(PasswordStep::SecondFactorNeeded(Pending::start(cx, user, budget).await?))
+}
+
+/// Completes a sign-in whose password was all it needed, under the generations it verified.
+async fn complete_with_password<S: Store>(
+    cx: &Cx<S>,
+    keys: &Keyring,
+    client: &Client,
+    attempt: Attempt,
+    user: &UserRow,
+    upgrade: Option<(&str, &str)>,
+) -> Result<PasswordStep, Error> {
+    let event = cx.event(&user.id, EventType::SignIn, json!({ "method": "password" }));
+    let trust = devices::trusting(cx, keys, client.device(), &user.id)?;
+    let completion = Completion {
+        user_id: &user.id,
+        generations: user.generations(),
+        budget: attempt.budget(),
+        event: &event,
+        upgrade,
+        trust: &trust.row,
+    };
+    if cx.store.complete_sign_in(&completion).await? == Outcome::LostRace {
         // The password changed (or every session was ended) while this one was being checked:
         // no failure of the person's, and no session.
-        reserved.attempt.refund(app).await?;
-        return Err(ApiError::InvalidCredentials);
+        attempt.refund(cx).await?;
+        return Err(Error::InvalidCredentials);
     }
     let who = (&*user.id, user.email.as_str(), user.name.as_str());
-    let signed_in = start(app, trust.cookie, who, user.generations(), "password");
-    Ok(PasswordStep::SignedIn(Box::new(signed_in.await?)))
+    let signed_in = start(cx, trust.cookie, who, user.generations(), "password").await?;
+    Ok(PasswordStep::SignedIn(Box::new(signed_in)))
 }
 
 /// Starts the session of a completed sign-in, whose batch trusted the browser (`device_cookie`:
 /// the cookie [`devices::trusting`] decided it needs).
-pub(super) async fn start(
-    app: &App,
-    device_cookie: Option<String>,
+pub(super) async fn start<S: Store>(
+    cx: &Cx<S>,
+    device_cookie: Option<DeviceCookie>,
     (user_id, email, name): (&str, &str, &str),
     generations: Generations,
     method: &str,
-) -> Result<SignedIn, ApiError> {
-    super::emails::normalise_later(app, user_id, email);
-    let session = session::start(app, user_id, method, generations).await?;
-    Ok(SignedIn { user_id: user_id.into(), email: email.into(), name: name.into(), session, device_cookie })
-}
-
-pub fn hash_password(password: &str, app: &App) -> Result<String, ApiError> {
-    password::hash(password, app.config.hash_params).map_err(|error| ApiError::internal("password hashing", error))
+) -> Result<SignedIn, Unexpected> {
+    super::emails::normalise_later(cx, user_id, email);
+    sessions::start(cx, user_id, method, generations).await?;
+    Ok(SignedIn { user_id: user_id.into(), email: email.into(), name: name.into(), device_cookie })
 }
 
 /// `POST /api/auth/signup`: a new account (rules checked, e-mail unique) and its first session,
 /// which is a completed sign-in too.
-pub async fn sign_up(app: &App, email: &str, password: &str, name: &str) -> Result<SignedIn, ApiError> {
+pub async fn sign_up<S: Store>(cx: &Cx<S>, email: &str, password: &str, name: &str) -> Result<SignedIn, Error> {
     let legacy_email = email::legacy_form(email);
-    let email = Email::parse(email).map_err(ApiError::invalid_input)?;
-    let name = PersonName::parse(name).map_err(ApiError::invalid_input)?;
+    let email = Email::parse(email).map_err(Error::InvalidInput)?;
+    let name = PersonName::parse(name).map_err(Error::InvalidInput)?;
     let context = PasswordContext { email_local_part: email.local_part(), name: name.as_str() };
     let problems = password_rules::check(password, &context);
     if !problems.is_empty() {
-        return Err(ApiError::WeakPassword(problems));
+        return Err(Error::WeakPassword(problems));
     }
     // The keys before the account: a wrong SECRET_KEY answers 503 before anything is written.
-    let keys = keys::load(app).await?;
-    let hash = hash_password(password, app)?;
-    let id = tokens::new_id().map_err(|error| ApiError::internal("a user id", error))?;
-    let new_user = NewUser {
-        id: &id,
-        email: email.as_str(),
-        legacy_email: &legacy_email,
-        name: name.as_str(),
-        password_hash: &hash,
-        now: app.now,
-    };
+    let keys = keys::load(cx).await?;
+    let hash = password::hash(password, cx.config().hash_params).map_err(Unexpected::from)?;
+    let id = crate::domain::tokens::new_id().map_err(|cause| Unexpected::Randomness("a user id", cause))?;
+    let (email, name) = (email.as_str(), name.as_str());
+    let new_user = NewUser { id: &id, email, legacy_email: &legacy_email, name, password_hash: &hash, now: cx.now() };
     // A new account: whatever device cookie the browser holds is another user's.
-    let trust = devices::trusting(app, &keys, None, &id)?;
-    if users::create(&app.db()?, &new_user, &app.origin, &trust.row).await? == Outcome::LostRace {
-        return Err(ApiError::EmailTaken);
+    let trust = devices::trusting(cx, &keys, None, &id)?;
+    if cx.store.create_user(&new_user, &cx.facts.origin, &trust.row).await? == Outcome::LostRace {
+        return Err(Error::EmailTaken);
     }
-    let user = (id.as_str(), email.as_str(), name.as_str());
-    start(app, trust.cookie, user, Generations::default(), "password").await
+    Ok(start(cx, trust.cookie, (&id, email, name), Generations::default(), "password").await?)
 }
 
 /// `POST /api/auth/login/two-factor`: completes a pending sign-in once, with a code or a
 /// recovery code, if its generations are still current.
-pub async fn with_second_factor(
-    app: &App,
+pub async fn with_second_factor<S: Store>(
+    cx: &Cx<S>,
     device_cookie: Option<&str>,
     pending_token: &str,
     factor: SecondFactor,
-) -> Result<SignedIn, ApiError> {
-    let keys = keys::load(app).await?;
-    let client = Client::new(app, device_cookie, &keys);
-    let mut pending = Pending::open(app, pending_token).await?;
-    let (attempt, reserved) = ceremony::reserve_second(app, &client, &pending, SecondStepRead::Factors).await?;
+) -> Result<SignedIn, Error> {
+    let keys = keys::load(cx).await?;
+    let client = Client::new(cx, device_cookie, &keys);
+    let mut pending = Pending::open::<S, Error>(cx, pending_token).await?;
+    let (attempt, reserved) =
+        ceremony::reserve_second::<S, Error>(cx, &client, &pending, SecondStepRead::Factors).await?;
     let Some(row) = reserved.factors.filter(FactorsRow::enabled) else {
         // Two-factor authentication was turned off meanwhile: the sign-in starts over.
-        attempt.refund(app).await?;
-        pending.end(app).await?;
-        return Err(ApiError::Unauthenticated);
+        attempt.refund(cx).await?;
+        pending.end(cx).await?;
+        return Err(Refused::SignedOut.into());
     };
     // Keys that cannot be had (a wrong SECRET_KEY) are no failure of the person: the count goes back.
-    let keys = match keys::load_for(app, row.totp_secret.as_deref()).await {
+    let keys = match keys::load_for(cx, row.totp_secret.as_deref()).await {
         Ok(keys) => keys,
         Err(error) => {
-            attempt.refund(app).await?;
-            return Err(error);
+            attempt.refund(cx).await?;
+            return Err(error.into());
         }
     };
-    let method = format!("password+{}", factor.name());
     // A lost key: the pending sign-in stays for a recovery code.
-    let (attempt, candidate) = factors::candidate_or_hand_back(app, &keys, &row, &factor, attempt).await?;
-    let trust = devices::trusting(app, &keys, client.device(), &row.id)?;
+    let (attempt, candidate) = factors::candidate_or_hand_back::<S, Error>(cx, &keys, &row, &factor, attempt).await?;
+    let method = format!("password+{}", factor.name());
+    let trust = devices::trusting(cx, &keys, client.device(), &row.id)?;
     let outcome = match &candidate {
         Some(candidate) => {
             let events = [two_factor::Event { kind: EventType::SignIn, detail: json!({ "method": method }) }];
             let generations = Some(pending.generations());
             let using = Use { budget: attempt.budget(), generations, events: &events, trust: Some(&trust.row) };
-            two_factor::use_proof(&app.db()?, &row.id, &candidate.proof(), &using, app.now, &app.origin).await?
+            cx.store.use_proof(&row.id, &candidate.proof(), &using, &cx.facts.origin, cx.now()).await?
         }
         None => Outcome::LostRace,
     };
     if outcome == Outcome::LostRace {
         let detail = json!({ "factor": factor.name(), "action": "sign_in" });
-        let wrong = ApiError::InvalidCode;
-        return Err(ceremony::failed(app, &client, attempt, Some(&mut pending), detail, wrong).await?);
+        return Err(ceremony::failed(cx, &client, attempt, Some(&mut pending), detail, Error::InvalidCode).await?);
     }
-    pending.end(app).await?;
+    pending.end(cx).await?;
     if let Some(Candidate::Totp { secret, .. }) = &candidate {
-        keys::reencrypt_later(app, &keys, &row.id, secret);
+        keys::reencrypt_later(cx, &keys, &row.id, secret);
     }
     let who = (&*row.id, row.email.as_str(), row.name.as_str());
-    start(app, trust.cookie, who, pending.generations(), &method).await
+    Ok(start(cx, trust.cookie, who, pending.generations(), &method).await?)
 }

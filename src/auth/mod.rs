@@ -1,6 +1,5 @@
-//! Who is asking: the session cookie resolved to a live, unrevoked session and its user; starting
-//! and ending sessions; the "sudo" window.
+//! Who is asking: the session cookie resolved to a live, unrevoked session and its user, and
+//! whether it is within its "sudo" window. Starting and ending sessions are use cases
+//! (`account::sessions`).
 
 pub mod session;
-
-pub use session::require_sudo;

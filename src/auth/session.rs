@@ -1,271 +1,187 @@
-//! Sessions from the request's point of view. A session is live only if KV has it, it is within
-//! its idle and absolute lifetime, D1 has not revoked its id, and the user's `session_generation`
-//! is still the one it was authenticated under (SPEC §5.8): a stale KV copy at some edge is
-//! therefore never enough, and a sign-in that raced "sign out other sessions" or a password
-//! change holds a session of a past generation.
+//! Who is asking: a session token resolved to a live session and its user. A session is live
+//! only if KV has it, it is within its idle and absolute lifetime, D1 has not revoked its id, and
+//! the user's `session_generation` is still the one it was authenticated under (SPEC §5.8): a
+//! stale KV copy at some edge is therefore never enough, and a sign-in that raced "sign out
+//! other sessions" or a password change holds a session of a past generation.
+
+use std::cell::RefCell;
 
 use futures_util::future::{join, join3};
-use worker::Request;
 
-use crate::app::{App, ReservedAttempt};
+use crate::app::{Cx, SessionCookie};
 use crate::domain::ids::{SessionId, UserId};
-use crate::domain::{tokens, user_agent};
-use crate::http::{cookies, ApiError};
-use crate::storage::attempts::{Budget, Generations};
-use crate::storage::sessions::{self, SessionRecord, SessionSummary};
-use crate::storage::users::{self, AuthRow, CheckAlso, Checked, SessionAttempt};
+use crate::domain::tokens;
+use crate::storage::attempts::{Budget, Reservation};
+use crate::storage::sessions::{ListedSession, SessionRecord};
+use crate::storage::users::{AuthRow, CheckAlso, Checked, SessionAttempt};
+use crate::storage::Store;
+
+/// Why there is no current session.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No token, an unknown or ended session: the person is signed out.
+    #[error("signed out")]
+    SignedOut,
+    #[error("checking the session")]
+    Storage(#[from] crate::storage::Error),
+}
+
+/// An attempt the session check reserved for a route that checks a secret (see
+/// [`WithCheck::reserve_attempt`]), until the use case claims it.
+#[derive(Debug, Clone)]
+pub struct ReservedAttempt {
+    pub user_id: String,
+    pub budget: Budget,
+    pub reservation: Reservation,
+}
 
 pub struct CurrentSession {
     pub id: SessionId,
     pub record: SessionRecord,
     pub user: AuthRow,
     /// The user's sessions as KV listed them and the ids D1 has revoked, read at the same time as
-    /// the session check, for routes that list sessions ([`live_others`]).
+    /// the session check, for routes that list sessions.
     pub others_read: Option<OthersRead>,
+    /// The attempt at a secret reserved with the check, if the route asked for one.
+    reserved_attempt: RefCell<Option<ReservedAttempt>>,
+}
+
+impl CurrentSession {
+    /// The attempt reserved with the check for `budget`, once.
+    pub fn claim_reserved_attempt(&self, budget: &Budget) -> Option<ReservedAttempt> {
+        let mut slot = self.reserved_attempt.borrow_mut();
+        slot.as_ref().is_some_and(|held| held.budget == *budget).then(|| slot.take()).flatten()
+    }
+
+    /// The reserved attempt nobody claimed (the request ended before its secret was checked).
+    pub fn unclaimed_attempt(&self) -> Option<ReservedAttempt> {
+        self.reserved_attempt.borrow_mut().take()
+    }
+
+    /// Within the sudo window (a sign-in or confirmation in the last minutes).
+    pub fn in_sudo_window(&self, now: u64) -> bool {
+        self.record.sudo_until > now
+    }
 }
 
 pub struct OthersRead {
-    listed: Vec<sessions::ListedSession>,
-    revoked: Vec<SessionId>,
-}
-
-pub fn session_token(req: &Request) -> Option<String> {
-    let header = req.headers().get("Cookie").ok().flatten()?;
-    cookies::find(&header, cookies::SESSION).filter(|t| tokens::looks_like_session_cookie(t)).map(str::to_string)
-}
-
-pub async fn current_session(req: &Request, app: &App) -> Result<CurrentSession, ApiError> {
-    current_session_with(req, app, WithCheck::default()).await
+    pub listed: Vec<ListedSession>,
+    pub revoked: Vec<SessionId>,
 }
 
 /// What a route reads or reserves in the same round trips as its session check.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WithCheck {
-    /// The user's sessions (KV list) and the ids D1 has revoked, for [`live_others`].
+    /// The user's sessions (KV list) and the ids D1 has revoked.
     pub list_others: bool,
-    /// An attempt of this session at a secret (password, code), for
-    /// [`crate::account::attempts::Attempt::by_session`]: the KV record is read first, then one D1
-    /// batch checks the session and reserves the attempt, only while the session is live.
+    /// An attempt of this session at a secret (password, code): the KV record is read first,
+    /// then one D1 batch checks the session and reserves the attempt, only while the session is
+    /// live.
     pub reserve_attempt: bool,
 }
 
-/// [`current_session`], with what `with` asks for. When the cookie names the user, the KV
-/// record and D1's verdict are read at the same time; what was read for a session that turns
-/// out not to be live is dropped unanswered.
-pub async fn current_session_with(req: &Request, app: &App, with: WithCheck) -> Result<CurrentSession, ApiError> {
-    let token = session_token(req).ok_or(ApiError::Unauthenticated)?;
-    let id = tokens::id_of(&token);
-    let (kv, db) = (app.kv()?, app.db()?);
-    let named = tokens::user_named_by(&token);
-    let also = |attempt| CheckAlso { revocations: with.list_others, attempt };
-    let list = |user_id: &str| list_if(with.list_others, &kv, UserId::new(user_id));
-    let (record, checked, listed) = match named {
-        Some(user_id) if !with.reserve_attempt => {
-            let (record, checked, listed) =
-                join3(sessions::get(&kv, &id), users::check_session(&db, user_id, &id, also(None)), list(user_id))
-                    .await;
-            (record?.filter(|r| *r.user_id == *user_id), Some(checked?), listed?)
-        }
-        _ => match sessions::get(&kv, &id).await?.filter(|r| named.is_none_or(|user_id| *r.user_id == *user_id)) {
-            Some(record) => {
-                // An expired record is refused below: nothing to count for it.
-                let live = app.now < record.ends_at(app.config.session_idle_seconds);
-                let attempt = (with.reserve_attempt && live).then_some(SessionAttempt {
-                    session_generation: record.generations.session,
-                    issued_at: record.issued_at,
-                    policy: app.config.throttle,
-                    now: app.now,
-                });
-                let user_id = record.user_id.clone();
-                let (checked, listed) =
-                    join(users::check_session(&db, &user_id, &id, also(attempt)), list(&user_id)).await;
-                (Some(record), Some(checked?), listed?)
-            }
-            None => (None, None, None),
-        },
+/// What the three reads of a check found.
+struct Read {
+    record: Option<SessionRecord>,
+    checked: Option<Checked>,
+    listed: Option<Vec<ListedSession>>,
+}
+
+/// The session the `token` (the `__Host-session` cookie) names, checked, with what `with` asks
+/// for. When the token names its user, the KV record and D1's verdict are read at the same time;
+/// what was read for a session that turns out not to be live is dropped unanswered.
+pub async fn current<S: Store>(cx: &Cx<S>, token: Option<&str>, with: WithCheck) -> Result<CurrentSession, Error> {
+    let token = token.filter(|t| tokens::looks_like_session_cookie(t)).ok_or(Error::SignedOut)?;
+    let id = tokens::id_of(token);
+    let read = match tokens::user_named_by(token) {
+        Some(user_id) if !with.reserve_attempt => read_at_once(cx, &id, UserId::new(user_id), with).await?,
+        named => read_record_first(cx, &id, named, with).await?,
     };
-    let (user, revoked, reservation) = match checked {
+    let (user, revoked, reservation) = match read.checked {
         Some(Checked { user, revoked, reservation }) => (user, revoked, reservation),
         None => (None, Vec::new(), None),
     };
-    if let (Some(reservation), Some(record)) = (reservation, &record) {
-        let budget = Budget::Session(id.to_string());
-        app.hold_reserved_attempt(ReservedAttempt { user_id: record.user_id.to_string(), budget, reservation });
-    }
-    let mut record = record.ok_or(ApiError::Unauthenticated)?;
-    if app.now >= record.ends_at(app.config.session_idle_seconds) {
-        let user_id = record.user_id.clone();
-        app.in_background(async move { sessions::delete(&kv, &user_id, &id).await });
-        return Err(ApiError::Unauthenticated);
-    }
-    let user = user.ok_or(ApiError::Unauthenticated)?;
-    let ended = user.session_revoked != 0
-        || record.issued_at < user.sessions_valid_after
-        || record.generations.session != user.session_generation;
-    if ended {
-        let user_id = record.user_id.clone();
-        app.in_background(async move { sessions::delete(&kv, &user_id, &id).await });
-        return Err(ApiError::Unauthenticated);
-    }
-    if app.now.saturating_sub(record.summary.last_active_at) >= app.config.last_active_write_seconds {
-        // Awaited, not in the background: a handler that writes the record next (confirm's sudo
-        // window) must not be overwritten by this older copy. At most once per 5 minutes.
-        record.summary.last_active_at = app.now;
-        sessions::put(&kv, &id, &record, app.config.session_idle_seconds, app.now).await?;
-        // The cookie's Max-Age slides with the record's idle expiry (SPEC §3).
-        let max_age = record.ends_at(app.config.session_idle_seconds).saturating_sub(app.now);
-        app.refresh_cookie(cookies::set(cookies::SESSION, &token, max_age));
-    }
-    let others_read = listed.map(|listed| OthersRead { listed, revoked });
-    Ok(CurrentSession { id, record, user, others_read })
+    let record = read.record.ok_or(Error::SignedOut)?;
+    let user = user.filter(|user| live(cx, &record, user)).ok_or_else(|| {
+        let (store, user_id, id) = (cx.store.clone(), record.user_id.clone(), id.clone());
+        cx.effects.later("forgetting an ended session", async move { store.delete_session(&user_id, &id).await });
+        Error::SignedOut
+    })?;
+    let record = slide(cx, token, &id, record).await?;
+    let reserved = reservation.map(|reservation| ReservedAttempt {
+        user_id: record.user_id.to_string(),
+        budget: Budget::Session(id.to_string()),
+        reservation,
+    });
+    let others_read = read.listed.map(|listed| OthersRead { listed, revoked });
+    Ok(CurrentSession { id, record, user, others_read, reserved_attempt: RefCell::new(reserved) })
 }
 
-/// The user's sessions as KV lists them, when `wanted`.
-async fn list_if(
-    wanted: bool,
-    kv: &worker::KvStore,
-    user_id: UserId,
-) -> Result<Option<Vec<sessions::ListedSession>>, crate::storage::Error> {
-    match wanted {
-        true => sessions::list(kv, &user_id).await.map(Some),
+/// The KV record, D1's verdict and (if asked) the session list, all at once: the token names
+/// its user.
+async fn read_at_once<S: Store>(cx: &Cx<S>, id: &SessionId, user_id: UserId, with: WithCheck) -> Result<Read, Error> {
+    let also = CheckAlso { revocations: with.list_others, attempt: None };
+    let (record, checked, listed) =
+        join3(cx.store.session(id), cx.store.check_session(&user_id, id, also), list_if(cx, with, &user_id)).await;
+    let record = record?.filter(|r| r.user_id == user_id);
+    Ok(Read { record, checked: Some(checked?), listed: listed? })
+}
+
+/// The KV record first (its generation and issue time guard the attempt D1 reserves), then D1's
+/// verdict with the attempt, and the list.
+async fn read_record_first<S: Store>(
+    cx: &Cx<S>,
+    id: &SessionId,
+    named: Option<&str>,
+    with: WithCheck,
+) -> Result<Read, Error> {
+    let record = cx.store.session(id).await?.filter(|r| named.is_none_or(|user_id| *r.user_id == *user_id));
+    let Some(record) = record else { return Ok(Read { record: None, checked: None, listed: None }) };
+    // An expired record is refused anyway: nothing to count for it.
+    let live = cx.now() < record.ends_at(cx.config().session_idle_seconds);
+    let attempt = (with.reserve_attempt && live).then_some(SessionAttempt {
+        session_generation: record.generations.session,
+        issued_at: record.issued_at,
+        policy: cx.config().throttle,
+        now: cx.now(),
+    });
+    let also = CheckAlso { revocations: with.list_others, attempt };
+    let user_id = record.user_id.clone();
+    let (checked, listed) = join(cx.store.check_session(&user_id, id, also), list_if(cx, with, &user_id)).await;
+    Ok(Read { record: Some(record), checked: Some(checked?), listed: listed? })
+}
+
+async fn list_if<S: Store>(cx: &Cx<S>, with: WithCheck, user_id: &UserId) -> Result<Option<Vec<ListedSession>>, Error> {
+    match with.list_others {
+        true => Ok(Some(cx.store.list_sessions(user_id).await?)),
         false => Ok(None),
     }
 }
 
-/// Sensitive changes need a sign-in or password confirmation within the sudo window.
-pub fn require_sudo(session: &CurrentSession, now: u64) -> Result<(), ApiError> {
-    if session.record.sudo_until > now {
-        Ok(())
-    } else {
-        Err(ApiError::ReauthRequired)
+/// Whether D1 and the clock still let the session work.
+fn live<S>(cx: &Cx<S>, record: &SessionRecord, user: &AuthRow) -> bool {
+    cx.now() < record.ends_at(cx.config().session_idle_seconds)
+        && user.session_revoked == 0
+        && record.issued_at >= user.sessions_valid_after
+        && record.generations.session == user.session_generation
+}
+
+/// Writes last activity back (at most once per `LAST_ACTIVE_WRITE_SECONDS`) and slides the
+/// cookie's `Max-Age` with it (SPEC §3). Awaited, not after the answer: a handler that writes the
+/// record next (confirm's sudo window) must not be overwritten by this older copy.
+async fn slide<S: Store>(
+    cx: &Cx<S>,
+    token: &str,
+    id: &SessionId,
+    mut record: SessionRecord,
+) -> Result<SessionRecord, Error> {
+    if cx.now().saturating_sub(record.summary.last_active_at) < cx.config().last_active_write_seconds {
+        return Ok(record);
     }
-}
-
-/// A freshly issued session: the token goes to the cookie only; storage knows the id.
-pub struct IssuedSession {
-    pub token: String,
-    pub record: SessionRecord,
-}
-
-impl IssuedSession {
-    pub fn cookie(&self, app: &App) -> String {
-        let max_age = self.record.ends_at(app.config.session_idle_seconds).saturating_sub(app.now);
-        cookies::set(cookies::SESSION, &self.token, max_age)
-    }
-}
-
-/// Starts a new session after a sign-in: a new token every time, sudo open.
-pub async fn start(
-    app: &App,
-    user_id: &str,
-    sign_in_method: &str,
-    generations: Generations,
-) -> Result<IssuedSession, ApiError> {
-    let device = user_agent::parse_with_hints(&app.origin.user_agent, &app.client_hints);
-    let summary = SessionSummary {
-        device: serde_json::to_value(device.kind)?.as_str().unwrap_or("unknown").to_string(),
-        browser: device.browser,
-        os: device.os,
-        ip: app.origin.ip.clone(),
-        city: app.origin.city.clone(),
-        country: app.origin.country.clone(),
-        sign_in_method: sign_in_method.to_string(),
-        issued_at: app.now,
-        created_at: app.now,
-        last_active_at: app.now,
-        expires_at: app.now + app.config.session_absolute_seconds,
-        session_generation: generations.session,
-    };
-    let record = SessionRecord {
-        user_id: UserId::new(user_id),
-        issued_at: app.now,
-        generations,
-        sudo_until: app.now + app.config.sudo_seconds,
-        summary,
-    };
-    store(app, record).await
-}
-
-/// The token a session will be re-issued on, made before the D1 write that hands the old id
-/// over to it (`storage::revocations::Handover`), so the write can name its successor.
-pub struct NextToken {
-    token: String,
-    pub id: SessionId,
-}
-
-pub fn next_token(user_id: &UserId) -> Result<NextToken, ApiError> {
-    let random = tokens::new_token().map_err(|error| ApiError::internal("a session token", error))?;
-    let token = tokens::session_cookie_value(user_id, &random);
-    Ok(NextToken { id: tokens::id_of(&token), token })
-}
-
-/// Replaces the caller's session with `next`, carrying the same summary, under `generations`,
-/// with the sudo window until `sudo_until`. The old token must already be dead in D1 (handed
-/// over, or of a past generation); its KV records go in the background.
-pub async fn reissue(
-    app: &App,
-    current: &CurrentSession,
-    next: NextToken,
-    generations: Generations,
-    sudo_until: u64,
-) -> Result<IssuedSession, ApiError> {
-    let mut record = current.record.clone();
-    record.issued_at = app.now;
-    record.generations = generations;
-    record.sudo_until = sudo_until;
-    record.summary.issued_at = app.now;
-    record.summary.last_active_at = app.now;
-    record.summary.session_generation = generations.session;
-    sessions::put(&app.kv()?, &next.id, &record, app.config.session_idle_seconds, app.now).await?;
-    forget_in_background(app, &current.user.id, vec![current.id.clone()]);
-    Ok(IssuedSession { token: next.token, record })
-}
-
-/// Removes ended sessions' KV records after the response: D1 already refuses them everywhere.
-pub fn forget_in_background(app: &App, user_id: &UserId, ids: Vec<SessionId>) {
-    if ids.is_empty() {
-        return;
-    }
-    let (kv, user_id) = (app.kv(), user_id.clone());
-    app.in_background(async move {
-        let kv = kv?;
-        for id in ids {
-            sessions::delete(&kv, &user_id, &id).await?;
-        }
-        Ok::<(), ApiError>(())
-    });
-}
-
-async fn store(app: &App, record: SessionRecord) -> Result<IssuedSession, ApiError> {
-    let next = next_token(&record.user_id)?;
-    sessions::put(&app.kv()?, &next.id, &record, app.config.session_idle_seconds, app.now).await?;
-    Ok(IssuedSession { token: next.token, record })
-}
-
-/// The user's other sessions that still work, most recently active first: what KV lists, less
-/// what D1 has ended (KV may still list those) and what has run out of time (KV drops those
-/// late). One KV list and one D1 query.
-pub async fn live_others(app: &App, current: &CurrentSession) -> Result<Vec<sessions::ListedSession>, ApiError> {
-    let read;
-    let (listed, revoked) = match &current.others_read {
-        Some(others) => (&others.listed, &others.revoked),
-        None => {
-            let (kv, db) = (app.kv()?, app.db()?);
-            let (listed, revoked) =
-                join(sessions::list(&kv, &current.user.id), users::revoked_session_ids(&db, &current.user.id)).await;
-            read = (listed?, revoked?);
-            (&read.0, &read.1)
-        }
-    };
-    let idle = app.config.session_idle_seconds;
-    let user = &current.user;
-    let mut live: Vec<sessions::ListedSession> = listed
-        .iter()
-        .filter(|s| s.id != current.id && !revoked.contains(&s.id))
-        .filter(|s| s.summary.session_generation == user.session_generation)
-        .filter(|s| s.summary.issued_at >= user.sessions_valid_after && s.summary.ends_at(idle) > app.now)
-        .cloned()
-        .collect();
-    live.sort_by_key(|s| std::cmp::Reverse(s.summary.last_active_at));
-    Ok(live)
+    record.summary.last_active_at = cx.now();
+    let idle = cx.config().session_idle_seconds;
+    cx.store.put_session(id, &record, idle, cx.now()).await?;
+    let max_age = record.ends_at(idle).saturating_sub(cx.now());
+    cx.effects.set_session_cookie(SessionCookie::Refresh { token: token.to_string(), max_age });
+    Ok(record)
 }

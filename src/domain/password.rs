@@ -46,6 +46,8 @@ impl std::fmt::Display for HashError {
     }
 }
 
+impl std::error::Error for HashError {}
+
 /// What checking a password against a stored hash found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {

@@ -24,6 +24,18 @@ pub enum DeviceKind {
     Unknown,
 }
 
+impl DeviceKind {
+    /// How the session list names it (as serialized).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Desktop => "desktop",
+            Self::Mobile => "mobile",
+            Self::Tablet => "tablet",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Device {
     pub kind: DeviceKind,

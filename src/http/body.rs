@@ -44,7 +44,7 @@ async fn read_capped(req: &mut Request) -> Result<Vec<u8>, ApiError> {
 
 /// A body that cannot be read to its end (the client broke off) is no JSON; the cause is logged.
 fn unreadable(error: worker::Error) -> ApiError {
-    worker::console_warn!("reading the request body failed: {error}");
+    crate::log::warn(&format!("reading the request body failed: {error}"));
     ApiError::InvalidJson
 }
 

@@ -19,7 +19,8 @@ pub enum ApiError {
     WrongPassword,
     ReauthRequired,
     NotFound,
-    MethodNotAllowed,
+    /// The path exists, not with this method; the methods it has (the `Allow` header).
+    MethodNotAllowed(String),
     EmailTaken,
     /// A passkey's answer to a challenge did not prove anything (counted like a wrong code).
     PasskeyRejected,
@@ -43,13 +44,6 @@ impl ApiError {
         Self::InvalidInput(message.into())
     }
 
-    /// An internal failure of `what`: its cause goes to the log, here and once; the answer
-    /// says nothing of it.
-    pub fn internal(what: &str, cause: impl std::fmt::Display) -> Self {
-        worker::console_error!("{what} failed: {cause}");
-        Self::Internal
-    }
-
     pub fn status(&self) -> u16 {
         match self {
             // A wrong code is a mistake in what was typed, not a signed-out state: 401 would make
@@ -62,7 +56,7 @@ impl ApiError {
             Self::Unauthenticated | Self::InvalidCredentials => 401,
             Self::Forbidden | Self::CsrfRejected | Self::WrongPassword | Self::ReauthRequired => 403,
             Self::NotFound => 404,
-            Self::MethodNotAllowed => 405,
+            Self::MethodNotAllowed(_) => 405,
             Self::EmailTaken | Self::SecondFactorUnavailable | Self::PasskeyExists => 409,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
@@ -84,7 +78,7 @@ impl ApiError {
             Self::WrongPassword => "wrong_password",
             Self::ReauthRequired => "reauth_required",
             Self::NotFound => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
+            Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::EmailTaken => "email_taken",
             Self::SecondFactorUnavailable => "second_factor_unavailable",
             Self::PasskeyRejected => "passkey_rejected",
@@ -110,7 +104,7 @@ impl ApiError {
             Self::WrongPassword => "Your current password is incorrect.".into(),
             Self::ReauthRequired => "For your security, confirm your password to continue.".into(),
             Self::NotFound => "Not found.".into(),
-            Self::MethodNotAllowed => "That method is not allowed here.".into(),
+            Self::MethodNotAllowed(_) => "That method is not allowed here.".into(),
             Self::EmailTaken => "An account with this e-mail address already exists.".into(),
             Self::SecondFactorUnavailable => "Codes from your authenticator app cannot be checked at the moment. \
                 Use one of your recovery codes instead, or contact support."
@@ -142,8 +136,8 @@ impl ApiError {
         if let Self::RateLimited { retry_after } = self {
             let _ = response.headers().set("Retry-After", &retry_after.to_string());
         }
-        if self == Self::MethodNotAllowed {
-            let _ = response.headers().set("Allow", "GET, POST, PUT, DELETE");
+        if let Self::MethodNotAllowed(allow) = &self {
+            let _ = response.headers().set("Allow", allow);
         }
         response
     }
@@ -161,29 +155,14 @@ fn human_duration(seconds: u64) -> String {
 /// Binding and runtime failures become an opaque 500; the cause goes to the log only.
 impl From<worker::Error> for ApiError {
     fn from(error: worker::Error) -> Self {
-        worker::console_error!("internal error: {error}");
-        Self::Internal
-    }
-}
-
-/// Storage failures, the same way.
-impl From<crate::storage::Error> for ApiError {
-    fn from(error: crate::storage::Error) -> Self {
-        worker::console_error!("storage error: {error}");
-        Self::Internal
-    }
-}
-
-impl From<worker::kv::KvError> for ApiError {
-    fn from(error: worker::kv::KvError) -> Self {
-        worker::console_error!("kv error: {error}");
+        crate::log::error(&format!("internal error: {error}"));
         Self::Internal
     }
 }
 
 impl From<serde_json::Error> for ApiError {
     fn from(error: serde_json::Error) -> Self {
-        worker::console_error!("serialization error: {error}");
+        crate::log::error(&format!("serialization error: {error}"));
         Self::Internal
     }
 }

@@ -3,12 +3,12 @@
 use serde::{Deserialize, Serialize};
 use worker::{Request, Response};
 
-use super::{device_cookie, json, no_content, pending_token, signed_in_response, with_cookie};
+use super::{cookie, device_cookie, json, no_content, pending_token, signed_in_response, with_cookie, Cx};
 use crate::account::factors::SecondFactor;
 use crate::account::sign_in::{self, PasswordStep};
 use crate::account::{credentials, sessions};
-use crate::app::App;
-use crate::auth::session::{current_session, session_token, CurrentSession};
+use crate::app::SessionCookie;
+use crate::auth::session::{self, CurrentSession, WithCheck};
 use crate::http::body::{read_json, refuse_oversized};
 use crate::http::{cookies, ApiError};
 
@@ -20,10 +20,10 @@ struct SignUp {
     name: String,
 }
 
-pub async fn signup(mut req: Request, app: &App) -> Result<Response, ApiError> {
+pub async fn signup(mut req: Request, cx: &Cx) -> Result<Response, ApiError> {
     let body: SignUp = read_json(&mut req).await?;
-    let signed_in = sign_in::sign_up(app, &body.email, &body.password, &body.name).await?;
-    signed_in_response(app, 201, signed_in)
+    let signed_in = sign_in::sign_up(cx, &body.email, &body.password, &body.name).await?;
+    signed_in_response(201, signed_in)
 }
 
 #[derive(Deserialize)]
@@ -38,28 +38,27 @@ struct SecondFactorRequired {
     two_factor_required: bool,
 }
 
-pub async fn login(mut req: Request, app: &App) -> Result<Response, ApiError> {
+pub async fn login(mut req: Request, cx: &Cx) -> Result<Response, ApiError> {
     let body: Login = read_json(&mut req).await?;
-    match sign_in::with_password(app, device_cookie(&req).as_deref(), &body.email, &body.password).await? {
-        PasswordStep::SignedIn(signed_in) => signed_in_response(app, 200, *signed_in),
-        PasswordStep::SecondFactorNeeded { pending_cookie } => {
+    match sign_in::with_password(cx, device_cookie(&req).as_deref(), &body.email, &body.password).await? {
+        PasswordStep::SignedIn(signed_in) => signed_in_response(200, *signed_in),
+        PasswordStep::SecondFactorNeeded(pending) => {
             let body = SecondFactorRequired { two_factor_required: true };
-            with_cookie(json(200, &body)?, &pending_cookie)
+            with_cookie(json(200, &body)?, &cookies::set(cookies::PENDING, &pending.token, pending.ttl))
         }
     }
 }
 
 /// Ends this session everywhere. Signing out without a live session still clears the cookie.
-pub async fn logout(req: Request, app: &App) -> Result<Response, ApiError> {
+pub async fn logout(req: Request, cx: &Cx) -> Result<Response, ApiError> {
     refuse_oversized(&req)?;
-    if session_token(&req).is_some() {
-        match current_session(&req, app).await {
-            Ok(current) => sessions::sign_out(app, &current).await?,
-            Err(ApiError::Unauthenticated) => {}
-            Err(other) => return Err(other),
-        }
+    let token = cookie(&req, cookies::SESSION);
+    match session::current(cx, token.as_deref(), WithCheck::default()).await {
+        Ok(current) => sessions::sign_out(cx, &current).await?,
+        Err(session::Error::SignedOut) => cx.effects.set_session_cookie(SessionCookie::Clear),
+        Err(other) => return Err(other.into()),
     }
-    with_cookie(no_content()?, &cookies::clear(cookies::SESSION))
+    no_content()
 }
 
 #[derive(Deserialize)]
@@ -70,13 +69,14 @@ struct SecondFactorBody {
 }
 
 /// `POST /api/auth/login/two-factor`: the second step of a sign-in with 2FA on.
-pub async fn login_two_factor(mut req: Request, app: &App) -> Result<Response, ApiError> {
+pub async fn login_two_factor(mut req: Request, cx: &Cx) -> Result<Response, ApiError> {
     let token = pending_token(&req)?;
     let body: SecondFactorBody = read_json(&mut req).await?;
-    let factor = SecondFactor::from_fields(body.code, body.recovery_code)?
+    let factor = SecondFactor::from_fields(body.code, body.recovery_code)
+        .map_err(ApiError::invalid_input)?
         .ok_or_else(|| ApiError::invalid_input("Enter the code from your authenticator app or a recovery code."))?;
-    let signed_in = sign_in::with_second_factor(app, device_cookie(&req).as_deref(), &token, factor).await?;
-    with_cookie(signed_in_response(app, 200, signed_in)?, &cookies::clear(cookies::PENDING))
+    let signed_in = sign_in::with_second_factor(cx, device_cookie(&req).as_deref(), &token, factor).await?;
+    with_cookie(signed_in_response(200, signed_in)?, &cookies::clear(cookies::PENDING))
 }
 
 #[derive(Deserialize)]
@@ -88,9 +88,9 @@ struct Confirm {
 }
 
 /// `POST /api/auth/confirm`: opens the sudo window on a new session token.
-pub async fn confirm(mut req: Request, app: &App, current: CurrentSession) -> Result<Response, ApiError> {
+pub async fn confirm(mut req: Request, cx: &Cx, current: &CurrentSession) -> Result<Response, ApiError> {
     let body: Confirm = read_json(&mut req).await?;
-    let factor = SecondFactor::from_fields(body.code, body.recovery_code)?;
-    let issued = credentials::confirm(app, &current, &body.password, factor).await?;
-    with_cookie(no_content()?, &issued.cookie(app))
+    let factor = SecondFactor::from_fields(body.code, body.recovery_code).map_err(ApiError::invalid_input)?;
+    credentials::confirm(cx, current, &body.password, factor).await?;
+    no_content()
 }

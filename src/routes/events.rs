@@ -4,12 +4,11 @@ use serde::Serialize;
 use serde_json::Value;
 use worker::{Request, Response};
 
-use super::json;
-use crate::app::App;
+use super::{json, Cx};
+use crate::account::activity;
 use crate::auth::session::CurrentSession;
 use crate::domain::user_agent;
 use crate::http::ApiError;
-use crate::storage::events;
 
 const DEFAULT_LIMIT: u32 = 20;
 const MAX_LIMIT: u32 = 100;
@@ -31,10 +30,9 @@ struct EventList {
     events: Vec<EventView>,
 }
 
-pub async fn recent(req: Request, app: &App, current: CurrentSession) -> Result<Response, ApiError> {
+pub async fn recent(req: Request, cx: &Cx, current: &CurrentSession) -> Result<Response, ApiError> {
     let limit = parse_limit(req.url()?.query_pairs().find(|(k, _)| k == "limit").map(|(_, v)| v.into_owned()))?;
-    let user_id = &current.user.id;
-    let rows = app.read_near(|db| async move { events::recent(&db, user_id, limit).await }).await?;
+    let rows = activity::recent(cx, current, limit).await?;
     let events = rows
         .into_iter()
         .map(|row| {

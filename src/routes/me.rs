@@ -5,13 +5,13 @@ use futures_util::future::join;
 use serde::Serialize;
 use worker::{Request, Response};
 
-use super::{json, UserBody};
+use super::{json, Cx, UserBody};
+use crate::account::sessions::live_others;
 use crate::account::two_factor;
-use crate::app::App;
-use crate::auth::session::{live_others, CurrentSession};
+use crate::auth::session::CurrentSession;
 use crate::http::ApiError;
 
-pub async fn me(_req: Request, _app: &App, current: CurrentSession) -> Result<Response, ApiError> {
+pub async fn me(_req: Request, _cx: &Cx, current: &CurrentSession) -> Result<Response, ApiError> {
     json(200, &UserBody::new(&current.user.id, &current.user.email, &current.user.name))
 }
 
@@ -48,8 +48,8 @@ struct SessionsState {
     active: usize,
 }
 
-pub async fn overview(_req: Request, app: &App, current: CurrentSession) -> Result<Response, ApiError> {
-    let (others, stale) = join(live_others(app, &current), two_factor::codes_need_regenerating(app, &current)).await;
+pub async fn overview(_req: Request, cx: &Cx, current: &CurrentSession) -> Result<Response, ApiError> {
+    let (others, stale) = join(live_others(cx, current), two_factor::codes_need_regenerating(cx, current)).await;
     let (active, stale) = (1 + others?.len(), stale?);
     let user = &current.user;
     json(

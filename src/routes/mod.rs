@@ -6,6 +6,7 @@
 
 mod auth;
 mod devices;
+mod errors;
 mod events;
 mod me;
 mod passkeys;
@@ -20,23 +21,29 @@ use serde::Serialize;
 use worker::{Method, Request, Response};
 
 use crate::account::attempts::Attempt;
+use crate::account::devices::{DeviceCookie, DEVICE_COOKIE_SECONDS};
+use crate::account::passkeys::RelyingParty;
 use crate::account::sign_in::SignedIn;
-use crate::app::App;
-use crate::auth::session::{current_session_with, require_sudo, CurrentSession, WithCheck};
+use crate::auth::session::{self, CurrentSession, WithCheck};
 use crate::domain::tokens;
 use crate::http::{cookies, csrf, ApiError};
-use crate::storage::address_limits::{self, PerAddress};
+use crate::storage::address_limits::PerAddress;
+use crate::storage::store::Accounts;
+use crate::storage::Bindings;
+
+/// What a handler works with: the use cases' world, on Cloudflare's bindings.
+pub type Cx = crate::app::Cx<Bindings>;
 
 type Handled<'a> = Pin<Box<dyn Future<Output = Result<Response, ApiError>> + 'a>>;
 
 /// Who may call a route, with the handler of that kind.
 pub enum Access {
-    /// Anyone (sign-up, sign-in, sign-out, the API document).
-    Public(for<'a> fn(Request, &'a App) -> Handled<'a>),
+    /// Anyone (sign-up, sign-in, sign-out).
+    Public(for<'a> fn(Request, &'a Cx) -> Handled<'a>),
     /// A live session, resolved before the handler runs (401 otherwise).
-    Session(for<'a> fn(Request, &'a App, CurrentSession) -> Handled<'a>),
+    Session(for<'a> fn(Request, &'a Cx, &'a CurrentSession) -> Handled<'a>),
     /// A live session within its sudo window (403 `reauth_required` otherwise).
-    Sudo(for<'a> fn(Request, &'a App, CurrentSession) -> Handled<'a>),
+    Sudo(for<'a> fn(Request, &'a Cx, &'a CurrentSession) -> Handled<'a>),
 }
 
 pub struct Route {
@@ -75,17 +82,17 @@ impl Route {
 
 macro_rules! public {
     ($handler:path) => {
-        Access::Public(|req, app| Box::pin($handler(req, app)))
+        Access::Public(|req, cx| Box::pin($handler(req, cx)))
     };
 }
 macro_rules! session {
     ($handler:path) => {
-        Access::Session(|req, app, current| Box::pin($handler(req, app, current)))
+        Access::Session(|req, cx, current| Box::pin($handler(req, cx, current)))
     };
 }
 macro_rules! sudo {
     ($handler:path) => {
-        Access::Sudo(|req, app, current| Box::pin($handler(req, app, current)))
+        Access::Sudo(|req, cx, current| Box::pin($handler(req, cx, current)))
     };
 }
 
@@ -147,48 +154,55 @@ fn routes_for(path: &str) -> Vec<Route> {
     found
 }
 
-pub async fn handle(req: Request, app: &App) -> Result<Response, ApiError> {
-    let path = req.path();
+pub async fn handle(req: Request, cx: &Cx) -> Result<Response, ApiError> {
+    let route = route_of(&req)?;
+    if csrf::is_state_changing(&route.method) && !is_same_origin(&req)? {
+        return Err(ApiError::CsrfRejected);
+    }
+    if let Some(limit) = route.per_address {
+        admit(cx, limit).await?;
+    }
+    let (handler, sudo) = match route.access {
+        Access::Public(handler) => return handler(req, cx).await,
+        Access::Session(handler) => (handler, false),
+        Access::Sudo(handler) => (handler, true),
+    };
+    let token = cookie(&req, cookies::SESSION);
+    let current = session::current(cx, token.as_deref(), route.with_check).await?;
+    let answer = match sudo && !current.in_sudo_window(cx.now()) {
+        true => Err(ApiError::ReauthRequired),
+        false => handler(req, cx, &current).await,
+    };
+    // Only checked secrets count: an attempt the check reserved for a request that never reached
+    // its secret (bad input, no sudo) goes back before the answer, so the client's next request
+    // never meets a count or lock this one left.
+    if let Some(unclaimed) = current.unclaimed_attempt() {
+        if let Err(error) = Attempt::hand_back_unclaimed(cx, unclaimed).await {
+            crate::log::error(&format!("an unclaimed attempt was not handed back: {error}"));
+        }
+    }
+    answer
+}
+
+/// The route the request's path and method name, or 404 / 405 (with the path's methods).
+fn route_of(req: &Request) -> Result<Route, ApiError> {
     let method = req.method();
     // workers-rs reads a method it does not know (PROPFIND, LOCK, ...) as GET: such a request
     // must not reach a GET handler, nor pass the CSRF check as a read.
     let known_method = req.inner().method().eq_ignore_ascii_case(method.as_ref());
-    let candidates = routes_for(&path);
+    let candidates = routes_for(&req.path());
     if candidates.is_empty() {
         return Err(ApiError::NotFound);
     }
-    let Some(route) = candidates.into_iter().find(|r| known_method && r.method == method) else {
-        return Err(ApiError::MethodNotAllowed);
-    };
-    if csrf::is_state_changing(&method) && !is_same_origin(&req)? {
-        return Err(ApiError::CsrfRejected);
-    }
-    if let Some(limit) = route.per_address {
-        admit(app, limit).await?;
-    }
-    let answer = async {
-        match route.access {
-            Access::Public(handler) => handler(req, app).await,
-            Access::Session(handler) => {
-                let current = current_session_with(&req, app, route.with_check).await?;
-                handler(req, app, current).await
-            }
-            Access::Sudo(handler) => {
-                let current = current_session_with(&req, app, route.with_check).await?;
-                require_sudo(&current, app.now)?;
-                handler(req, app, current).await
-            }
-        }
-    }
-    .await;
-    Attempt::hand_back_unclaimed(app).await;
-    answer
+    let allow: Vec<String> = candidates.iter().map(|r| r.method.to_string()).collect();
+    let route = candidates.into_iter().find(|r| known_method && r.method == method);
+    route.ok_or_else(|| ApiError::MethodNotAllowed(allow.join(", ")))
 }
 
 /// Counts the request against `limit` for its client address; over the limit, 429 with the
 /// limit's period as `Retry-After` (no session check, body, argon2id or storage yet).
-async fn admit(app: &App, limit: PerAddress) -> Result<(), ApiError> {
-    if address_limits::admits(&app.env, limit, &app.address_key).await? {
+async fn admit(cx: &Cx, limit: PerAddress) -> Result<(), ApiError> {
+    if cx.store.admits(limit, &cx.facts.address_key).await? {
         Ok(())
     } else {
         Err(ApiError::RateLimited { retry_after: limit.period_seconds() })
@@ -241,14 +255,24 @@ fn pending_token(req: &Request) -> Result<String, ApiError> {
     cookie(req, cookies::PENDING).filter(|t| tokens::looks_like_token(t)).ok_or(ApiError::Unauthenticated)
 }
 
-/// A completed sign-in: `{user}`, the session cookie and, for a new device, its cookie.
-fn signed_in_response(app: &App, status: u16, signed_in: SignedIn) -> Result<Response, ApiError> {
+/// A completed sign-in: `{user}` and, for a browser that is not yet a trusted device under the
+/// current key, its device cookie (the session cookie is an effect of the use case).
+fn signed_in_response(status: u16, signed_in: SignedIn) -> Result<Response, ApiError> {
     let body = UserBody::new(&signed_in.user_id, &signed_in.email, &signed_in.name);
-    let mut response = with_cookie(json(status, &body)?, &signed_in.session.cookie(app))?;
-    if let Some(device) = &signed_in.device_cookie {
-        response = with_cookie(response, device)?;
+    let response = json(status, &body)?;
+    match &signed_in.device_cookie {
+        Some(DeviceCookie(value)) => {
+            with_cookie(response, &cookies::set(cookies::DEVICE, value, DEVICE_COOKIE_SECONDS))
+        }
+        None => Ok(response),
     }
-    Ok(response)
+}
+
+/// Who the worker is to an authenticator: the request's own origin and host.
+fn relying_party(req: &Request) -> Result<RelyingParty, ApiError> {
+    let url = req.url()?;
+    let rp_id = url.host_str().ok_or(ApiError::Internal)?.to_string();
+    Ok(RelyingParty { origin: url.origin().ascii_serialization(), rp_id })
 }
 
 /// `{user: {id, email, name}}`.

@@ -4,9 +4,8 @@
 use serde::{Deserialize, Serialize};
 use worker::{Request, Response};
 
-use super::{device_cookie, json, no_content, pending_token, signed_in_response, with_cookie};
-use crate::account::passkeys::{self, PasskeyView, RelyingParty};
-use crate::app::App;
+use super::{device_cookie, json, no_content, pending_token, relying_party, signed_in_response, with_cookie, Cx};
+use crate::account::passkeys::{self, PasskeyView};
 use crate::auth::session::CurrentSession;
 use crate::domain::webauthn::json::{AuthenticationResponse, RegistrationResponse};
 use crate::http::body::{read_json, refuse_oversized};
@@ -25,45 +24,45 @@ struct Assertion {
     credential: AuthenticationResponse,
 }
 
-pub async fn sign_in_options(req: Request, app: &App) -> Result<Response, ApiError> {
+pub async fn sign_in_options(req: Request, cx: &Cx) -> Result<Response, ApiError> {
     refuse_oversized(&req)?;
-    let options = passkeys::sign_in_options(app, &RelyingParty::of(&req)?).await?;
+    let options = passkeys::sign_in_options(cx, &relying_party(&req)?).await?;
     json(200, &Options { public_key: options })
 }
 
-pub async fn sign_in(mut req: Request, app: &App) -> Result<Response, ApiError> {
+pub async fn sign_in(mut req: Request, cx: &Cx) -> Result<Response, ApiError> {
     let body: Assertion = read_json(&mut req).await?;
     let signed_in =
-        passkeys::sign_in(app, device_cookie(&req).as_deref(), &RelyingParty::of(&req)?, &body.credential).await?;
-    signed_in_response(app, 200, signed_in)
+        passkeys::sign_in(cx, device_cookie(&req).as_deref(), &relying_party(&req)?, &body.credential).await?;
+    signed_in_response(200, signed_in)
 }
 
-pub async fn second_step_options(req: Request, app: &App) -> Result<Response, ApiError> {
+pub async fn second_step_options(req: Request, cx: &Cx) -> Result<Response, ApiError> {
     refuse_oversized(&req)?;
     let token = pending_token(&req)?;
-    let options = passkeys::second_step_options(app, &RelyingParty::of(&req)?, &token).await?;
+    let options = passkeys::second_step_options(cx, &relying_party(&req)?, &token).await?;
     json(200, &Options { public_key: options })
 }
 
-pub async fn second_step(mut req: Request, app: &App) -> Result<Response, ApiError> {
+pub async fn second_step(mut req: Request, cx: &Cx) -> Result<Response, ApiError> {
     let token = pending_token(&req)?;
     let body: Assertion = read_json(&mut req).await?;
     let signed_in =
-        passkeys::second_step(app, device_cookie(&req).as_deref(), &RelyingParty::of(&req)?, &token, &body.credential)
+        passkeys::second_step(cx, device_cookie(&req).as_deref(), &relying_party(&req)?, &token, &body.credential)
             .await?;
-    with_cookie(signed_in_response(app, 200, signed_in)?, &cookies::clear(cookies::PENDING))
+    with_cookie(signed_in_response(200, signed_in)?, &cookies::clear(cookies::PENDING))
 }
 
-pub async fn confirm_options(req: Request, app: &App, current: CurrentSession) -> Result<Response, ApiError> {
+pub async fn confirm_options(req: Request, cx: &Cx, current: &CurrentSession) -> Result<Response, ApiError> {
     refuse_oversized(&req)?;
-    let options = passkeys::confirm_options(app, &current, &RelyingParty::of(&req)?).await?;
+    let options = passkeys::confirm_options(cx, current, &relying_party(&req)?).await?;
     json(200, &Options { public_key: options })
 }
 
-pub async fn confirm(mut req: Request, app: &App, current: CurrentSession) -> Result<Response, ApiError> {
+pub async fn confirm(mut req: Request, cx: &Cx, current: &CurrentSession) -> Result<Response, ApiError> {
     let body: Assertion = read_json(&mut req).await?;
-    let issued = passkeys::confirm(app, &current, &RelyingParty::of(&req)?, &body.credential).await?;
-    with_cookie(no_content()?, &issued.cookie(app))
+    passkeys::confirm(cx, current, &relying_party(&req)?, &body.credential).await?;
+    no_content()
 }
 
 #[derive(Serialize)]
@@ -76,13 +75,13 @@ struct PasskeyBody {
     passkey: PasskeyView,
 }
 
-pub async fn list(_req: Request, app: &App, current: CurrentSession) -> Result<Response, ApiError> {
-    json(200, &PasskeyList { passkeys: passkeys::list(app, &current).await? })
+pub async fn list(_req: Request, cx: &Cx, current: &CurrentSession) -> Result<Response, ApiError> {
+    json(200, &PasskeyList { passkeys: passkeys::list(cx, current).await? })
 }
 
-pub async fn registration_options(req: Request, app: &App, current: CurrentSession) -> Result<Response, ApiError> {
+pub async fn registration_options(req: Request, cx: &Cx, current: &CurrentSession) -> Result<Response, ApiError> {
     refuse_oversized(&req)?;
-    let options = passkeys::registration_options(app, &current, &RelyingParty::of(&req)?).await?;
+    let options = passkeys::registration_options(cx, current, &relying_party(&req)?).await?;
     json(200, &Options { public_key: options })
 }
 
@@ -93,10 +92,10 @@ struct NewPasskey {
     name: Option<String>,
 }
 
-pub async fn add(mut req: Request, app: &App, current: CurrentSession) -> Result<Response, ApiError> {
+pub async fn add(mut req: Request, cx: &Cx, current: &CurrentSession) -> Result<Response, ApiError> {
     let body: NewPasskey = read_json(&mut req).await?;
-    let rp = RelyingParty::of(&req)?;
-    let passkey = passkeys::register(app, &current, &rp, &body.credential, body.name.as_deref()).await?;
+    let rp = relying_party(&req)?;
+    let passkey = passkeys::register(cx, current, &rp, &body.credential, body.name.as_deref()).await?;
     json(201, &PasskeyBody { passkey })
 }
 
@@ -106,15 +105,15 @@ struct Rename {
     name: String,
 }
 
-pub async fn rename(mut req: Request, app: &App, current: CurrentSession) -> Result<Response, ApiError> {
+pub async fn rename(mut req: Request, cx: &Cx, current: &CurrentSession) -> Result<Response, ApiError> {
     let id = passkey_id(&req)?;
     let body: Rename = read_json(&mut req).await?;
-    json(200, &PasskeyBody { passkey: passkeys::rename(app, &current, &id, &body.name).await? })
+    json(200, &PasskeyBody { passkey: passkeys::rename(cx, current, &id, &body.name).await? })
 }
 
-pub async fn remove(req: Request, app: &App, current: CurrentSession) -> Result<Response, ApiError> {
+pub async fn remove(req: Request, cx: &Cx, current: &CurrentSession) -> Result<Response, ApiError> {
     refuse_oversized(&req)?;
-    passkeys::remove(app, &current, &passkey_id(&req)?).await?;
+    passkeys::remove(cx, current, &passkey_id(&req)?).await?;
     no_content()
 }
 

@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 use worker::{Request, Response};
 
-use super::{device_cookie, json, with_cookie};
+use super::Cx;
+use super::{device_cookie, json};
 use crate::account::credentials;
-use crate::app::App;
 use crate::auth::session::CurrentSession;
 use crate::http::body::read_json;
 use crate::http::ApiError;
@@ -29,13 +29,10 @@ struct Changed {
     signed_out_sessions: usize,
 }
 
-pub async fn change(mut req: Request, app: &App, current: CurrentSession) -> Result<Response, ApiError> {
+pub async fn change(mut req: Request, cx: &Cx, current: &CurrentSession) -> Result<Response, ApiError> {
     let body: ChangePassword = read_json(&mut req).await?;
     let (old, new, others) = (&body.current_password, &body.new_password, body.sign_out_other_sessions);
-    let changed = credentials::change_password(app, device_cookie(&req).as_deref(), &current, old, new, others).await?;
-    let response = json(200, &Changed { signed_out_sessions: changed.signed_out_sessions })?;
-    match changed.session {
-        Some(issued) => with_cookie(response, &issued.cookie(app)),
-        None => Ok(response),
-    }
+    let signed_out_sessions =
+        credentials::change_password(cx, device_cookie(&req).as_deref(), current, old, new, others).await?;
+    json(200, &Changed { signed_out_sessions })
 }

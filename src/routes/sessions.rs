@@ -3,12 +3,11 @@
 use serde::Serialize;
 use worker::{Request, Response};
 
-use super::{device_cookie, json, no_content, with_cookie};
-use crate::account::sessions::{self as use_case, Ended};
-use crate::app::App;
-use crate::auth::session::{live_others, CurrentSession};
+use super::{device_cookie, json, no_content, Cx};
+use crate::account::sessions::{self as use_case, live_others};
+use crate::auth::session::CurrentSession;
 use crate::http::body::refuse_oversized;
-use crate::http::{cookies, ApiError};
+use crate::http::ApiError;
 use crate::storage::sessions::SessionSummary;
 
 #[derive(Serialize)]
@@ -52,22 +51,21 @@ struct SessionList<'a> {
 }
 
 /// `GET /api/security/sessions`: the current session first, then the others, most recent first.
-pub async fn list(_req: Request, app: &App, current: CurrentSession) -> Result<Response, ApiError> {
-    let others = live_others(app, &current).await?;
-    let idle = app.config.session_idle_seconds;
+pub async fn list(_req: Request, cx: &Cx, current: &CurrentSession) -> Result<Response, ApiError> {
+    let others = live_others(cx, current).await?;
+    let idle = cx.config().session_idle_seconds;
     let mut sessions = vec![SessionView::new(&current.id, &current.record.summary, true, idle)];
     sessions.extend(others.iter().map(|s| SessionView::new(&s.id, &s.summary, false, idle)));
     json(200, &SessionList { sessions })
 }
 
 /// `DELETE /api/security/sessions/{id}`.
-pub async fn end(req: Request, app: &App, current: CurrentSession) -> Result<Response, ApiError> {
+pub async fn end(req: Request, cx: &Cx, current: &CurrentSession) -> Result<Response, ApiError> {
     refuse_oversized(&req)?;
     let path = req.path();
     let id = path.rsplit('/').next().unwrap_or_default();
-    match use_case::end_one(app, &current, id).await? {
-        Ended::Own => with_cookie(no_content()?, &cookies::clear(cookies::SESSION)),
-        Ended::Other => no_content(),
+    match use_case::end_one(cx, current, id).await? {
+        use_case::Ended::Own | use_case::Ended::Other => no_content(),
     }
 }
 
@@ -77,8 +75,8 @@ struct Revoked {
 }
 
 /// `POST /api/security/sessions/revoke-others` (sudo): the caller gets a fresh token.
-pub async fn revoke_others(req: Request, app: &App, current: CurrentSession) -> Result<Response, ApiError> {
+pub async fn revoke_others(req: Request, cx: &Cx, current: &CurrentSession) -> Result<Response, ApiError> {
     refuse_oversized(&req)?;
-    let (issued, revoked) = use_case::end_others(app, device_cookie(&req).as_deref(), &current).await?;
-    with_cookie(json(200, &Revoked { revoked })?, &issued.cookie(app))
+    let revoked = use_case::end_others(cx, device_cookie(&req).as_deref(), current).await?;
+    json(200, &Revoked { revoked })
 }

@@ -47,17 +47,21 @@ pub async fn create(db: &Db, rows: &[DataKeyRow], now: u64) -> Result<(), Error>
     Ok(())
 }
 
-/// Replaces the wrapped form of `kid`, only if it is still wrapped under `old_wrapped_by`.
-pub async fn rewrap(
-    db: &Db,
-    kid: &str,
-    old_wrapped_by: &str,
-    wrapped: &str,
-    wrapped_by: &str,
-) -> Result<Outcome, Error> {
+/// A data key wrapped again under another root key.
+#[derive(Debug, Clone)]
+pub struct Rewrapped {
+    pub kid: String,
+    /// The root key it was wrapped under, as the reader saw it.
+    pub old_wrapped_by: String,
+    pub wrapped: String,
+    pub wrapped_by: String,
+}
+
+/// Replaces the wrapped form of the key, only if it is still wrapped under `old_wrapped_by`.
+pub async fn rewrap(db: &Db, r: &Rewrapped) -> Result<Outcome, Error> {
     let statement = db
         .prepare("UPDATE data_keys SET wrapped = ?3, wrapped_by = ?4 WHERE kid = ?1 AND wrapped_by = ?2")
-        .bind(&[text(kid), text(old_wrapped_by), text(wrapped), text(wrapped_by)])?;
+        .bind(&[text(&r.kid), text(&r.old_wrapped_by), text(&r.wrapped), text(&r.wrapped_by)])?;
     let results = batch(db, vec![statement]).await?;
     Ok(if users::changes(&results, 0) > 0 { Outcome::Applied } else { Outcome::LostRace })
 }

@@ -1,45 +1,18 @@
 //! What can go wrong in storage: a binding call failed (after its retries), or what it answered
-//! did not have the expected shape. Callers turn it into the wire error in one place
-//! (`impl From<storage::Error> for ApiError`), which logs the cause and answers an opaque 500.
+//! did not have the expected shape. Use cases carry it as the cause of their unexpected failures;
+//! the route that answers logs the chain and answers an opaque 500.
 
-use std::fmt;
-
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// D1, the rate limiter or another binding.
-    Binding(worker::Error),
-    Kv(worker::KvError),
+    #[error("a binding call failed")]
+    Binding(#[from] worker::Error),
+    #[error("a KV call failed")]
+    Kv(#[from] worker::KvError),
     /// A row or record that did not (de)serialize.
-    Shape(serde_json::Error),
+    #[error("a record of an unexpected shape")]
+    Shape(#[from] serde_json::Error),
     /// A statement that always answers a row answered none.
+    #[error("no row from {0}")]
     Missing(&'static str),
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Binding(e) => write!(f, "binding: {e}"),
-            Self::Kv(e) => write!(f, "kv: {e}"),
-            Self::Shape(e) => write!(f, "shape: {e}"),
-            Self::Missing(what) => write!(f, "no row from {what}"),
-        }
-    }
-}
-
-impl From<worker::Error> for Error {
-    fn from(error: worker::Error) -> Self {
-        Self::Binding(error)
-    }
-}
-
-impl From<worker::KvError> for Error {
-    fn from(error: worker::KvError) -> Self {
-        Self::Kv(error)
-    }
-}
-
-impl From<serde_json::Error> for Error {
-    fn from(error: serde_json::Error) -> Self {
-        Self::Shape(error)
-    }
 }

@@ -3,6 +3,7 @@
 
 pub mod address_limits;
 pub mod attempts;
+pub mod bindings;
 pub mod data_keys;
 pub mod devices;
 pub mod emails;
@@ -15,6 +16,7 @@ pub mod precondition;
 pub mod revocations;
 pub mod sessions;
 pub mod sign_in;
+pub mod store;
 pub mod two_factor;
 pub mod users;
 
@@ -24,7 +26,9 @@ use worker::wasm_bindgen::JsValue;
 
 use worker::{D1DatabaseSession, D1PreparedStatement, D1Result};
 
+pub use bindings::Bindings;
 pub use error::Error;
+pub use store::Store;
 
 pub fn text(value: &str) -> JsValue {
     JsValue::from_str(value)
@@ -91,18 +95,17 @@ pub enum Outcome {
 
 /// Drops revocation rows whose sessions have expired anyway, events older than 90 days,
 /// failure budgets and trusted devices nobody used for half a year and spent WebAuthn challenges.
-pub async fn prune(env: &worker::Env, now: u64) -> Result<(), Error> {
-    let db = Db::primary(env)?;
+async fn prune(db: &Db, now: u64) -> Result<(), Error> {
     batch(
-        &db,
+        db,
         vec![
             db.prepare("DELETE FROM revoked_sessions WHERE expires_at < ?1").bind(&[int(now)])?,
             db.prepare("DELETE FROM security_events WHERE at < ?1")
                 .bind(&[int(now.saturating_sub(EVENT_RETENTION_SECONDS))])?,
-            attempts::prune(&db, now)?,
-            passkeys::prune(&db, now)?,
-            sign_in::prune(&db, now)?,
-            devices::prune(&db, now)?,
+            attempts::prune(db, now)?,
+            passkeys::prune(db, now)?,
+            sign_in::prune(db, now)?,
+            devices::prune(db, now)?,
         ],
     )
     .await?;
@@ -133,7 +136,7 @@ where
         match operation().await {
             Err(error) if attempt < 2 && retryable(&error) => {
                 attempt += 1;
-                worker::console_warn!("retrying a storage call after a transient error: {error}");
+                crate::log::warn(&format!("retrying a storage call after a transient error: {error}"));
                 worker::Delay::from(std::time::Duration::from_millis(40 * attempt)).await;
             }
             result => return result,

@@ -238,20 +238,25 @@ fn guarded_events(
     Ok(statements)
 }
 
-/// Turns two-factor authentication on with the pending secret `pending` if the code of `step`
-/// proved it, storing `step` as used and `code_hashes` as the recovery codes (replacing any),
-/// and ends the failure run of `budget`.
-#[allow(clippy::too_many_arguments)]
-pub async fn enable(
-    db: &Db,
-    user_id: &str,
-    pending: &str,
-    step: u64,
-    code_hashes: &[String],
-    budget: &Budget,
-    now: u64,
-    origin: &Origin,
-) -> Result<Outcome, Error> {
+/// Two-factor authentication turned on: the set-up's secret, the step of the code that proved it
+/// and the new recovery codes' stored forms.
+pub struct EnableTotp<'a> {
+    pub user_id: &'a str,
+    /// The pending secret (ciphertext as stored) that the code was checked against.
+    pub pending: &'a str,
+    pub step: u64,
+    pub code_hashes: &'a [String],
+    /// The session's run, which ends with it.
+    pub budget: &'a Budget,
+    pub origin: &'a Origin,
+    pub now: u64,
+}
+
+/// Turns two-factor authentication on with the pending secret if the code of `step` proved it,
+/// storing `step` as used and the recovery codes (replacing any), and ends the failure run.
+pub async fn enable(db: &Db, e: &EnableTotp<'_>) -> Result<Outcome, Error> {
+    let (user_id, pending, step, code_hashes, budget, now, origin) =
+        (e.user_id, e.pending, e.step, e.code_hashes, e.budget, e.now, e.origin);
     let pre = Precondition::new(
         "EXISTS (SELECT 1 FROM users WHERE id = ? AND totp_enabled_at IS NULL AND totp_pending_secret = ? AND totp_last_step < ?)",
         vec![text(user_id), text(pending), int(step)],

@@ -263,19 +263,26 @@ pub async fn hand_over(db: &Db, handover: &Handover<'_>, run_ended: Option<&Budg
     Ok(if changes(&results, 0) > 0 { Outcome::Applied } else { Outcome::LostRace })
 }
 
+/// A sign-in whose password was right and that needs no second factor.
+pub struct Completion<'a> {
+    pub user_id: &'a str,
+    /// The generations the password was verified under.
+    pub generations: Generations,
+    /// The run its attempt was counted in.
+    pub budget: &'a Budget,
+    pub event: &'a NewEvent<'a>,
+    /// The stored hash and its replacement, when it was made with other parameters.
+    pub upgrade: Option<(&'a str, &'a str)>,
+    pub trust: &'a Trust,
+}
+
 /// Completes a sign-in verified under `generations`, only if they are still current: ends the
 /// failure run of `budget`, trusts the browser (`trust`), records `event` (built with
 /// [`Precondition::current`]) and replaces the hash with `upgrade` (old, new) when asked.
 /// `LostRace` when a password change or "sign out other sessions" came in between.
-pub async fn complete_sign_in(
-    db: &Db,
-    user_id: &str,
-    generations: Generations,
-    budget: &Budget,
-    event: &NewEvent<'_>,
-    upgrade: Option<(&str, &str)>,
-    trust: &Trust,
-) -> Result<super::Outcome, Error> {
+pub async fn complete_sign_in(db: &Db, c: &Completion<'_>) -> Result<super::Outcome, Error> {
+    let (user_id, generations, budget, event, upgrade, trust) =
+        (c.user_id, c.generations, c.budget, c.event, c.upgrade, c.trust);
     let current = Precondition::current(user_id, generations);
     let (reset, binds) = super::attempts::reset_when(user_id, budget);
     let mut statements = vec![current.statement(db, &reset, binds)?, devices::trust(db, trust, &current)?];

@@ -1,0 +1,84 @@
+//! The runtime's side of a request: the use cases' world ([`Cx`]) made from the request and the
+//! environment, and the answer's effects turned into headers. The only module besides the
+//! routes that sees `worker::Request`.
+
+use worker::{Context, Env, Method, Request, Response};
+
+use crate::app::{Cx, Effects, Facts, Secrets, SessionCookie};
+use crate::config::Config;
+use crate::domain::client_address;
+use crate::domain::user_agent::ClientHints;
+use crate::http::cookies;
+use crate::storage::events::Origin;
+use crate::storage::Bindings;
+
+const MAX_USER_AGENT_CHARS: usize = 512;
+const MAX_PLACE_CHARS: usize = 64;
+/// How long a D1 bookmark is kept: read replicas are far closer behind the primary than this.
+const BOOKMARK_SECONDS: u64 = 3600;
+
+/// The use cases' world for this request; work after the answer goes to `ctx.wait_until`.
+pub fn context(req: &Request, env: Env, ctx: Context) -> Result<Cx<Bindings>, crate::storage::Error> {
+    let secrets = Secrets {
+        current: env.secret("SECRET_KEY").ok().map(|s| s.to_string()),
+        previous: env.secret("SECRET_KEY_PREVIOUS").ok().map(|s| s.to_string()),
+    };
+    let header = |name: &str| req.headers().get(name).ok().flatten();
+    let facts = Facts {
+        now: worker::Date::now().as_millis() / 1000,
+        config: Config::of_isolate(&env),
+        origin: origin_of(req),
+        client_hints: client_hints(req),
+        address_key: client_address::counted_as(header("CF-Connecting-IP").as_deref()),
+        secrets,
+    };
+    let bookmark = header("Cookie")
+        .and_then(|h| cookies::find(&h, cookies::D1_BOOKMARK).map(str::to_string))
+        .filter(|b| crate::storage::is_bookmark_shaped(b));
+    let store = Bindings::new(env, bookmark)?;
+    Ok(Cx { facts, store, effects: Effects::new(move |work| ctx.wait_until(work)) })
+}
+
+fn clip(value: String, max: usize) -> String {
+    value.chars().filter(|c| !c.is_control()).take(max).collect()
+}
+
+fn origin_of(req: &Request) -> Origin {
+    let header = |name: &str| req.headers().get(name).ok().flatten();
+    let cf = req.cf();
+    Origin {
+        ip: header("CF-Connecting-IP").map(|ip| clip(ip, 45)),
+        country: cf.and_then(|cf| cf.country()).map(|c| clip(c, MAX_PLACE_CHARS)),
+        city: cf.and_then(|cf| cf.city()).map(|c| clip(c, MAX_PLACE_CHARS)),
+        user_agent: clip(header("User-Agent").unwrap_or_default(), MAX_USER_AGENT_CHARS),
+    }
+}
+
+/// What Chromium browsers say of themselves besides the User-Agent (names the device).
+fn client_hints(req: &Request) -> ClientHints {
+    let hint = |name: &str| req.headers().get(name).ok().flatten().map(|v| clip(v, MAX_USER_AGENT_CHARS));
+    ClientHints { brands: hint("Sec-CH-UA"), platform: hint("Sec-CH-UA-Platform"), mobile: hint("Sec-CH-UA-Mobile") }
+}
+
+/// Adds the answer's cookies: the session cookie as the use case left it (a slid `Max-Age` is
+/// not sent with a 401), and D1's bookmark after a successful write, so the browser's own
+/// writes are visible in its reads near it.
+pub fn finish(cx: &Cx<Bindings>, method: &Method, response: &Response) -> worker::Result<()> {
+    let status = response.status_code();
+    let session = match cx.effects.take_session_cookie() {
+        Some(SessionCookie::Refresh { token, max_age }) if status != 401 => {
+            Some(cookies::set(cookies::SESSION, &token, max_age))
+        }
+        Some(SessionCookie::Issue { token, max_age }) => Some(cookies::set(cookies::SESSION, &token, max_age)),
+        Some(SessionCookie::Clear) => Some(cookies::clear(cookies::SESSION)),
+        _ => None,
+    };
+    if let Some(cookie) = session {
+        response.headers().append("Set-Cookie", &cookie)?;
+    }
+    let writes = !matches!(method, Method::Get | Method::Head);
+    if let Some(bookmark) = cx.store.newer_bookmark().filter(|_| writes && status < 400) {
+        response.headers().append("Set-Cookie", &cookies::set(cookies::D1_BOOKMARK, &bookmark, BOOKMARK_SECONDS))?;
+    }
+    Ok(())
+}
