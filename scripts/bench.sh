@@ -3,8 +3,9 @@
 # port 8795 with fresh state, users and sessions seeded through the API, load from `wrk` on
 # loopback at concurrency 1 and 16. Prints one table and writes it into BENCHMARKS.md between the
 # bench markers (the notes around them are kept). The worker is started, awaited and stopped by
-# scripts/lib/worker.sh; rows, verdicts and the table come from bench/report.mjs, which reads what
-# this script leaves in target/bench/ (rows.tsv, ops.tsv, facts.txt, worker-1.log).
+# scripts/lib/worker.sh; facts, requests through the API and wrk rows by scripts/bench/lib.sh;
+# rows, verdicts and the table come from bench/report.mjs, which reads what this script leaves in
+# target/bench/ (rows.tsv, ops.tsv, facts.txt, worker-1.log).
 # Env: BENCH_SECONDS (per row, default 5);
 # BENCH_TIMING_ROUNDS (rounds per sign-in timing row, default 8), BENCH_TIMING_ACCOUNTS (accounts
 # seeded for the known-e-mail row, default 200), BENCH_SIGNIN_BASELINE (ms; default: the pinned
@@ -12,98 +13,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/worker.sh
+source scripts/bench/lib.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 
-PORT=8795
-BASE="http://127.0.0.1:$PORT"
-SECONDS_PER_ROW="${BENCH_SECONDS:-5}"
-STATE="$PWD/target/bench-state"
-OUT="$PWD/target/bench"
-step() { printf '==> %s\n' "$*" >&2; }
 command -v wrk >/dev/null || { echo "wrk missing: run scripts/setup.sh test"; exit 1; }
 
 # The bench runs a snapshot of the prebuilt build/ with a config without [build] (others edit the
 # sources and rebuild concurrently; wrangler dev would restart the worker), in OUT.
 worker_prepare "$OUT"
-CONFIG="$OUT/wrangler.toml"
 # The sign-in baseline is read from the BENCHMARKS.md this run starts with (it is rewritten at the end).
 [ ! -f BENCHMARKS.md ] || cp BENCHMARKS.md "$OUT/BENCHMARKS.previous.md"
-FACTS="$OUT/facts.txt" # what the report needs besides the rows: KEY=value lines
 : >"$FACTS"
-fact() { printf '%s=%s\n' "$1" "$2" >>"$FACTS"; }
-
-trap worker_stop EXIT
-WORKER_POLL_SECONDS=0.02 # launch → first answer is a measured figure (cold start)
-WORKER_RUNS=0
-# start_worker [CONFIG]: wrangler dev on $PORT until it answers anything; sets STARTUP_MS (launch to
-# first answer) and FIRST_MS (that first request's time in wrangler's log).
-start_worker() {
-  WORKER_RUNS=$((WORKER_RUNS + 1))
-  LOG="$OUT/worker-$WORKER_RUNS.log" # one log per start, kept for reading afterwards
-  worker_start "${1:-$CONFIG}" "$PORT" "$STATE" "$LOG"
-  worker_wait "$PORT" any 120
-  STARTUP_MS=$WORKER_STARTUP_MS
-  sleep 0.3
-  FIRST_MS=$(grep -m1 -o 'GET /api/me [0-9]* [A-Za-z ]*([0-9]*ms)' "$LOG" | sed 's/.*(\([0-9]*\)ms)/\1/')
-}
-
-# --- seeding through the API -----------------------------------------------------------------
-session_of() { tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: __Host-session=\([^;]*\);.*/\1/p' | tail -1; }
-# Each seeding request comes from a client address of its own (CF-Connecting-IP), as the many
-# clients of a real site reach the worker through Cloudflare's edge: the worker limits sign-ups
-# per address (10 a minute, wrangler.toml), and the bench seeds hundreds.
-client_address() { printf '10.%d.%d.%d' $((RANDOM % 256)) $((RANDOM % 256)) $((RANDOM % 254 + 1)); }
-post() { # post PATH JSON [TOKEN] -> response headers on stdout
-  local cookie=()
-  [ -n "${3:-}" ] && cookie=(-H "Cookie: __Host-session=$3")
-  curl -s -D - -o /dev/null -X POST -H 'Content-Type: application/json' -H "Origin: $BASE" \
-    -H "CF-Connecting-IP: $(client_address)" "${cookie[@]}" -d "$2" "$BASE$1"
-}
-RUN=$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')
-signup() { # signup EMAIL PASSWORD -> token
-  post /api/auth/signup "{\"email\":\"$1\",\"password\":\"$2\",\"name\":\"Bench Person\"}" | session_of
-}
-login() { post /api/auth/login "{\"email\":\"$1\",\"password\":\"$2\"}" | session_of; }
-PASSWORD="Quiet-Lantern-42-a-$RUN!"
-
-# --- wrk rows ------------------------------------------------------------------------------------
-ROWS="$OUT/rows.tsv" # name, c, p50 ms, p99 ms, req/s, bad
 : >"$ROWS"
-# CPU time (clock ticks) of the workerd process that runs the worker's code: the workerd
-# descendants of the running `wrangler dev`, less wrangler's own proxy (the one on $PORT).
-descendants() {
-  local child
-  for child in $(pgrep -P "$1"); do
-    echo "$child"
-    descendants "$child"
-  done
-}
-worker_ticks() {
-  local total=0 pid
-  for pid in $(descendants "$WORKER_PID"); do
-    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = workerd ] || continue
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "entry=127.0.0.1:$PORT" && continue
-    total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
-  done
-  echo "$total"
-}
-CLK_TCK=$(getconf CLK_TCK)
-row() { # row NAME C [env assignments for bench.lua...]
-  local name=$1 c=$2 before after
-  shift 2
-  before=$(worker_ticks)
-  env "$@" BENCH_ORIGIN="$BASE" wrk -t "$c" -c "$c" -d "${ROW_SECONDS:-$SECONDS_PER_ROW}s" --timeout 10s \
-    -s bench/wrk/bench.lua "$BASE${BENCH_PATH_OF_ROW}" >"$OUT/wrk.out"
-  after=$(worker_ticks)
-  BENCH_CPU_MS=$(((after - before) * 1000 / CLK_TCK)) node bench/report.mjs wrk-row "$name" "$c" <"$OUT/wrk.out" |
-    tee -a "$ROWS" >&2
-}
-measure() { # measure NAME [env...]: both concurrencies
-  local name=$1
-  shift
-  for c in 1 16; do row "$name" "$c" "$@"; done
-}
-not_yet() { for c in 1 16; do printf '%s\t%d\tnot yet\t\t\t\n' "$1" "$c" >>"$ROWS"; done; }
+trap worker_stop EXIT
 
 MACHINE="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -162,7 +84,6 @@ STATIC_PATH=$(cd public && { ls -1 ./*.css ./*/*.css 2>/dev/null || true; } | he
 [ -n "$STATIC_PATH" ] || { [ -f public/login.html ] && STATIC_PATH=/login; } || STATIC_PATH=/
 fact static_row "static asset $STATIC_PATH"
 step "load: $SECONDS_PER_ROW s per row, c=1 and c=16 (static floor: $STATIC_PATH)"
-has_route() { [ "$(curl -s -o /dev/null -w '%{http_code}' -X "$1" -H "Origin: $BASE" "$BASE$2")" != 404 ]; }
 
 BENCH_PATH_OF_ROW=$STATIC_PATH measure "static asset $STATIC_PATH"
 # The worker floor (SPEC §7): a request the worker answers itself without storage (404 under /api/).
