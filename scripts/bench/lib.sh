@@ -31,6 +31,12 @@ start_worker() {
   sleep 0.3
   FIRST_MS=$(grep -m1 -o 'GET /api/me [0-9]* [A-Za-z ]*([0-9]*ms)' "$LOG" | sed 's/.*(\([0-9]*\)ms)/\1/')
 }
+# start_entry MODULE NAME: the same snapshot behind a bench-only entry module (bench/MODULE.mjs).
+start_entry() {
+  cp "bench/$1.mjs" "$OUT/build/$1.mjs"
+  sed "s|^main = .*|main = \"build/$1.mjs\"|" "$CONFIG" >"$OUT/wrangler-$2.toml"
+  start_worker "$OUT/wrangler-$2.toml"
+}
 
 # --- requests through the API ----------------------------------------------------------------------
 session_of() { tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: __Host-session=\([^;]*\);.*/\1/p' | tail -1; }
