@@ -1,4 +1,4 @@
--- One benchmark row for wrk (driven by scripts/bench.sh through environment variables):
+-- One benchmark row for wrk (driven by `row` of scripts/bench/lib.sh through the environment):
 --   BENCH_METHOD, BENCH_COOKIE (session token), BENCH_BODY, BENCH_ORIGIN
 --   BENCH_USERS: file of "token password" lines, one per wrk thread: password-change mode, where
 --   each thread (one connection) changes its own user's password back and forth.

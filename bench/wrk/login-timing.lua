@@ -1,5 +1,6 @@
--- One round of the sign-in timing rows (scripts/bench.sh, SPEC §5.7: "an unknown e-mail costs the
--- same awaited work as a known one"): POST /api/auth/login with a wrong password, run with -t1 -c1.
+-- One round of the sign-in timing rows (scripts/bench/signin-timing.sh, SPEC §5.7: "an unknown
+-- e-mail costs the same awaited work as a known one"): POST /api/auth/login with a wrong password,
+-- run with -t1 -c1.
 --   BENCH_KIND=unknown  a never-registered address per request: nobody<index>-<BENCH_RUN>@example.com
 --   BENCH_KIND=known    the seeded accounts listed in BENCH_EMAILS (one per line), the next one per
 --                       request, so that no account collects enough failures to be locked (a locked
