@@ -9,7 +9,7 @@ export ESBUILD_BIN ?= $(CURDIR)/node_modules/.bin/esbuild
 export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
-SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock build.rs data/common-passwords.txt
+SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 WORKER := build/index.js
 
 .PHONY: dev test setup setup-test build migrate lint unit-test api-test bench deploy-check clean

@@ -156,7 +156,7 @@ proptest! {
         let nfd: String = text.nfd().collect();
         let nfc: String = text.nfc().collect();
         let ctx = PasswordContext { email_local_part: "zz", name: "Zz" };
-        prop_assert_eq!(password_rules::check(&nfd, &ctx), password_rules::check(&nfc, &ctx));
+        prop_assert_eq!(password_rules::check(&nfd, &ctx, common()), password_rules::check(&nfc, &ctx, common()));
         let stored = password::hash(&nfd, FAST).unwrap();
         prop_assert_eq!(password::verify(&nfc, &stored, FAST), Verdict::Right);
         prop_assert_eq!(password::verify(&nfd, &stored, FAST), Verdict::Right);
@@ -201,7 +201,7 @@ proptest! {
         local in "[a-z.]{0,12}",
         name in "[A-Za-z ]{0,20}",
     ) {
-        let problems = password_rules::check(&password, &PasswordContext { email_local_part: &local, name: &name });
+        let problems = password_rules::check(&password, &PasswordContext { email_local_part: &local, name: &name }, common());
         // The rules judge the NFC form (what is hashed).
         let password: String = password.nfc().collect();
         let count = password.chars().count();
@@ -226,7 +226,7 @@ proptest! {
     fn a_long_mixed_random_password_passes_and_case_is_not_folded(core in "[a-z]{8,40}", n in 0u32..1000) {
         let password = format!("Q{core}-{n}!");
         let ctx = PasswordContext { email_local_part: "zz", name: "Zz" };
-        let problems = password_rules::check(&password, &ctx);
+        let problems = password_rules::check(&password, &ctx, common());
         prop_assert!(problems.iter().all(|p| *p == PasswordProblem::Common), "{:?}", problems);
     }
 }
@@ -235,7 +235,12 @@ proptest! {
 // Common passwords and their trivial variants (SPEC §5.2)
 
 /// The shipped list, read here from the data file rather than through the implementation.
-const COMMON: &str = include_str!("../data/common-passwords.txt");
+const COMMON: &str = include_str!("../public/data/common-passwords.txt");
+
+/// The common-password list, loaded as the worker loads it from its assets.
+fn common() -> wemasy_security::domain::common_passwords::Loaded {
+    wemasy_security::domain::common_passwords::load(COMMON.to_string())
+}
 
 /// What people type instead of a letter (the SPEC's "common character substitutions").
 fn substitutes(letter: char) -> &'static [char] {
@@ -287,7 +292,7 @@ proptest! {
     #[test]
     fn any_listed_password_typed_with_case_substitutions_and_affixes_is_refused((password, entry) in trivial_variant()) {
         let ctx = PasswordContext { email_local_part: "zz", name: "Zz" };
-        let problems = password_rules::check(&password, &ctx);
+        let problems = password_rules::check(&password, &ctx, common());
         prop_assert!(problems.contains(&PasswordProblem::Common), "{} (from {}): {:?}", password, entry, problems);
     }
 
@@ -306,7 +311,7 @@ proptest! {
         let phrase = words.join(separator);
         let password = if number_first { format!("{n}{symbol}{phrase}") } else { format!("{phrase}{separator}{n}{symbol}") };
         let ctx = PasswordContext { email_local_part: "zz", name: "Zz" };
-        prop_assert_eq!(password_rules::check(&password, &ctx), vec![], "{}", password);
+        prop_assert_eq!(password_rules::check(&password, &ctx, common()), vec![], "{}", password);
     }
 
     #[test]
@@ -314,7 +319,7 @@ proptest! {
         password in prop_oneof!["[a-zA-Z0-9@$!|. -]{0,24}", trivial_variant().prop_map(|(p, _)| p)],
     ) {
         let ctx = PasswordContext { email_local_part: "zz", name: "Zz" };
-        let common = |p: &str| password_rules::check(p, &ctx).contains(&PasswordProblem::Common);
+        let common = |p: &str| password_rules::check(p, &ctx, common()).contains(&PasswordProblem::Common);
         prop_assert_eq!(common(&password), common(&password.to_ascii_uppercase()));
         prop_assert_eq!(common(&password), common(&password.to_ascii_lowercase()));
     }

@@ -144,7 +144,7 @@ pub async fn change_password<S: Store>(
         let detail = json!({ "factor": "password", "action": "change_password" });
         return Err(attempt.failed(cx, detail, Error::WrongPassword).await?);
     }
-    if let Err(refusal) = acceptable(current, current_password, new_password) {
+    if let Err(refusal) = acceptable(cx, current, current_password, new_password).await {
         // The password was right but nothing changed: the run goes on (SPEC §5.7).
         attempt.refund(cx).await?;
         return Err(refusal);
@@ -155,10 +155,10 @@ pub async fn change_password<S: Store>(
 }
 
 /// Whether `new` may replace `old` (the rules, and not the same password).
-fn acceptable(current: &CurrentSession, old: &str, new: &str) -> Result<(), Error> {
+async fn acceptable<S: Store>(cx: &Cx<S>, current: &CurrentSession, old: &str, new: &str) -> Result<(), Error> {
     let email = Email::parse(&current.user.email).map_err(|_| Unexpected::Broken("a stored e-mail does not parse"))?;
     let context = PasswordContext { email_local_part: email.local_part(), name: &current.user.name };
-    let problems = password_rules::check(new, &context);
+    let problems = password_rules::check(new, &context, super::common_passwords::loaded(cx).await?);
     if !problems.is_empty() {
         return Err(Error::WeakPassword(problems));
     }

@@ -8,6 +8,7 @@
 pub mod activity;
 pub mod attempts;
 pub mod ceremony;
+pub mod common_passwords;
 pub mod credentials;
 pub mod devices;
 pub mod emails;

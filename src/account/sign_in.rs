@@ -166,7 +166,7 @@ pub async fn sign_up<S: Store>(cx: &Cx<S>, email: &str, password: &str, name: &s
     let email = Email::parse(email).map_err(Error::InvalidInput)?;
     let name = PersonName::parse(name).map_err(Error::InvalidInput)?;
     let context = PasswordContext { email_local_part: email.local_part(), name: name.as_str() };
-    let problems = password_rules::check(password, &context);
+    let problems = password_rules::check(password, &context, super::common_passwords::loaded(cx).await?);
     if !problems.is_empty() {
         return Err(Error::WeakPassword(problems));
     }

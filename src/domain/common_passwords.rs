@@ -30,26 +30,28 @@
 use std::cmp::Ordering;
 use std::sync::OnceLock;
 
-/// The list, front-coded by `build.rs` (each entry: the length of the prefix it shares with the
-/// one before, as `'0'` + n, then the rest of it).
-const FRONT_CODED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/common-passwords.fc"));
+static LIST: OnceLock<String> = OnceLock::new();
 
-/// The list as text, one entry per line, decoded once per isolate.
+/// Proof that the list is loaded in this isolate: what a check needs in hand. The list is a
+/// static asset (`public/data/common-passwords.txt`), read once per isolate by the use cases
+/// that check passwords, rather than compiled into the worker, whose gzip'd size it would take
+/// 24 KiB of.
+#[derive(Debug, Clone, Copy)]
+pub struct Loaded(());
+
+/// Loads the list (the file's text), once per isolate: a second load keeps the first.
+pub fn load(text: String) -> Loaded {
+    let _ = LIST.set(text);
+    Loaded(())
+}
+
+/// The list, if this isolate loaded it.
+pub fn loaded() -> Option<Loaded> {
+    LIST.get().map(|_| Loaded(()))
+}
+
 fn list() -> &'static str {
-    static LIST: OnceLock<String> = OnceLock::new();
-    LIST.get_or_init(|| {
-        let mut text: Vec<u8> = Vec::with_capacity(FRONT_CODED.len() * 2);
-        let mut previous = 0..0;
-        for line in FRONT_CODED.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            let shared = usize::from(line[0] - b'0');
-            let start = text.len();
-            text.extend_from_within(previous.start..previous.start + shared);
-            text.extend_from_slice(&line[1..]);
-            previous = start..text.len();
-            text.push(b'\n');
-        }
-        String::from_utf8(text).expect("the list is UTF-8")
-    })
+    LIST.get().map_or("", String::as_str)
 }
 
 /// A core shorter than this (in letters, substitutes counted as their letter) is not compared.
@@ -78,7 +80,7 @@ fn folded_index() -> &'static FoldedIndex {
     static INDEX: OnceLock<FoldedIndex> = OnceLock::new();
     INDEX.get_or_init(|| {
         let keys: Vec<u8> = list().bytes().map(fold).collect();
-        let mut ranges = Vec::with_capacity(len());
+        let mut ranges = Vec::with_capacity(entries().len());
         let mut start = 0;
         for line in list().split_inclusive('\n') {
             let entry = line.trim_end_matches(['\n', '\r']);
@@ -146,7 +148,7 @@ fn letters_in(core: &[u8]) -> usize {
 }
 
 /// True when the password is on the list or a trivial variant of an entry (see the module doc).
-pub fn is_common(password: &str) -> bool {
+pub fn is_common(password: &str, _: Loaded) -> bool {
     let lowered = password.to_lowercase();
     let bytes = lowered.as_bytes();
     if reads_as_listed(bytes) {
@@ -179,23 +181,27 @@ pub fn is_common(password: &str) -> bool {
     false
 }
 
-pub fn len() -> usize {
+pub fn len(_: Loaded) -> usize {
     entries().len()
+}
+
+/// The list, loaded from the repository as the worker loads it from its assets (host tests).
+#[cfg(test)]
+pub(crate) fn bundled() -> Loaded {
+    load(include_str!("../../public/data/common-passwords.txt").to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_front_coded_list_decodes_to_the_list_in_the_repository() {
-        let source = include_str!("../../data/common-passwords.txt");
-        let expected: Vec<&str> = source.lines().filter(|l| !l.is_empty()).collect();
-        assert_eq!(list().lines().collect::<Vec<_>>(), expected);
+    fn is_common(password: &str) -> bool {
+        super::is_common(password, bundled())
     }
 
     #[test]
     fn list_has_at_least_ten_thousand_sorted_unique_entries() {
+        bundled();
         let e = entries();
         assert!(e.len() >= 10_000, "{}", e.len());
         assert!(e.windows(2).all(|w| w[0] < w[1]), "list must be sorted bytewise and unique");
@@ -204,6 +210,7 @@ mod tests {
 
     #[test]
     fn the_folded_index_holds_every_entry_in_key_order() {
+        bundled();
         let index = folded_index();
         assert_eq!(index.ranges.len(), entries().len());
         assert!(index.ranges.windows(2).all(|w| index.key(w[0]) <= index.key(w[1])));

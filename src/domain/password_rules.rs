@@ -66,7 +66,7 @@ pub struct PasswordContext<'a> {
 }
 
 /// Every rule the password breaks, in checklist order; empty means it is strong.
-pub fn check(password: &str, context: &PasswordContext<'_>) -> Vec<PasswordProblem> {
+pub fn check(password: &str, context: &PasswordContext<'_>, list: common_passwords::Loaded) -> Vec<PasswordProblem> {
     let password = &*nfc(password);
     let mut problems = Vec::new();
     let chars = password.chars().count();
@@ -85,7 +85,7 @@ pub fn check(password: &str, context: &PasswordContext<'_>) -> Vec<PasswordProbl
     if !password.chars().any(is_symbol) {
         problems.push(PasswordProblem::MissingSymbol);
     }
-    if common_passwords::is_common(password) {
+    if common_passwords::is_common(password, list) {
         problems.push(PasswordProblem::Common);
     }
     let lowered = password.to_lowercase();
@@ -116,7 +116,7 @@ mod tests {
     const CTX: PasswordContext<'static> = PasswordContext { email_local_part: "ada.lovelace", name: "Augusta King" };
 
     fn problems(p: &str) -> Vec<PasswordProblem> {
-        check(p, &CTX)
+        check(p, &CTX, common_passwords::bundled())
     }
 
     #[test]
@@ -230,6 +230,6 @@ mod tests {
     #[test]
     fn short_name_parts_are_not_forbidden() {
         let ctx = PasswordContext { email_local_part: "al", name: "Al Li" };
-        assert_eq!(check("always-Lit-42x", &ctx), vec![]);
+        assert_eq!(check("always-Lit-42x", &ctx, common_passwords::bundled()), vec![]);
     }
 }

@@ -7,6 +7,7 @@
 //! own last write, and are made at the primary if that fails.
 
 use std::cell::RefCell;
+use std::future::Future;
 use std::rc::Rc;
 
 use serde_json::Value;
@@ -25,7 +26,7 @@ use super::passkeys::{
 use super::revocations::Handover;
 use super::sessions::{self, ListedSession, PendingSignIn, SessionRecord};
 use super::sign_in::{self, FirstStep, FirstStepReserved, SecondStep, SecondStepRead, SecondStepReserved};
-use super::store::{Accounts, Factors, Records, Upkeep};
+use super::store::{Accounts, Assets, Factors, Records, Upkeep};
 use super::two_factor::{self, EnableTotp, Proof, Use};
 use super::users::{self, ChangingSession, CheckAlso, Checked, Completion, NewPassword, NewUser, PasswordChange};
 use super::{ip_limits, Db, Error, Outcome};
@@ -39,7 +40,7 @@ pub struct Bindings(Rc<Inner>);
 struct Inner {
     env: Env,
     kv: KvStore,
-    primary: RefCell<Option<Db>>,
+    primary: Db,
     near: RefCell<Option<Db>>,
     /// The D1 bookmark of the browser's last write, from its cookie (when bookmark-shaped).
     bookmark: Option<String>,
@@ -47,17 +48,13 @@ struct Inner {
 
 impl Bindings {
     pub fn new(env: Env, bookmark: Option<String>) -> Result<Self, Error> {
-        let kv = env.kv("SESSIONS")?;
-        let inner = Inner { env, kv, primary: RefCell::new(None), near: RefCell::new(None), bookmark };
+        let (kv, primary) = (env.kv("SESSIONS")?, Db::primary(&env)?);
+        let inner = Inner { env, kv, primary, near: RefCell::new(None), bookmark };
         Ok(Self(Rc::new(inner)))
     }
 
-    fn db(&self) -> Result<Db, Error> {
-        let mut slot = self.0.primary.borrow_mut();
-        match &*slot {
-            Some(db) => Ok(db.clone()),
-            None => Ok(slot.insert(Db::primary(&self.0.env)?).clone()),
-        }
+    fn db(&self) -> &Db {
+        &self.0.primary
     }
 
     fn near_db(&self) -> Result<Db, Error> {
@@ -79,169 +76,208 @@ impl Bindings {
             Ok(value) => Ok(value),
             Err(error) => {
                 crate::log::warn(&format!("a read near the user failed, reading at the primary: {error}"));
-                read(self.db()?).await
+                read(self.db().clone()).await
             }
         }
     }
 
     /// The D1 position after this request's writes, if the browser does not have it yet.
     pub fn newer_bookmark(&self) -> Option<String> {
-        let newest = self.0.primary.borrow().as_ref().and_then(Db::bookmark)?;
+        let newest = self.0.primary.bookmark()?;
         (self.0.bookmark.as_deref() < Some(newest.as_str()) && super::is_bookmark_shaped(&newest)).then_some(newest)
     }
 }
 
 impl Records for Bindings {
-    async fn session(&self, id: &SessionId) -> Result<Option<SessionRecord>, Error> {
-        sessions::get(&self.0.kv, id).await
+    fn session(&self, id: &SessionId) -> impl Future<Output = Result<Option<SessionRecord>, Error>> {
+        sessions::get(&self.0.kv, id)
     }
 
-    async fn put_session(&self, id: &SessionId, record: &SessionRecord, idle: u64, now: u64) -> Result<(), Error> {
-        sessions::put(&self.0.kv, id, record, idle, now).await
+    fn put_session(
+        &self,
+        id: &SessionId,
+        record: &SessionRecord,
+        idle: u64,
+        now: u64,
+    ) -> impl Future<Output = Result<(), Error>> {
+        sessions::put(&self.0.kv, id, record, idle, now)
     }
 
-    async fn delete_session(&self, user_id: &UserId, id: &SessionId) -> Result<(), Error> {
-        sessions::delete(&self.0.kv, user_id, id).await
+    fn delete_session(&self, user_id: &UserId, id: &SessionId) -> impl Future<Output = Result<(), Error>> {
+        sessions::delete(&self.0.kv, user_id, id)
     }
 
-    async fn list_sessions(&self, user_id: &UserId) -> Result<Vec<ListedSession>, Error> {
-        sessions::list(&self.0.kv, user_id).await
+    fn list_sessions(&self, user_id: &UserId) -> impl Future<Output = Result<Vec<ListedSession>, Error>> {
+        sessions::list(&self.0.kv, user_id)
     }
 
-    async fn put_pending(&self, id: &SessionId, pending: &PendingSignIn, ttl: u64) -> Result<(), Error> {
-        sessions::put_pending(&self.0.kv, id, pending, ttl).await
+    fn put_pending(
+        &self,
+        id: &SessionId,
+        pending: &PendingSignIn,
+        ttl: u64,
+    ) -> impl Future<Output = Result<(), Error>> {
+        sessions::put_pending(&self.0.kv, id, pending, ttl)
     }
 
-    async fn pending(&self, id: &SessionId) -> Result<Option<PendingSignIn>, Error> {
-        sessions::get_pending(&self.0.kv, id).await
+    fn pending(&self, id: &SessionId) -> impl Future<Output = Result<Option<PendingSignIn>, Error>> {
+        sessions::get_pending(&self.0.kv, id)
     }
 
-    async fn delete_pending(&self, id: &SessionId) -> Result<(), Error> {
-        sessions::delete_pending(&self.0.kv, id).await
+    fn delete_pending(&self, id: &SessionId) -> impl Future<Output = Result<(), Error>> {
+        sessions::delete_pending(&self.0.kv, id)
     }
 
-    async fn put_challenge(&self, challenge: &str, issued: &IssuedChallenge, ttl: u64) -> Result<(), Error> {
-        passkeys::put_challenge(&self.0.kv, challenge, issued, ttl).await
+    fn put_challenge(
+        &self,
+        challenge: &str,
+        issued: &IssuedChallenge,
+        ttl: u64,
+    ) -> impl Future<Output = Result<(), Error>> {
+        passkeys::put_challenge(&self.0.kv, challenge, issued, ttl)
     }
 
-    async fn challenge(&self, challenge: &str) -> Result<Option<IssuedChallenge>, Error> {
-        passkeys::get_challenge(&self.0.kv, challenge).await
+    fn challenge(&self, challenge: &str) -> impl Future<Output = Result<Option<IssuedChallenge>, Error>> {
+        passkeys::get_challenge(&self.0.kv, challenge)
     }
 
-    async fn forget_challenge(&self, challenge: &str) -> Result<(), Error> {
-        passkeys::forget_challenge(&self.0.kv, challenge).await
+    fn forget_challenge(&self, challenge: &str) -> impl Future<Output = Result<(), Error>> {
+        passkeys::forget_challenge(&self.0.kv, challenge)
     }
 }
 
 impl Accounts for Bindings {
-    async fn check_session(&self, user_id: &UserId, session: &SessionId, also: CheckAlso) -> Result<Checked, Error> {
-        users::check_session(&self.db()?, user_id, session, also).await
+    fn check_session(
+        &self,
+        user_id: &UserId,
+        session: &SessionId,
+        also: CheckAlso,
+    ) -> impl Future<Output = Result<Checked, Error>> {
+        users::check_session(self.db(), user_id, session, also)
     }
 
-    async fn revoked_session_ids(&self, user_id: &UserId) -> Result<Vec<SessionId>, Error> {
-        users::revoked_session_ids(&self.db()?, user_id).await
+    fn revoked_session_ids(&self, user_id: &UserId) -> impl Future<Output = Result<Vec<SessionId>, Error>> {
+        users::revoked_session_ids(self.db(), user_id)
     }
 
-    async fn create_user(&self, user: &NewUser<'_>, origin: &Origin, trust: &Trust) -> Result<Outcome, Error> {
-        users::create(&self.db()?, user, origin, trust).await
+    fn create_user(
+        &self,
+        user: &NewUser<'_>,
+        origin: &Origin,
+        trust: &Trust,
+    ) -> impl Future<Output = Result<Outcome, Error>> {
+        users::create(self.db(), user, origin, trust)
     }
 
-    async fn upgrade_outdated_hash(&self, user_id: &UserId, old_hash: &str, new_hash: &str) -> Result<(), Error> {
-        users::upgrade_outdated_hash(&self.db()?, user_id, old_hash, new_hash).await
+    fn upgrade_outdated_hash(
+        &self,
+        user_id: &UserId,
+        old_hash: &str,
+        new_hash: &str,
+    ) -> impl Future<Output = Result<(), Error>> {
+        users::upgrade_outdated_hash(self.db(), user_id, old_hash, new_hash)
     }
 
-    async fn complete_sign_in(&self, completion: &Completion<'_>) -> Result<Outcome, Error> {
-        users::complete_sign_in(&self.db()?, completion).await
+    fn complete_sign_in(&self, completion: &Completion<'_>) -> impl Future<Output = Result<Outcome, Error>> {
+        users::complete_sign_in(self.db(), completion)
     }
 
-    async fn change_password(
+    fn change_password(
         &self,
         change: &NewPassword<'_>,
         session: &ChangingSession<'_>,
         event: &NewEvent<'_>,
         budget: &Budget,
-    ) -> Result<PasswordChange, Error> {
-        users::change_password(&self.db()?, change, session, event, budget).await
+    ) -> impl Future<Output = Result<PasswordChange, Error>> {
+        users::change_password(self.db(), change, session, event, budget)
     }
 
-    async fn end_session(
+    fn end_session(
         &self,
         session_id: &SessionId,
         user_id: &UserId,
         expires_at: u64,
         event: Option<&NewEvent<'_>>,
-    ) -> Result<(), Error> {
-        users::end_session(&self.db()?, session_id, user_id, expires_at, event).await
+    ) -> impl Future<Output = Result<(), Error>> {
+        users::end_session(self.db(), session_id, user_id, expires_at, event)
     }
 
-    async fn end_successors(
+    fn end_successors(
         &self,
         session_id: &SessionId,
         user_id: &UserId,
         expires_at: u64,
         event: &NewEvent<'_>,
-    ) -> Result<Outcome, Error> {
-        users::end_successors(&self.db()?, session_id, user_id, expires_at, event).await
+    ) -> impl Future<Output = Result<Outcome, Error>> {
+        users::end_successors(self.db(), session_id, user_id, expires_at, event)
     }
 
-    async fn hand_over(&self, handover: &Handover<'_>, run_ended: Option<&Budget>) -> Result<Outcome, Error> {
-        users::hand_over(&self.db()?, handover, run_ended).await
+    fn hand_over(
+        &self,
+        handover: &Handover<'_>,
+        run_ended: Option<&Budget>,
+    ) -> impl Future<Output = Result<Outcome, Error>> {
+        users::hand_over(self.db(), handover, run_ended)
     }
 
-    async fn end_all_sessions(
+    fn end_all_sessions(
         &self,
         from: u64,
         handover: &Handover<'_>,
         event: &NewEvent<'_>,
         keep_device: Option<&str>,
-    ) -> Result<Outcome, Error> {
-        users::end_all_sessions(&self.db()?, from, handover, event, keep_device).await
+    ) -> impl Future<Output = Result<Outcome, Error>> {
+        users::end_all_sessions(self.db(), from, handover, event, keep_device)
     }
 
-    async fn reserve(
+    fn reserve(
         &self,
         budget: &Budget,
         condition: Condition<'_>,
         policy: ThrottlePolicy,
         now: u64,
-    ) -> Result<Reservation, Error> {
-        attempts::reserve(&self.db()?, budget, condition, policy, now).await
+    ) -> impl Future<Output = Result<Reservation, Error>> {
+        attempts::reserve(self.db(), budget, condition, policy, now)
     }
 
-    async fn hand_back(&self, user_id: &str, budget: &Budget, now: u64) -> Result<(), Error> {
-        attempts::hand_back(&self.db()?, user_id, budget, now).await
+    fn hand_back(&self, user_id: &str, budget: &Budget, now: u64) -> impl Future<Output = Result<(), Error>> {
+        attempts::hand_back(self.db(), user_id, budget, now)
     }
 
-    async fn record_failure(&self, failed: &NewEvent<'_>, locked: Option<&NewEvent<'_>>) -> Result<(), Error> {
-        attempts::record_failure(&self.db()?, failed, locked).await
+    fn record_failure(
+        &self,
+        failed: &NewEvent<'_>,
+        locked: Option<&NewEvent<'_>>,
+    ) -> impl Future<Output = Result<(), Error>> {
+        attempts::record_failure(self.db(), failed, locked)
     }
 
-    async fn reserve_first_step(&self, step: &FirstStep<'_>) -> Result<FirstStepReserved, Error> {
-        sign_in::reserve_first_step(&self.db()?, step).await
+    fn reserve_first_step(&self, step: &FirstStep<'_>) -> impl Future<Output = Result<FirstStepReserved, Error>> {
+        sign_in::reserve_first_step(self.db(), step)
     }
 
-    async fn reserve_second_step(
+    fn reserve_second_step(
         &self,
         step: &SecondStep<'_>,
         read: SecondStepRead<'_>,
-    ) -> Result<SecondStepReserved, Error> {
-        sign_in::reserve_second_step(&self.db()?, step, read).await
+    ) -> impl Future<Output = Result<SecondStepReserved, Error>> {
+        sign_in::reserve_second_step(self.db(), step, read)
     }
 
-    async fn hold_address(&self, address: &str, until: u64) -> Result<(), Error> {
-        sign_in::hold_address(&self.db()?, address, until).await
+    fn hold_address(&self, address: &str, until: u64) -> impl Future<Output = Result<(), Error>> {
+        sign_in::hold_address(self.db(), address, until)
     }
 
-    async fn count_sign_in_failure(&self, address: &str) -> Result<bool, Error> {
-        ip_limits::count_failure(&self.0.env, address).await
+    fn count_sign_in_failure(&self, address: &str) -> impl Future<Output = Result<bool, Error>> {
+        ip_limits::count_failure(&self.0.env, address)
     }
 
-    async fn admits(&self, limit: PerAddress, address: &str) -> Result<bool, Error> {
-        address_limits::admits(&self.0.env, limit, address).await
+    fn admits(&self, limit: PerAddress, address: &str) -> impl Future<Output = Result<bool, Error>> {
+        address_limits::admits(&self.0.env, limit, address)
     }
 
-    async fn record_event(&self, event: &NewEvent<'_>) -> Result<(), Error> {
-        events::record(&self.db()?, event).await
+    fn record_event(&self, event: &NewEvent<'_>) -> impl Future<Output = Result<(), Error>> {
+        events::record(self.db(), event)
     }
 
     async fn recent_events(&self, user_id: &UserId, limit: u32) -> Result<Vec<EventRow>, Error> {
@@ -252,89 +288,111 @@ impl Accounts for Bindings {
         self.read_near(|db| async move { devices::list(&db, user_id, own).await }).await
     }
 
-    async fn forget_device(&self, user_id: &UserId, device_id: &str, event: &NewEvent<'_>) -> Result<Outcome, Error> {
-        devices::forget(&self.db()?, user_id, device_id, event).await
+    fn forget_device(
+        &self,
+        user_id: &UserId,
+        device_id: &str,
+        event: &NewEvent<'_>,
+    ) -> impl Future<Output = Result<Outcome, Error>> {
+        devices::forget(self.db(), user_id, device_id, event)
     }
 }
 
 impl Factors for Bindings {
-    async fn codes_under_other_keys(&self, user_id: &UserId, key_id: &str) -> Result<u32, Error> {
-        two_factor::codes_under_other_keys(&self.db()?, user_id, key_id).await
+    fn codes_under_other_keys(&self, user_id: &UserId, key_id: &str) -> impl Future<Output = Result<u32, Error>> {
+        two_factor::codes_under_other_keys(self.db(), user_id, key_id)
     }
 
-    async fn start_totp_setup(&self, user_id: &UserId, pending_secret: &str) -> Result<Outcome, Error> {
-        two_factor::start_setup(&self.db()?, user_id, pending_secret).await
+    fn start_totp_setup(&self, user_id: &UserId, pending_secret: &str) -> impl Future<Output = Result<Outcome, Error>> {
+        two_factor::start_setup(self.db(), user_id, pending_secret)
     }
 
-    async fn use_proof(
+    fn use_proof(
         &self,
         user_id: &UserId,
         proof: &Proof<'_>,
         using: &Use<'_>,
         origin: &Origin,
         now: u64,
-    ) -> Result<Outcome, Error> {
-        two_factor::use_proof(&self.db()?, user_id, proof, using, now, origin).await
+    ) -> impl Future<Output = Result<Outcome, Error>> {
+        two_factor::use_proof(self.db(), user_id, proof, using, now, origin)
     }
 
-    async fn enable_totp(&self, enabling: &EnableTotp<'_>) -> Result<Outcome, Error> {
-        two_factor::enable(&self.db()?, enabling).await
+    fn enable_totp(&self, enabling: &EnableTotp<'_>) -> impl Future<Output = Result<Outcome, Error>> {
+        two_factor::enable(self.db(), enabling)
     }
 
-    async fn regenerate_codes(
+    fn regenerate_codes(
         &self,
         user_id: &UserId,
         hashes: &[String],
         origin: &Origin,
         now: u64,
-    ) -> Result<Outcome, Error> {
-        two_factor::regenerate(&self.db()?, user_id, hashes, now, origin).await
+    ) -> impl Future<Output = Result<Outcome, Error>> {
+        two_factor::regenerate(self.db(), user_id, hashes, now, origin)
     }
 
-    async fn disable_totp(
+    fn disable_totp(
         &self,
         user_id: &UserId,
         proof: &Proof<'_>,
         budget: &Budget,
         origin: &Origin,
         now: u64,
-    ) -> Result<Outcome, Error> {
-        two_factor::disable(&self.db()?, user_id, proof, budget, now, origin).await
+    ) -> impl Future<Output = Result<Outcome, Error>> {
+        two_factor::disable(self.db(), user_id, proof, budget, now, origin)
     }
 
     async fn passkeys(&self, user_id: &UserId, near: bool) -> Result<Vec<PasskeyRow>, Error> {
         match near {
             true => self.read_near(|db| async move { passkeys::list(&db, user_id).await }).await,
-            false => passkeys::list(&self.db()?, user_id).await,
+            false => passkeys::list(self.db(), user_id).await,
         }
     }
 
-    async fn passkey(&self, user_id: &UserId, credential_id: &str) -> Result<Option<PasskeyRow>, Error> {
-        passkeys::find(&self.db()?, user_id, credential_id).await
+    fn passkey(
+        &self,
+        user_id: &UserId,
+        credential_id: &str,
+    ) -> impl Future<Output = Result<Option<PasskeyRow>, Error>> {
+        passkeys::find(self.db(), user_id, credential_id)
     }
 
-    async fn add_passkey(
+    fn add_passkey(
         &self,
         new: &NewPasskey<'_>,
         spend: &Spend<'_>,
         event: &NewEvent<'_>,
-    ) -> Result<Adding, Error> {
-        passkeys::add(&self.db()?, new, spend, event).await
+    ) -> impl Future<Output = Result<Adding, Error>> {
+        passkeys::add(self.db(), new, spend, event)
     }
 
-    async fn rename_passkey(&self, user_id: &UserId, id: &str, name: &str) -> Result<Option<PasskeyRow>, Error> {
-        passkeys::rename(&self.db()?, user_id, id, name).await
+    fn rename_passkey(
+        &self,
+        user_id: &UserId,
+        id: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<PasskeyRow>, Error>> {
+        passkeys::rename(self.db(), user_id, id, name)
     }
 
-    async fn remove_passkey(&self, user_id: &UserId, id: &str, event: &NewEvent<'_>) -> Result<Outcome, Error> {
-        passkeys::remove(&self.db()?, user_id, id, event).await
+    fn remove_passkey(
+        &self,
+        user_id: &UserId,
+        id: &str,
+        event: &NewEvent<'_>,
+    ) -> impl Future<Output = Result<Outcome, Error>> {
+        passkeys::remove(self.db(), user_id, id, event)
     }
 
-    async fn reserve_for_session(&self, asking: &SessionAssertion<'_>) -> Result<SessionAssertionReserved, Error> {
-        passkeys::reserve_for_session(&self.db()?, asking).await
+    fn reserve_for_session(
+        &self,
+        asking: &SessionAssertion<'_>,
+    ) -> impl Future<Output = Result<SessionAssertionReserved, Error>> {
+        passkeys::reserve_for_session(self.db(), asking)
     }
 
-    async fn record_passkey_use(
+    fn record_passkey_use(
         &self,
         used: &PasskeyUse<'_>,
         spend: &Spend<'_>,
@@ -342,49 +400,65 @@ impl Factors for Bindings {
         generations: Option<Generations>,
         events: &[NewEvent<'_>],
         trust: Option<&Trust>,
-    ) -> Result<Recorded, Error> {
-        passkeys::record_use(&self.db()?, used, spend, budget, generations, events, trust).await
+    ) -> impl Future<Output = Result<Recorded, Error>> {
+        passkeys::record_use(self.db(), used, spend, budget, generations, events, trust)
+    }
+}
+
+impl Assets for Bindings {
+    async fn common_passwords(&self) -> Result<String, Error> {
+        let assets = self.0.env.assets("ASSETS")?;
+        // Any host: the binding serves the worker's own assets by path.
+        let mut response = assets.fetch("https://assets.invalid/data/common-passwords.txt", None).await?;
+        if response.status_code() != 200 {
+            return Err(Error::Missing("the common-password list asset"));
+        }
+        Ok(response.text().await?)
     }
 }
 
 impl Upkeep for Bindings {
-    async fn data_keys(&self) -> Result<Vec<DataKeyRow>, Error> {
-        data_keys::all_keys(&self.db()?).await
+    fn data_keys(&self) -> impl Future<Output = Result<Vec<DataKeyRow>, Error>> {
+        data_keys::all_keys(self.db())
     }
 
-    async fn create_data_keys(&self, rows: &[DataKeyRow], now: u64) -> Result<(), Error> {
-        data_keys::create(&self.db()?, rows, now).await
+    fn create_data_keys(&self, rows: &[DataKeyRow], now: u64) -> impl Future<Output = Result<(), Error>> {
+        data_keys::create(self.db(), rows, now)
     }
 
-    async fn rewrap_data_key(&self, rewrapped: &Rewrapped) -> Result<Outcome, Error> {
-        data_keys::rewrap(&self.db()?, rewrapped).await
+    fn rewrap_data_key(&self, rewrapped: &Rewrapped) -> impl Future<Output = Result<Outcome, Error>> {
+        data_keys::rewrap(self.db(), rewrapped)
     }
 
-    async fn reencrypt(&self, secrets: &[Reencrypted]) -> Result<usize, Error> {
-        data_keys::reencrypt(&self.db()?, secrets).await
+    fn reencrypt(&self, secrets: &[Reencrypted]) -> impl Future<Output = Result<usize, Error>> {
+        data_keys::reencrypt(self.db(), secrets)
     }
 
-    async fn outdated_secrets(&self, from: &[String], limit: u64) -> Result<Vec<OutdatedSecrets>, Error> {
-        data_keys::outdated_secrets(&self.db()?, from, limit).await
+    fn outdated_secrets(
+        &self,
+        from: &[String],
+        limit: u64,
+    ) -> impl Future<Output = Result<Vec<OutdatedSecrets>, Error>> {
+        data_keys::outdated_secrets(self.db(), from, limit)
     }
 
-    async fn key_dependents(&self, kids: &[String]) -> Result<Dependents, Error> {
-        data_keys::dependents(&self.db()?, kids).await
+    fn key_dependents(&self, kids: &[String]) -> impl Future<Output = Result<Dependents, Error>> {
+        data_keys::dependents(self.db(), kids)
     }
 
-    async fn delete_unused_retired_keys(&self, retired_before: u64) -> Result<(), Error> {
-        data_keys::delete_unused_retired(&self.db()?, retired_before).await
+    fn delete_unused_retired_keys(&self, retired_before: u64) -> impl Future<Output = Result<(), Error>> {
+        data_keys::delete_unused_retired(self.db(), retired_before)
     }
 
-    async fn non_ascii_emails(&self, after_id: &str, limit: u64) -> Result<Vec<StoredEmail>, Error> {
-        emails::non_ascii(&self.db()?, after_id, limit).await
+    fn non_ascii_emails(&self, after_id: &str, limit: u64) -> impl Future<Output = Result<Vec<StoredEmail>, Error>> {
+        emails::non_ascii(self.db(), after_id, limit)
     }
 
-    async fn rewrite_emails(&self, rewrites: &[Rewrite<'_>]) -> Result<Vec<String>, Error> {
-        emails::rewrite(&self.db()?, rewrites).await
+    fn rewrite_emails(&self, rewrites: &[Rewrite<'_>]) -> impl Future<Output = Result<Vec<String>, Error>> {
+        emails::rewrite(self.db(), rewrites)
     }
 
-    async fn prune(&self, now: u64) -> Result<(), Error> {
-        super::prune(&self.db()?, now).await
+    fn prune(&self, now: u64) -> impl Future<Output = Result<(), Error>> {
+        super::prune(self.db(), now)
     }
 }

@@ -189,8 +189,14 @@ pub trait Upkeep {
     async fn prune(&self, now: u64) -> Result<(), Error>;
 }
 
+/// Files the worker reads from its static assets.
+pub trait Assets {
+    /// The common-password list (`public/data/common-passwords.txt`), one entry per line.
+    async fn common_passwords(&self) -> Result<String, Error>;
+}
+
 /// Everything a use case may ask of storage. Cloning is cheap (handles), so work that goes on
 /// after the answer can hold its own.
-pub trait Store: Records + Accounts + Factors + Upkeep + Clone + 'static {}
+pub trait Store: Records + Accounts + Factors + Upkeep + Assets + Clone + 'static {}
 
-impl<T: Records + Accounts + Factors + Upkeep + Clone + 'static> Store for T {}
+impl<T: Records + Accounts + Factors + Upkeep + Assets + Clone + 'static> Store for T {}
