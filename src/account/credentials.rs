@@ -156,7 +156,7 @@ pub async fn change_password<S: Store>(
 
 /// Whether `new` may replace `old` (the rules, and not the same password).
 async fn acceptable<S: Store>(cx: &Cx<S>, current: &CurrentSession, old: &str, new: &str) -> Result<(), Error> {
-    let email = Email::parse(&current.user.email).map_err(|_| Unexpected::Broken("a stored e-mail does not parse"))?;
+    let email = Email::parse(&current.user.email).map_err(Unexpected::Broken)?;
     let context = PasswordContext { email_local_part: email.local_part(), name: &current.user.name };
     let problems = password_rules::check(new, &context, super::common_passwords::loaded(cx).await?);
     if !problems.is_empty() {

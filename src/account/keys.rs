@@ -29,8 +29,10 @@ pub enum Error {
     /// No configured root key opens the data keys D1 holds (a wrong `SECRET_KEY`).
     #[error("SECRET_KEY opens none of the data keys stored in D1")]
     Mismatch,
-    #[error("SECRET_KEY is not set, or it or SECRET_KEY_PREVIOUS is not base64 of at least 32 bytes")]
-    NotConfigured,
+    #[error("SECRET_KEY is not set")]
+    NotSet,
+    #[error("SECRET_KEY or SECRET_KEY_PREVIOUS is not base64 of at least 32 bytes")]
+    Malformed(#[from] crate::domain::secrets::KeyError),
     #[error(transparent)]
     Unexpected(#[from] Unexpected),
 }
@@ -65,8 +67,8 @@ fn remember(root_id: &str, now: u64, keys: &[DataKey]) {
 
 /// The root keys alone.
 pub fn root_keys(secrets: &Secrets) -> Result<Keyring, Error> {
-    let current = secrets.current.as_deref().ok_or(Error::NotConfigured)?;
-    Keyring::new(current, secrets.previous.as_deref()).map_err(|_| Error::NotConfigured)
+    let current = secrets.current.as_deref().ok_or(Error::NotSet)?;
+    Ok(Keyring::new(current, secrets.previous.as_deref())?)
 }
 
 /// The root keys and the data keys, read from D1 unless this isolate read them recently.

@@ -203,25 +203,13 @@ pub async fn with_second_factor<S: Store>(
         pending.end(cx).await?;
         return Err(Refused::SignedOut.into());
     };
-    // Keys that cannot be had (a wrong SECRET_KEY) are no failure of the person: the count goes back.
-    let keys = match keys::load_for(cx, row.totp_secret.as_deref()).await {
-        Ok(keys) => keys,
-        Err(error) => {
-            attempt.refund(cx).await?;
-            return Err(error.into());
-        }
-    };
+    let (attempt, keys) = keys_for(cx, attempt, &row).await?;
     // A lost key: the pending sign-in stays for a recovery code.
     let (attempt, candidate) = factors::candidate_or_hand_back::<S, Error>(cx, &keys, &row, &factor, attempt).await?;
     let method = format!("password+{}", factor.name());
     let trust = devices::trusting(cx, &keys, client.device(), &row.id)?;
     let outcome = match &candidate {
-        Some(candidate) => {
-            let events = [two_factor::Event { kind: EventType::SignIn, detail: json!({ "method": method }) }];
-            let generations = Some(pending.generations());
-            let using = Use { budget: attempt.budget(), generations, events: &events, trust: Some(&trust.row) };
-            cx.store.use_proof(&row.id, &candidate.proof(), &using, &cx.facts.origin, cx.now()).await?
-        }
+        Some(candidate) => use_factor(cx, &attempt, &pending, candidate, &trust.row, &method).await?,
         None => Outcome::LostRace,
     };
     if outcome == Outcome::LostRace {
@@ -234,4 +222,32 @@ pub async fn with_second_factor<S: Store>(
     }
     let who = (&*row.id, row.email.as_str(), row.name.as_str());
     Ok(start(cx, trust.cookie, who, pending.generations(), &method).await?)
+}
+
+/// Uses up the second factor and completes the sign-in in one write, under the pending sign-in's
+/// generations (ending the run of `attempt`, trusting the browser).
+async fn use_factor<S: Store>(
+    cx: &Cx<S>,
+    attempt: &Attempt,
+    pending: &Pending,
+    candidate: &Candidate,
+    trust: &crate::storage::devices::Trust,
+    method: &str,
+) -> Result<Outcome, Error> {
+    let events = [two_factor::Event { kind: EventType::SignIn, detail: json!({ "method": method }) }];
+    let generations = Some(pending.generations());
+    let using = Use { budget: attempt.budget(), generations, events: &events, trust: Some(trust) };
+    Ok(cx.store.use_proof(pending.user_id(), &candidate.proof(), &using, &cx.facts.origin, cx.now()).await?)
+}
+
+/// The keys that open the account's TOTP secret; keys that cannot be had (a wrong SECRET_KEY)
+/// are no failure of the person's: the count goes back.
+async fn keys_for<S: Store>(cx: &Cx<S>, attempt: Attempt, row: &FactorsRow) -> Result<(Attempt, Keyring), Error> {
+    match keys::load_for(cx, row.totp_secret.as_deref()).await {
+        Ok(keys) => Ok((attempt, keys)),
+        Err(error) => {
+            attempt.refund(cx).await?;
+            Err(error.into())
+        }
+    }
 }

@@ -23,30 +23,22 @@ impl HashParams {
     pub const OWASP: Self = Self { memory_kib: 19_456, iterations: 2, parallelism: 1 };
 
     fn argon2(self) -> Result<Argon2<'static>, HashError> {
-        let params =
-            Params::new(self.memory_kib, self.iterations, self.parallelism, None).map_err(|_| HashError::BadParams)?;
+        let params = Params::new(self.memory_kib, self.iterations, self.parallelism, None)
+            .map_err(|cause| HashError::BadParams(cause.to_string()))?;
         Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why a password could not be hashed (each with its cause).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HashError {
-    BadParams,
-    Random,
-    Hashing,
+    #[error("invalid argon2 parameters: {0}")]
+    BadParams(String),
+    #[error("no randomness for the salt: {0}")]
+    Random(String),
+    #[error("argon2 hashing failed: {0}")]
+    Hashing(String),
 }
-
-impl std::fmt::Display for HashError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::BadParams => "invalid argon2 parameters",
-            Self::Random => "no randomness for the salt",
-            Self::Hashing => "argon2 hashing failed",
-        })
-    }
-}
-
-impl std::error::Error for HashError {}
 
 /// What checking a password against a stored hash found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,10 +60,12 @@ impl Verdict {
 /// The hash of the password's NFC form.
 pub fn hash(password: &str, params: HashParams) -> Result<String, HashError> {
     let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|_| HashError::Random)?;
+    getrandom::fill(&mut salt).map_err(|cause| HashError::Random(cause.to_string()))?;
     let password = nfc(password);
-    let hashed =
-        params.argon2()?.hash_password_with_salt(password.as_bytes(), &salt).map_err(|_| HashError::Hashing)?;
+    let hashed = params
+        .argon2()?
+        .hash_password_with_salt(password.as_bytes(), &salt)
+        .map_err(|cause| HashError::Hashing(cause.to_string()))?;
     Ok(hashed.to_string())
 }
 

@@ -34,9 +34,10 @@ const DEVICE_LABEL: &[u8] = b"wemasy/v1/device-cookie-hmac";
 const WRAPPING_LABEL: &[u8] = b"wemasy/v1/data-key-wrapping";
 const NONCE_BYTES: usize = 12;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
     /// `SECRET_KEY` (or one of the previous keys) is not base64 of at least 32 bytes.
+    #[error("not base64 of at least 32 bytes")]
     Malformed,
 }
 
@@ -87,7 +88,8 @@ impl RootKey {
         let material = STANDARD
             .decode(encoded.trim().trim_matches('"'))
             .or_else(|_| URL_SAFE_NO_PAD.decode(encoded.trim().trim_end_matches('=')))
-            .map_err(|_| KeyError::Malformed)?;
+            .ok()
+            .ok_or(KeyError::Malformed)?;
         if material.len() < 32 {
             return Err(KeyError::Malformed);
         }

@@ -17,10 +17,20 @@ impl ThrottlePolicy {
         if failures < self.threshold {
             return 0;
         }
-        let doublings = (failures - self.threshold).min(20);
+        let doublings = (failures - self.threshold).min(MAX_DOUBLINGS);
         self.base_seconds.saturating_mul(1u64 << doublings).min(self.max_seconds)
     }
+
+    /// [`ThrottlePolicy::lock_seconds`] for 0, 1, 2, … failures, up to where it no longer changes:
+    /// the table the storage's atomic counting reads (its last entry stands for every count past
+    /// it), so the rule is written here only.
+    pub fn schedule(self) -> Vec<u64> {
+        (0..=self.threshold.saturating_add(MAX_DOUBLINGS)).map(|n| self.lock_seconds(n)).collect()
+    }
 }
+
+/// Past this many doublings the lock no longer grows (the maximum took over long before).
+const MAX_DOUBLINGS: u32 = 20;
 
 #[cfg(test)]
 mod tests {
@@ -31,6 +41,15 @@ mod tests {
         for n in 0..5 {
             assert_eq!(ThrottlePolicy::DEFAULT.lock_seconds(n), 0);
         }
+    }
+
+    #[test]
+    fn the_schedule_is_the_rule_counted_out_and_ends_where_it_stops_changing() {
+        let p = ThrottlePolicy::DEFAULT;
+        let schedule = p.schedule();
+        assert_eq!(schedule.len(), 26);
+        assert!(schedule.iter().enumerate().all(|(n, s)| *s == p.lock_seconds(n as u32)));
+        assert_eq!(p.lock_seconds(500), *schedule.last().unwrap());
     }
 
     #[test]

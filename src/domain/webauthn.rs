@@ -92,7 +92,7 @@ pub struct Expected<'a> {
 /// Decodes base64url as WebAuthn's JSON forms carry it (padding tolerated).
 pub fn decode(field: &'static str, value: &str) -> Result<Vec<u8>, Rejection> {
     let trimmed = value.trim_end_matches('=');
-    URL_SAFE_NO_PAD.decode(trimmed).or_else(|_| URL_SAFE.decode(value)).map_err(|_| Rejection::Malformed(field))
+    URL_SAFE_NO_PAD.decode(trimmed).or_else(|_| URL_SAFE.decode(value)).ok().ok_or(Rejection::Malformed(field))
 }
 
 pub fn encode(bytes: &[u8]) -> String {
@@ -120,7 +120,7 @@ pub struct ClientData {
 
 impl ClientData {
     pub fn parse(json: &[u8]) -> Result<Self, Rejection> {
-        let raw: RawClientData = serde_json::from_slice(json).map_err(|_| Rejection::Malformed("client_data"))?;
+        let raw: RawClientData = serde_json::from_slice(json).ok().ok_or(Rejection::Malformed("client_data"))?;
         if raw.challenge.is_empty() || raw.challenge.len() > 128 {
             return Err(Rejection::Malformed("client_data"));
         }
@@ -136,7 +136,7 @@ impl ClientData {
         if self.kind != ceremony.client_data_type() {
             return Err(Rejection::WrongType);
         }
-        let challenge = decode("client_data", &self.challenge).map_err(|_| Rejection::WrongChallenge)?;
+        let challenge = decode("client_data", &self.challenge).ok().ok_or(Rejection::WrongChallenge)?;
         if encode(&challenge) != expected.challenge {
             return Err(Rejection::WrongChallenge);
         }
@@ -170,7 +170,7 @@ impl PublicKey {
         client_data_json: &[u8],
         signature: &[u8],
     ) -> Result<(), Rejection> {
-        let key = CoseKey::parse(&self.cose).map_err(|_| Rejection::UnsupportedKey)?;
+        let key = CoseKey::parse(&self.cose).ok().ok_or(Rejection::UnsupportedKey)?;
         let mut signed = authenticator_data.to_vec();
         signed.extend_from_slice(&Sha256::digest(client_data_json));
         key.verifier()?.verify(&signed, signature)
@@ -224,11 +224,12 @@ impl CoseKey {
                 sec1.extend_from_slice(&self.y);
                 p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1)
                     .map(Verifier::Es256)
-                    .map_err(|_| Rejection::UnsupportedKey)
+                    .ok()
+                    .ok_or(Rejection::UnsupportedKey)
             }
             (1, EDDSA, 6) => {
-                let x: [u8; 32] = self.x.as_slice().try_into().map_err(|_| Rejection::UnsupportedKey)?;
-                ed25519_dalek::VerifyingKey::from_bytes(&x).map(Verifier::EdDsa).map_err(|_| Rejection::UnsupportedKey)
+                let x: [u8; 32] = self.x.as_slice().try_into().ok().ok_or(Rejection::UnsupportedKey)?;
+                ed25519_dalek::VerifyingKey::from_bytes(&x).map(Verifier::EdDsa).ok().ok_or(Rejection::UnsupportedKey)
             }
             _ => Err(Rejection::UnsupportedKey),
         }
@@ -240,14 +241,14 @@ impl Verifier {
         use p256::ecdsa::signature::Verifier as _;
         match self {
             Self::Es256(key) => {
-                let signature = p256::ecdsa::Signature::from_der(signature).map_err(|_| Rejection::BadSignature)?;
+                let signature = p256::ecdsa::Signature::from_der(signature).ok().ok_or(Rejection::BadSignature)?;
                 // Authenticators need not normalise s; both halves are the same signature.
                 let signature = signature.normalize_s();
-                key.verify(message, &signature).map_err(|_| Rejection::BadSignature)
+                key.verify(message, &signature).ok().ok_or(Rejection::BadSignature)
             }
             Self::EdDsa(key) => {
-                let signature = ed25519_dalek::Signature::from_slice(signature).map_err(|_| Rejection::BadSignature)?;
-                key.verify_strict(message, &signature).map_err(|_| Rejection::BadSignature)
+                let signature = ed25519_dalek::Signature::from_slice(signature).ok().ok_or(Rejection::BadSignature)?;
+                key.verify_strict(message, &signature).ok().ok_or(Rejection::BadSignature)
             }
         }
     }
@@ -276,9 +277,9 @@ impl AuthenticatorData {
         if data.len() < 37 {
             return Err(malformed);
         }
-        let rp_id_hash: [u8; 32] = data[..32].try_into().map_err(|_| malformed)?;
+        let rp_id_hash: [u8; 32] = data[..32].try_into().ok().ok_or(malformed)?;
         let flags = data[32];
-        let sign_count = u32::from_be_bytes(data[33..37].try_into().map_err(|_| malformed)?);
+        let sign_count = u32::from_be_bytes(data[33..37].try_into().ok().ok_or(malformed)?);
         let attested = match flags & FLAG_AT {
             0 => None,
             _ => Some(Self::attested(&data[37..])?),
@@ -291,7 +292,7 @@ impl AuthenticatorData {
         if data.len() < 18 {
             return Err(malformed);
         }
-        let aaguid: [u8; 16] = data[..16].try_into().map_err(|_| malformed)?;
+        let aaguid: [u8; 16] = data[..16].try_into().ok().ok_or(malformed)?;
         let id_len = usize::from(u16::from_be_bytes([data[16], data[17]]));
         if id_len == 0 || id_len > MAX_CREDENTIAL_ID_BYTES || data.len() < 18 + id_len {
             return Err(malformed);
@@ -777,6 +778,10 @@ mod tests {
             ((-2).into(), Value::Bytes(vec![1, 0, 1])),
         ]));
         assert_eq!(PublicKey::from_cose(&rsa).unwrap_err(), Rejection::UnsupportedKey);
+    }
+
+    #[test]
+    fn an_attestation_statement_is_skipped_and_auth_data_is_what_counts() {
         // A "packed" statement with a certificate chain is skipped; authData is what counts.
         let packed = cbor(&Value::Map(vec![
             ("fmt".into(), "packed".into()),

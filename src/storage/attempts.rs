@@ -94,15 +94,18 @@ pub enum Reservation {
 /// How long budgets of devices and sessions are kept after their last attempt.
 pub const BUDGET_KEEP_SECONDS: u64 = 180 * 24 * 3600;
 
-/// SQL for the lock after failure number `n` (an SQL expression), with the policy at `?p..?p+2`
-/// (threshold, base, max) and now at `?now`.
-pub(super) fn lock_after(n: &str, p: usize, now: usize) -> String {
-    let (t, base, max) = (p, p + 1, p + 2);
-    format!("CASE WHEN {n} >= ?{t} THEN ?{now} + MIN(?{max}, ?{base} << MIN({n} - ?{t}, 20)) ELSE 0 END")
+/// SQL for the time the run is locked until after failure number `n` (an SQL expression): now
+/// (`?now`) plus the policy's lock for `n` failures, read from its schedule (`?schedule`, a JSON
+/// array: `ThrottlePolicy::schedule`; its last entry stands for every later count). No lock is
+/// `now` itself, which no check takes for a lock (`locked_until > now`).
+pub(super) fn lock_after(n: &str, schedule: usize, now: usize) -> String {
+    format!("?{now} + json_extract(?{schedule}, '$[' || MIN({n}, json_array_length(?{schedule}) - 1) || ']')")
 }
 
-pub(super) fn policy_values(policy: ThrottlePolicy) -> [JsValue; 3] {
-    [int(policy.threshold.into()), int(policy.base_seconds), int(policy.max_seconds)]
+/// The policy's lock schedule, bound as the `?schedule` of [`lock_after`].
+pub(super) fn policy_values(policy: ThrottlePolicy) -> [JsValue; 1] {
+    let schedule = policy.schedule().iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+    [text(&format!("[{schedule}]"))]
 }
 
 #[derive(Deserialize)]
@@ -142,39 +145,29 @@ pub(super) fn reserve_where(
     policy: ThrottlePolicy,
     now: u64,
 ) -> Result<D1PreparedStatement, Error> {
-    // ?1 now, ?2..?4 policy, ?5 scope, ?6 expiry, then the user's condition.
+    // ?1 now, ?2 the lock schedule, ?3 scope, ?4 expiry, then the user's condition.
     let mut binds = vec![int(now)];
     binds.extend(policy_values(policy));
-    match budget.scope(scope_user) {
-        None => {
-            let lock = lock_after("failed_attempts + 1", 2, 1);
-            which.statement(
-                db,
-                &format!(
-                    "UPDATE users SET failed_attempts = failed_attempts + 1, locked_until = {lock} \
-                     WHERE {{pre}} AND locked_until <= ?1 RETURNING locked_until"
-                ),
-                binds,
-            )
-        }
+    let sql = match budget.scope(scope_user) {
+        None => format!(
+            "UPDATE users SET failed_attempts = failed_attempts + 1, locked_until = {} \
+             WHERE {{pre}} AND locked_until <= ?1 RETURNING locked_until",
+            lock_after("failed_attempts + 1", 2, 1)
+        ),
         Some(scope) => {
-            binds.push(text(&scope));
-            binds.push(int(now + BUDGET_KEEP_SECONDS));
-            let first = lock_after("1", 2, 1);
-            let next = lock_after("attempt_budgets.failed_attempts + 1", 2, 1);
-            which.statement(
-                db,
-                &format!(
-                    "INSERT INTO attempt_budgets (scope, user_id, failed_attempts, locked_until, expires_at) \
-                     SELECT ?5, id, 1, {first}, ?6 FROM users WHERE {{pre}} \
-                     ON CONFLICT (scope) DO UPDATE SET failed_attempts = attempt_budgets.failed_attempts + 1, \
-                     locked_until = {next}, expires_at = excluded.expires_at \
-                     WHERE attempt_budgets.locked_until <= ?1 RETURNING locked_until"
-                ),
-                binds,
+            binds.extend([text(&scope), int(now + BUDGET_KEEP_SECONDS)]);
+            format!(
+                "INSERT INTO attempt_budgets (scope, user_id, failed_attempts, locked_until, expires_at) \
+                 SELECT ?3, id, 1, {}, ?4 FROM users WHERE {{pre}} \
+                 ON CONFLICT (scope) DO UPDATE SET failed_attempts = attempt_budgets.failed_attempts + 1, \
+                 locked_until = {}, expires_at = excluded.expires_at \
+                 WHERE attempt_budgets.locked_until <= ?1 RETURNING locked_until",
+                lock_after("1", 2, 1),
+                lock_after("attempt_budgets.failed_attempts + 1", 2, 1)
             )
         }
-    }
+    };
+    which.statement(db, &sql, binds)
 }
 
 /// The budget's current lock, read after the reservation in the same transaction.

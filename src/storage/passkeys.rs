@@ -135,12 +135,39 @@ pub async fn add(db: &Db, new: &NewPasskey<'_>, spend: &Spend<'_>, event: &NewEv
              (SELECT COUNT(*) FROM passkeys WHERE user_id = ?2) AS count",
         )
         .bind(&[text(new.credential_id), text(new.user_id)])?;
+    let stored = Precondition::new(
+        "EXISTS (SELECT 1 FROM passkeys WHERE credential_id = ? AND user_id = ? AND public_key = ? AND created_at = ?)",
+        vec![text(new.credential_id), text(new.user_id), text(new.public_key), int(new.now)],
+    );
+    let statements = vec![
+        check,
+        spend.statement(db, new.now)?,
+        insert_passkey(db, new, spend)?,
+        events::insert(db, event, &stored.and(spend.precondition()))?,
+    ];
+    let results = users::run_batch(db, statements).await?;
+    if users::changes(&results, 2) > 0 {
+        return Ok(Adding::Done);
+    }
+    if users::changes(&results, 1) == 0 {
+        return Ok(Adding::ChallengeSpent);
+    }
+    let check: Option<AddCheck> = attempts::first_of(&results, 0)?;
+    Ok(match check {
+        Some(c) if c.registered == 0 && c.count >= MAX_PER_USER => Adding::TooMany,
+        _ => Adding::AlreadyRegistered,
+    })
+}
+
+/// The insert of a new passkey, only by the request that spent the challenge, for a user that
+/// exists and has room for one more.
+fn insert_passkey(db: &Db, new: &NewPasskey<'_>, spend: &Spend<'_>) -> Result<D1PreparedStatement, Error> {
     let room = Precondition::new(
         "(SELECT COUNT(*) FROM passkeys WHERE user_id = ?) < ?",
         vec![text(new.user_id), int(MAX_PER_USER)],
     );
     let pre = spend.precondition().and(Precondition::user_exists(new.user_id)).and(room);
-    let insert = pre.statement(
+    pre.statement(
         db,
         "INSERT INTO passkeys (credential_id, user_id, public_key, algorithm, sign_count, backup_eligible, backed_up, \
          aaguid, transports, name, created_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 WHERE {pre} \
@@ -158,30 +185,7 @@ pub async fn add(db: &Db, new: &NewPasskey<'_>, spend: &Spend<'_>, event: &NewEv
             text(new.name),
             int(new.now),
         ],
-    )?;
-    let stored = Precondition::new(
-        "EXISTS (SELECT 1 FROM passkeys WHERE credential_id = ? AND user_id = ? AND public_key = ? AND created_at = ?)",
-        vec![text(new.credential_id), text(new.user_id), text(new.public_key), int(new.now)],
-    );
-    let statements = vec![
-        check,
-        spend.statement(db, new.now)?,
-        insert,
-        events::insert(db, event, &stored.and(spend.precondition()))?,
-    ];
-    let results = users::run_batch(db, statements).await?;
-    if users::changes(&results, 2) > 0 {
-        return Ok(Adding::Done);
-    }
-    if users::changes(&results, 1) == 0 {
-        return Ok(Adding::ChallengeSpent);
-    }
-    let check: Option<AddCheck> = results.first().map(|r| r.results()).transpose()?.and_then(|r| r.into_iter().next());
-    Ok(match check {
-        Some(c) if c.registered != 0 => Adding::AlreadyRegistered,
-        Some(c) if c.count >= MAX_PER_USER => Adding::TooMany,
-        _ => Adding::AlreadyRegistered,
-    })
+    )
 }
 
 /// Renames one of the user's passkeys; `None` when the user has no such passkey.
@@ -305,7 +309,20 @@ pub async fn record_use(
     if let Some(trust) = trust {
         statements.push(devices::trust(db, trust, &pre)?);
     }
-    statements.push(pre.statement(
+    statements.push(update_use(db, used, &pre)?);
+    let deciding = statements.len() - 1;
+    statements.push(counter.statement(db, "SELECT {pre} AS counter_same", vec![])?);
+    let results = users::run_batch(db, statements).await?;
+    if users::changes(&results, deciding) > 0 {
+        return Ok(Recorded::Applied);
+    }
+    let same: Option<CounterSame> = attempts::first_of(&results, deciding + 1)?;
+    Ok(if same.is_some_and(|s| s.counter_same != 0) { Recorded::Stale } else { Recorded::CounterMoved })
+}
+
+/// The passkey's new counter, backup state and last use, while `pre` holds (the deciding write).
+fn update_use(db: &Db, used: &PasskeyUse<'_>, pre: &Precondition) -> Result<D1PreparedStatement, Error> {
+    pre.statement(
         db,
         "UPDATE passkeys SET sign_count = ?3, backed_up = ?4, last_used_at = ?5 \
          WHERE credential_id = ?1 AND user_id = ?2 AND {pre}",
@@ -316,15 +333,7 @@ pub async fn record_use(
             int(used.backed_up.into()),
             int(used.now),
         ],
-    )?);
-    let deciding = statements.len() - 1;
-    statements.push(counter.statement(db, "SELECT {pre} AS counter_same", vec![])?);
-    let results = users::run_batch(db, statements).await?;
-    if users::changes(&results, deciding) > 0 {
-        return Ok(Recorded::Applied);
-    }
-    let same: Option<CounterSame> = attempts::first_of(&results, deciding + 1)?;
-    Ok(if same.is_some_and(|s| s.counter_same != 0) { Recorded::Stale } else { Recorded::CounterMoved })
+    )
 }
 
 /// What a WebAuthn challenge was issued for; the ceremony that answers it must be that one.

@@ -35,12 +35,12 @@ pub enum Identifier<'a> {
 }
 
 impl Identifier<'_> {
-    /// The account it names, as SQL over `users`' columns with the identifier at `?5` (and an
-    /// e-mail's legacy form at `?12`).
+    /// The account it names, as SQL over `users`' columns with the identifier at `?3` (and an
+    /// e-mail's legacy form at `?10`).
     fn names_user(&self) -> String {
         match self {
-            Self::Email(_) => format!("id = {}", users::account_by_email(5, 12)),
-            Self::Credential(_) => "id = (SELECT user_id FROM passkeys WHERE credential_id = ?5)".into(),
+            Self::Email(_) => format!("id = {}", users::account_by_email(3, 10)),
+            Self::Credential(_) => "id = (SELECT user_id FROM passkeys WHERE credential_id = ?3)".into(),
         }
     }
 
@@ -146,8 +146,8 @@ struct Counted {
     locked_until: u64,
 }
 
-/// The address is held (SQL, with the address at `?11` and now at `?1`).
-const HELD: &str = "EXISTS (SELECT 1 FROM held_addresses WHERE address = ?11 AND until > ?1)";
+/// The address is held (SQL, with the address at `?9` and now at `?1`).
+const HELD: &str = "EXISTS (SELECT 1 FROM held_addresses WHERE address = ?9 AND until > ?1)";
 
 /// Upsert of one attempt into `attempt_budgets` for the rows of `select` (which yields scope,
 /// user id, 1, the first lock, expiry), unless the run is locked; `RETURNING locked_until`.
@@ -162,22 +162,22 @@ fn count_in_budgets(select: &str) -> String {
 }
 
 /// The three reservations (device, strangers, unknown: exactly one can count) and the read.
-/// Binds: ?1 now, ?2–?4 policy, ?5 identifier, ?6 device user ('' for none), ?7 device scope,
-/// ?8 unknown scope, ?9 budget expiry, ?10 strangers' passkey scope prefix, ?11 address, ?12 an
-/// e-mail's legacy form, ?13 device id. The device's run counts only while the device is a
+/// Binds: ?1 now, ?2 the lock schedule, ?3 identifier, ?4 device user ('' for none), ?5 device scope,
+/// ?6 unknown scope, ?7 budget expiry, ?8 strangers' passkey scope prefix, ?9 address, ?10 an
+/// e-mail's legacy form, ?11 device id. The device's run counts only while the device is a
 /// trusted device of the account (`trusted_devices` has its row).
 fn first_step_sql(identifier: &Identifier<'_>) -> [String; 4] {
     let names = identifier.names_user();
     let first = lock_after("1", 2, 1);
-    let trusted = devices::is_trusted_sql(6, 13);
+    let trusted = devices::is_trusted_sql(4, 11);
     let by_device = count_in_budgets(&format!(
-        "SELECT ?7, id, 1, {first}, ?9 FROM users WHERE {names} AND id = ?6 AND ?6 != '' AND {trusted}"
+        "SELECT ?5, id, 1, {first}, ?7 FROM users WHERE {names} AND id = ?4 AND ?4 != '' AND {trusted}"
     ));
     let (by_stranger, strangers_lock) = match identifier {
         Identifier::Email(_) => (
             format!(
                 "UPDATE users SET failed_attempts = failed_attempts + 1, locked_until = {} \
-                 WHERE {names} AND NOT (id = ?6 AND {trusted}) AND locked_until <= ?1 AND NOT {HELD} \
+                 WHERE {names} AND NOT (id = ?4 AND {trusted}) AND locked_until <= ?1 AND NOT {HELD} \
                  RETURNING locked_until",
                 lock_after("failed_attempts + 1", 2, 1)
             ),
@@ -185,21 +185,21 @@ fn first_step_sql(identifier: &Identifier<'_>) -> [String; 4] {
         ),
         Identifier::Credential(_) => (
             count_in_budgets(&format!(
-                "SELECT ?10 || id, id, 1, {first}, ?9 FROM users WHERE {names} AND NOT (id = ?6 AND {trusted}) \
+                "SELECT ?8 || id, id, 1, {first}, ?7 FROM users WHERE {names} AND NOT (id = ?4 AND {trusted}) \
                  AND NOT {HELD}"
             )),
-            "COALESCE((SELECT locked_until FROM attempt_budgets WHERE scope = ?10 || u.id), 0)".to_string(),
+            "COALESCE((SELECT locked_until FROM attempt_budgets WHERE scope = ?8 || u.id), 0)".to_string(),
         ),
     };
     let by_unknown = count_in_budgets(&format!(
-        "SELECT ?8, '', 1, {first}, ?9 WHERE NOT EXISTS (SELECT 1 FROM users WHERE {names}) AND NOT {HELD}"
+        "SELECT ?6, '', 1, {first}, ?7 WHERE NOT EXISTS (SELECT 1 FROM users WHERE {names}) AND NOT {HELD}"
     ));
     let read = format!(
         "SELECT u.id, u.email, u.name, u.password_hash, u.totp_enabled_at, u.password_generation, \
-         u.session_generation, COALESCE((SELECT until FROM held_addresses WHERE address = ?11 AND until > ?1), 0) \
-         AS held_until, (u.id = ?6 AND {trusted}) AS by_device, CASE WHEN u.id IS NULL THEN \
-         COALESCE((SELECT locked_until FROM attempt_budgets WHERE scope = ?8), 0) \
-         WHEN u.id = ?6 AND {trusted} THEN COALESCE((SELECT locked_until FROM attempt_budgets WHERE scope = ?7), 0) \
+         u.session_generation, COALESCE((SELECT until FROM held_addresses WHERE address = ?9 AND until > ?1), 0) \
+         AS held_until, (u.id = ?4 AND {trusted}) AS by_device, CASE WHEN u.id IS NULL THEN \
+         COALESCE((SELECT locked_until FROM attempt_budgets WHERE scope = ?6), 0) \
+         WHEN u.id = ?4 AND {trusted} THEN COALESCE((SELECT locked_until FROM attempt_budgets WHERE scope = ?5), 0) \
          ELSE {strangers_lock} END AS run_locked_until \
          FROM (SELECT 1) LEFT JOIN users u ON u.{names}"
     );
@@ -412,7 +412,7 @@ mod tests {
         let lookup = Lookup::of("a@b.c");
         for identifier in [Identifier::Email(&lookup), Identifier::Credential("x")] {
             for sql in first_step_sql(&identifier) {
-                assert!(highest_marker(&sql) <= 13, "{sql}");
+                assert!(highest_marker(&sql) <= 11, "{sql}");
             }
         }
     }

@@ -327,21 +327,7 @@ pub async fn change_password(
     event: &NewEvent<'_>,
     budget: &Budget,
 ) -> Result<PasswordChange, Error> {
-    let live = Precondition::session_live(change.user_id, session.id, session.session_generation, session.issued_at);
-    let update = live.statement(
-        db,
-        "UPDATE users SET password_hash = ?3, password_changed_at = ?4, failed_attempts = 0, locked_until = 0, \
-         password_generation = password_generation + 1, \
-         session_generation = session_generation + CASE WHEN ?5 = 1 THEN 1 ELSE 0 END \
-         WHERE password_hash = ?2 AND {pre} RETURNING password_generation, session_generation",
-        vec![
-            text(change.user_id),
-            text(change.old_hash),
-            text(change.new_hash),
-            int(change.now),
-            int(u64::from(change.end_sessions)),
-        ],
-    )?;
+    let update = new_password_statement(db, change, session)?;
     let changed = Precondition::password_hash_is(change.user_id, change.new_hash);
     let (reset, binds) = attempts::reset_when(change.user_id, budget);
     let mut statements = vec![
@@ -367,6 +353,30 @@ pub async fn change_password(
         (None, Some(same)) if same.same_hash != 0 => PasswordChange::SessionEnded,
         (None, _) => PasswordChange::LostRace,
     })
+}
+
+/// The new hash and generations, only while the hash is still the old one and the session
+/// asking is live; `RETURNING` the generations.
+fn new_password_statement(
+    db: &Db,
+    change: &NewPassword<'_>,
+    session: &ChangingSession<'_>,
+) -> Result<D1PreparedStatement, Error> {
+    let live = Precondition::session_live(change.user_id, session.id, session.session_generation, session.issued_at);
+    live.statement(
+        db,
+        "UPDATE users SET password_hash = ?3, password_changed_at = ?4, failed_attempts = 0, locked_until = 0, \
+         password_generation = password_generation + 1, \
+         session_generation = session_generation + CASE WHEN ?5 = 1 THEN 1 ELSE 0 END \
+         WHERE password_hash = ?2 AND {pre} RETURNING password_generation, session_generation",
+        vec![
+            text(change.user_id),
+            text(change.old_hash),
+            text(change.new_hash),
+            int(change.now),
+            int(u64::from(change.end_sessions)),
+        ],
+    )
 }
 
 #[derive(Deserialize)]

@@ -62,7 +62,7 @@ impl DecodedAssertion {
         if issued.is_some_and(|i| !i.user_id.is_empty() && i.user_id != passkey.user_id) {
             return Err(Rejection::WrongUser);
         }
-        let cose = webauthn::decode("public_key", &passkey.public_key).map_err(|_| Rejection::UnsupportedKey)?;
+        let cose = webauthn::decode("public_key", &passkey.public_key).ok().ok_or(Rejection::UnsupportedKey)?;
         let key = webauthn::PublicKey { algorithm: passkey.algorithm, cose };
         let assertion = webauthn::Assertion {
             client_data: &self.client_data,

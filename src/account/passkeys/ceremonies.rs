@@ -15,10 +15,13 @@ use crate::account::sign_in::{self, SignedIn};
 use crate::account::{credentials, devices, keys};
 use crate::app::Cx;
 use crate::auth::session::CurrentSession;
-use crate::domain::webauthn::{json::AuthenticationResponse, Rejection};
-use crate::storage::attempts::Budget;
+use crate::domain::secrets::Keyring;
+use crate::domain::webauthn::{json::AuthenticationResponse, Asserted, Rejection};
+use crate::storage::attempts::{Budget, Generations};
 use crate::storage::events::EventType;
-use crate::storage::passkeys::{Purpose, Recorded, SessionAssertion};
+use crate::storage::passkeys::{
+    IssuedChallenge, PasskeyRow, Purpose, Recorded, SessionAssertion, SessionAssertionReserved, Spend,
+};
 use crate::storage::sign_in::{Identifier, SecondStepRead};
 use crate::storage::Store;
 
@@ -46,33 +49,83 @@ pub async fn sign_in<S: Store>(
     let (reserved, issued) = join(reserve, cx.store.challenge(&assertion.challenge)).await;
     forget_challenge_later(cx, &assertion.challenge);
     let (reserved, issued) = (reserved?, issued?);
-    let verified = match (&reserved.user, &reserved.passkey, reserved.spent) {
+    let verified = match (&reserved.user, reserved.passkey, reserved.spent) {
         (Some(_), Some(passkey), true) => assertion
-            .verify(rp, issued.as_ref(), (Purpose::SignIn, ""), passkey)
+            .verify(rp, issued.as_ref(), (Purpose::SignIn, ""), &passkey)
             // A discoverable sign-in names its user; a response without the handle proves nothing of it.
-            .and_then(|v| if assertion.user_handle.is_some() { Ok(v) } else { Err(Rejection::WrongUser) }),
+            .and_then(|v| if assertion.user_handle.is_some() { Ok(v) } else { Err(Rejection::WrongUser) })
+            .map(|asserted| Verified { passkey, asserted, spend: &spend }),
         (Some(_), Some(_), false) => Err(Rejection::WrongChallenge),
         _ => Err(Rejection::WrongUser),
     };
-    let (user, passkey, asserted) = match (reserved.user, reserved.passkey, verified) {
-        (Some(user), Some(passkey), Ok(asserted)) => (user, passkey, asserted),
-        (user, _, verified) => {
-            let rejection = verified.err().unwrap_or(Rejection::WrongUser);
-            warn_of_clone(cx, user.as_ref().map_or("", |u| &*u.id), "sign_in", rejection).await?;
-            let detail = refusal_detail("sign_in", rejection);
-            return Err(ceremony::failed(cx, &client, reserved.attempt, None, detail, Error::Rejected).await?);
+    let (user, verified) = match (reserved.user, verified) {
+        (Some(user), Ok(verified)) => (user, verified),
+        (user, Err(rejection)) => {
+            let user_id = user.as_ref().map_or("", |u| &*u.id);
+            return Err(refused(cx, &client, reserved.attempt, None, user_id, rejection).await);
         }
+        (None, Ok(_)) => return Err(Error::Rejected),
     };
-    let used = passkey_use(cx, &passkey, &asserted);
-    let event = cx.event(&user.id, EventType::SignIn, json!({ "method": "passkey" }));
-    let trust = devices::trusting(cx, &keys, client.device(), &user.id)?;
-    let (budget, generations) = (reserved.attempt.budget(), Some(user.generations()));
-    let recorded = cx.store.record_passkey_use(&used, &spend, budget, generations, &[event], Some(&trust.row)).await?;
-    if recorded != Recorded::Applied {
-        return Err(lost_race(cx, reserved.attempt, &user.id, "sign_in", recorded).await);
-    }
     let who = (&*user.id, user.email.as_str(), user.name.as_str());
-    Ok(sign_in::start(cx, trust.cookie, who, user.generations(), "passkey").await?)
+    let completing = Completing { keys: &keys, client: &client, generations: user.generations(), method: "passkey" };
+    complete(cx, reserved.attempt, verified, who, completing).await
+}
+
+/// An assertion that passed every check, to be recorded.
+struct Verified<'a> {
+    passkey: PasskeyRow,
+    asserted: Asserted,
+    spend: &'a Spend<'a>,
+}
+
+/// What a passkey sign-in step completes with besides the assertion.
+struct Completing<'a> {
+    keys: &'a Keyring,
+    client: &'a Client,
+    /// The generations the sign-in is under.
+    generations: Generations,
+    method: &'a str,
+}
+
+/// Records a verified assertion that completes a sign-in (ending the run of `attempt`, trusting
+/// the browser, under the sign-in's generations) and starts its session.
+async fn complete<S: Store>(
+    cx: &Cx<S>,
+    attempt: Attempt,
+    verified: Verified<'_>,
+    who: (&str, &str, &str),
+    completing: Completing<'_>,
+) -> Result<SignedIn, Error> {
+    let used = passkey_use(cx, &verified.passkey, &verified.asserted);
+    let event = cx.event(who.0, EventType::SignIn, json!({ "method": completing.method }));
+    let trust = devices::trusting(cx, completing.keys, completing.client.device(), who.0)?;
+    let (budget, generations) = (attempt.budget(), Some(completing.generations));
+    let recorded =
+        cx.store.record_passkey_use(&used, verified.spend, budget, generations, &[event], Some(&trust.row)).await?;
+    if recorded != Recorded::Applied {
+        return Err(lost_race(cx, attempt, who.0, "sign_in", recorded).await);
+    }
+    Ok(sign_in::start(cx, trust.cookie, who, completing.generations, completing.method).await?)
+}
+
+/// A refused assertion of a sign-in step: a clone warning when its counter went back, and the
+/// failure, counted by the one ceremony.
+async fn refused<S: Store>(
+    cx: &Cx<S>,
+    client: &Client,
+    attempt: Attempt,
+    pending: Option<&mut Pending>,
+    user_id: &str,
+    rejection: Rejection,
+) -> Error {
+    if let Err(error) = warn_of_clone(cx, user_id, "sign_in", rejection).await {
+        return error;
+    }
+    let detail = refusal_detail("sign_in", rejection);
+    match ceremony::failed(cx, client, attempt, pending, detail, Error::Rejected).await {
+        Ok(answer) => answer,
+        Err(error) => error.into(),
+    }
 }
 
 /// `POST /api/auth/passkey/two-factor/options`: a challenge for the second step of this
@@ -107,33 +160,27 @@ pub async fn second_step<S: Store>(
     let (reserved, issued) = join(reserve, cx.store.challenge(&assertion.challenge)).await;
     forget_challenge_later(cx, &assertion.challenge);
     let (attempt, reserved) = reserved?;
-    let verified = match (reserved.spent, &reserved.passkey) {
-        (true, Some(passkey)) => assertion.verify(rp, issued?.as_ref(), (Purpose::SecondStep, pending.id()), passkey),
-        (false, _) => Err(Rejection::WrongChallenge),
+    let ceremony = (Purpose::SecondStep, pending.id().as_ref());
+    let verified = match (reserved.spent, reserved.passkey, reserved.factors) {
+        (true, Some(passkey), Some(row)) => assertion
+            .verify(rp, issued?.as_ref(), ceremony, &passkey)
+            .map(|asserted| (Verified { passkey, asserted, spend: &spend }, row)),
+        (false, _, _) => Err(Rejection::WrongChallenge),
         // Not a passkey of this account.
-        (true, None) => Err(Rejection::WrongUser),
+        _ => Err(Rejection::WrongUser),
     };
-    let (passkey, asserted, row) = match (reserved.passkey, verified, reserved.factors) {
-        (Some(passkey), Ok(asserted), Some(row)) => (passkey, asserted, row),
-        (_, verified, _) => {
-            let rejection = verified.err().unwrap_or(Rejection::WrongUser);
-            warn_of_clone(cx, pending.user_id(), "sign_in", rejection).await?;
-            let detail = refusal_detail("sign_in", rejection);
-            return Err(ceremony::failed(cx, &client, attempt, Some(&mut pending), detail, Error::Rejected).await?);
+    let (verified, row) = match verified {
+        Ok(verified) => verified,
+        Err(rejection) => {
+            let user_id = pending.user_id().clone();
+            return Err(refused(cx, &client, attempt, Some(&mut pending), &user_id, rejection).await);
         }
     };
-    let method = "password+passkey";
-    let event = cx.event(pending.user_id(), EventType::SignIn, json!({ "method": method }));
-    let used = passkey_use(cx, &passkey, &asserted);
-    let trust = devices::trusting(cx, &keys, client.device(), pending.user_id())?;
-    let (budget, generations) = (attempt.budget(), Some(pending.generations()));
-    let recorded = cx.store.record_passkey_use(&used, &spend, budget, generations, &[event], Some(&trust.row)).await?;
-    if recorded != Recorded::Applied {
-        return Err(lost_race(cx, attempt, pending.user_id(), "sign_in", recorded).await);
-    }
     pending.end(cx).await?;
     let who = (&*row.id, row.email.as_str(), row.name.as_str());
-    Ok(sign_in::start(cx, trust.cookie, who, pending.generations(), method).await?)
+    let completing =
+        Completing { keys: &keys, client: &client, generations: pending.generations(), method: "password+passkey" };
+    complete(cx, attempt, verified, who, completing).await
 }
 
 /// `POST /api/auth/passkey/confirm/options`: a challenge for "Confirm it's you" with a passkey.
@@ -158,29 +205,17 @@ pub async fn confirm<S: Store>(
     let assertion = DecodedAssertion::decode(response)?;
     let spent_by = crate::account::error::new_token("a spend id")?;
     let spend = assertion.spend(&spent_by);
-    let budget = Budget::Session(current.id.to_string());
-    let asking = SessionAssertion {
-        user_id: &current.user.id,
-        budget: &budget,
-        credential_id: &assertion.credential_id,
-        spend: &spend,
-        policy: cx.config().throttle,
-        now: cx.now(),
-    };
-    let (reserved, issued) =
-        join(cx.store.reserve_for_session(&asking), cx.store.challenge(&assertion.challenge)).await;
-    forget_challenge_later(cx, &assertion.challenge);
-    let reserved = reserved?;
-    let attempt = Attempt::from_reservation(cx.now(), &current.user.id, budget.clone(), reserved.reservation)?;
-    let verified = match (reserved.spent, &reserved.passkey) {
-        (true, Some(passkey)) => assertion.verify(rp, issued?.as_ref(), (Purpose::Confirm, &current.id), passkey),
+    let (attempt, reserved, issued) = reserve_confirmation(cx, current, &assertion, &spend).await?;
+    let verified = match (reserved.spent, reserved.passkey) {
+        (true, Some(passkey)) => assertion
+            .verify(rp, issued.as_ref(), (Purpose::Confirm, &current.id), &passkey)
+            .map(|asserted| (passkey, asserted)),
         (false, _) => Err(Rejection::WrongChallenge),
         (true, None) => Err(Rejection::WrongUser),
     };
-    let (passkey, asserted) = match (reserved.passkey, verified) {
-        (Some(passkey), Ok(asserted)) => (passkey, asserted),
-        (_, verified) => {
-            let rejection = verified.err().unwrap_or(Rejection::WrongUser);
+    let (passkey, asserted) = match verified {
+        Ok(verified) => verified,
+        Err(rejection) => {
             warn_of_clone(cx, &current.user.id, "confirm", rejection).await?;
             let detail = refusal_detail("confirm", rejection);
             return Err(attempt.failed(cx, detail, Error::Rejected).await?);
@@ -192,4 +227,29 @@ pub async fn confirm<S: Store>(
         return Err(lost_race(cx, attempt, &current.user.id, "confirm", recorded).await);
     }
     credentials::open_sudo::<S, Error>(cx, current, None).await
+}
+
+/// Spends the confirmation's challenge and reserves its attempt in the session's run (one
+/// transaction), while the challenge as issued is read.
+async fn reserve_confirmation<S: Store>(
+    cx: &Cx<S>,
+    current: &CurrentSession,
+    assertion: &DecodedAssertion,
+    spend: &Spend<'_>,
+) -> Result<(Attempt, SessionAssertionReserved, Option<IssuedChallenge>), Error> {
+    let budget = Budget::Session(current.id.to_string());
+    let asking = SessionAssertion {
+        user_id: &current.user.id,
+        budget: &budget,
+        credential_id: &assertion.credential_id,
+        spend,
+        policy: cx.config().throttle,
+        now: cx.now(),
+    };
+    let (reserved, issued) =
+        join(cx.store.reserve_for_session(&asking), cx.store.challenge(&assertion.challenge)).await;
+    forget_challenge_later(cx, &assertion.challenge);
+    let reserved = reserved?;
+    let attempt = Attempt::from_reservation(cx.now(), &current.user.id, budget.clone(), reserved.reservation)?;
+    Ok((attempt, reserved, issued?))
 }

@@ -323,21 +323,10 @@ pub async fn register<S: Store>(
     let registered = decoded.verify(rp, issued.as_ref(), current)?;
     let name = name.unwrap_or_else(|| webauthn::authenticator_name(&registered.aaguid).unwrap_or("Passkey").into());
     let (public_key, aaguid) = (webauthn::encode(&registered.public_key.cose), hex(&registered.aaguid));
-    let transports =
-        serde_json::to_string(&webauthn::known_transports(&response.response.transports)).map_err(Unexpected::from)?;
-    let new = NewPasskey {
-        user_id: &current.user.id,
-        credential_id: &decoded.id,
-        public_key: &public_key,
-        algorithm: registered.public_key.algorithm,
-        sign_count: registered.sign_count,
-        backup_eligible: registered.backup_eligible,
-        backed_up: registered.backed_up,
-        aaguid: &aaguid,
-        transports: &transports,
-        name: &name,
-        now: cx.now(),
-    };
+    let transports = webauthn::known_transports(&response.response.transports);
+    let transports = serde_json::to_string(&transports).map_err(Unexpected::from)?;
+    let stored = Stored { public_key: &public_key, aaguid: &aaguid, transports: &transports, name: &name };
+    let new = new_passkey(cx, current, &decoded.id, &registered, stored);
     let spent_by = super::error::new_token("a spend id")?;
     let event = cx.event(&current.user.id, EventType::PasskeyAdded, json!({ "name": name }));
     let added = cx.store.add_passkey(&new, &Spend { challenge: &decoded.challenge, by: &spent_by }, &event).await?;
@@ -350,6 +339,36 @@ pub async fn register<S: Store>(
     }
     let row = cx.store.passkey(&current.user.id, &decoded.id).await?;
     Ok(PasskeyView::from(&row.ok_or(Unexpected::Broken("a passkey just added is not there"))?))
+}
+
+/// The stored forms of a registered credential's parts.
+struct Stored<'a> {
+    public_key: &'a str,
+    aaguid: &'a str,
+    transports: &'a str,
+    name: &'a str,
+}
+
+fn new_passkey<'a, S>(
+    cx: &Cx<S>,
+    current: &'a CurrentSession,
+    credential_id: &'a str,
+    registered: &webauthn::Registered,
+    stored: Stored<'a>,
+) -> NewPasskey<'a> {
+    NewPasskey {
+        user_id: &current.user.id,
+        credential_id,
+        public_key: stored.public_key,
+        algorithm: registered.public_key.algorithm,
+        sign_count: registered.sign_count,
+        backup_eligible: registered.backup_eligible,
+        backed_up: registered.backed_up,
+        aaguid: stored.aaguid,
+        transports: stored.transports,
+        name: stored.name,
+        now: cx.now(),
+    }
 }
 
 /// `PATCH /api/security/passkeys/{id}`.
