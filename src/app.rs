@@ -9,7 +9,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::config::Config;
-use crate::domain::user_agent::ClientHints;
+use crate::domain::user_agent::Device;
 use crate::storage::events::{EventType, NewEvent, Origin};
 
 /// `SECRET_KEY` and `SECRET_KEY_PREVIOUS`, as configured (see README "Rotating SECRET_KEY").
@@ -25,8 +25,9 @@ pub struct Facts {
     pub now: u64,
     pub config: Config,
     pub origin: Origin,
-    /// What Chromium browsers say of themselves besides the User-Agent (names the device).
-    pub client_hints: ClientHints,
+    /// The device as its owner knows it, named from the User-Agent and what Chromium browsers say
+    /// of themselves besides it (the session list and trusted devices show it).
+    pub device: Device,
     /// The key the client's address is counted under by per-address limits
     /// (`domain::client_address`: IPv6 per /64); `origin.ip` stays the full address shown.
     pub address_key: String,

@@ -7,7 +7,7 @@ use worker::{Context, Env, Method, Request, Response};
 use crate::app::{Cx, Effects, Facts, Secrets, SessionCookie};
 use crate::config::Config;
 use crate::domain::client_address;
-use crate::domain::user_agent::ClientHints;
+use crate::domain::user_agent::{self, ClientHints};
 use crate::http::cookies;
 use crate::storage::events::Origin;
 use crate::storage::Bindings;
@@ -24,11 +24,12 @@ pub fn context(req: &Request, env: Env, ctx: Context) -> Result<Cx<Bindings>, cr
         previous: env.secret("SECRET_KEY_PREVIOUS").ok().map(|s| s.to_string()),
     };
     let header = |name: &str| req.headers().get(name).ok().flatten();
+    let origin = origin_of(req);
     let facts = Facts {
         now: worker::Date::now().as_millis() / 1000,
         config: Config::of_isolate(&env),
-        origin: origin_of(req),
-        client_hints: client_hints(req),
+        device: user_agent::parse_with_hints(&origin.user_agent, &client_hints(req)),
+        origin,
         address_key: client_address::counted_as(header("CF-Connecting-IP").as_deref()),
         secrets,
     };

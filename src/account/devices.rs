@@ -16,7 +16,6 @@ use super::keys;
 use crate::app::Cx;
 use crate::auth::session::CurrentSession;
 use crate::domain::secrets::Keyring;
-use crate::domain::user_agent;
 use crate::storage::devices::Trust;
 use crate::storage::events::EventType;
 use crate::storage::{Outcome, Store};
@@ -111,13 +110,12 @@ pub fn trusting<S>(
         }
     };
     let facts = &cx.facts;
-    let named = user_agent::parse_with_hints(&facts.origin.user_agent, &facts.client_hints);
     let row = Trust {
         user_id: user_id.into(),
         device_id,
-        device: named.kind.as_str().to_string(),
-        browser: named.browser,
-        os: named.os,
+        device: facts.device.kind.as_str().to_string(),
+        browser: facts.device.browser.clone(),
+        os: facts.device.os.clone(),
         city: facts.origin.city.clone(),
         country: facts.origin.country.clone(),
         now: facts.now,

@@ -11,7 +11,7 @@ use super::error::{unexpected_from_storage, Unexpected};
 use crate::app::{Cx, SessionCookie};
 use crate::auth::session::CurrentSession;
 use crate::domain::ids::{SessionId, UserId};
-use crate::domain::{tokens, user_agent};
+use crate::domain::tokens;
 use crate::storage::attempts::Generations;
 use crate::storage::events::EventType;
 use crate::storage::revocations::Handover;
@@ -82,11 +82,10 @@ pub async fn start<S: Store>(
 /// What the session list will show of a session that starts now.
 fn summary<S>(cx: &Cx<S>, method: &str, generations: Generations) -> SessionSummary {
     let facts = &cx.facts;
-    let device = user_agent::parse_with_hints(&facts.origin.user_agent, &facts.client_hints);
     SessionSummary {
-        device: device.kind.as_str().to_string(),
-        browser: device.browser,
-        os: device.os,
+        device: facts.device.kind.as_str().to_string(),
+        browser: facts.device.browser.clone(),
+        os: facts.device.os.clone(),
         ip: facts.origin.ip.clone(),
         city: facts.origin.city.clone(),
         country: facts.origin.country.clone(),
