@@ -203,6 +203,12 @@ impl World {
         block_on(cx.effects.settle());
     }
 
+    /// The keys as this world's requests load them.
+    pub fn keys(&self) -> crate::domain::secrets::Keyring {
+        let cx = self.cx(&self.browser());
+        block_on(crate::account::keys::load(&cx)).expect("the keys")
+    }
+
     pub fn look<T>(&self, read: impl FnOnce(&State) -> T) -> T {
         self.store.look(read)
     }
