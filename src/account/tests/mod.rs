@@ -54,6 +54,7 @@ mod keys;
 mod passkeys;
 mod password;
 mod races;
+mod scheduled;
 mod sessions;
 mod signing_in;
 mod two_factor;
@@ -99,6 +100,8 @@ pub struct World {
     pub store: MemoryStore,
     now: Cell<u64>,
     pub secret_key: String,
+    /// `SECRET_KEY_PREVIOUS` (during a rotation).
+    pub previous_key: Option<String>,
     pub config: Config,
 }
 
@@ -152,7 +155,8 @@ impl World {
             throttle: ThrottlePolicy::DEFAULT,
             totp_issuer: "WEMASY".into(),
         };
-        Self { store: MemoryStore::new(T0), now: Cell::new(T0), secret_key: new_secret_key(), config }
+        let (store, secret_key) = (MemoryStore::new(T0), new_secret_key());
+        Self { store, now: Cell::new(T0), secret_key, previous_key: None, config }
     }
 
     pub fn now(&self) -> u64 {
@@ -171,8 +175,12 @@ impl World {
 
     /// A request of `browser`, now.
     pub fn cx(&self, browser: &Browser) -> TestCx {
-        let secrets = Secrets { current: Some(self.secret_key.clone()), previous: None };
-        self.cx_with(browser, secrets)
+        self.cx_with(browser, self.secrets())
+    }
+
+    /// `SECRET_KEY` and `SECRET_KEY_PREVIOUS` as this world's worker has them.
+    pub fn secrets(&self) -> Secrets {
+        Secrets { current: Some(self.secret_key.clone()), previous: self.previous_key.clone() }
     }
 
     pub fn cx_with(&self, browser: &Browser, secrets: Secrets) -> TestCx {

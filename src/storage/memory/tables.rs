@@ -180,7 +180,7 @@ impl State {
         }
     }
 
-    pub(super) fn is_trusted(&self, user_id: &str, device_id: &str) -> bool {
+    pub fn is_trusted(&self, user_id: &str, device_id: &str) -> bool {
         self.devices.contains_key(&(user_id.to_string(), device_id.to_string()))
     }
 
