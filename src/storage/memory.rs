@@ -433,3 +433,55 @@ impl Assets for MemoryStore {
         self.apply(|_| COMMON_PASSWORDS.to_string()).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use futures::executor::block_on;
+    use futures::future::join;
+
+    use super::*;
+    use crate::storage::passkeys::Purpose;
+
+    fn issued() -> IssuedChallenge {
+        IssuedChallenge { purpose: Purpose::SignIn, bound_to: String::new(), user_id: String::new() }
+    }
+
+    #[test]
+    fn calls_of_joined_futures_interleave_at_every_storage_call() {
+        let store = MemoryStore::new(1_000);
+        let writes_then_reads = |mine: &'static str, theirs: &'static str| {
+            let store = store.clone();
+            async move {
+                store.put_challenge(mine, &issued(), 300).await.unwrap();
+                store.challenge(theirs).await.unwrap().is_some()
+            }
+        };
+        let (a, b) = block_on(join(writes_then_reads("a", "b"), writes_then_reads("b", "a")));
+        assert!(a && b, "each read comes after both writes");
+    }
+
+    #[test]
+    fn kv_records_expire_by_the_stores_clock_and_live_at_least_a_minute() {
+        let store = MemoryStore::new(1_000);
+        block_on(store.put_challenge("c", &issued(), 10)).unwrap();
+        store.set_now(1_059);
+        assert!(block_on(store.challenge("c")).unwrap().is_some());
+        store.set_now(1_060);
+        assert!(block_on(store.challenge("c")).unwrap().is_none());
+    }
+
+    #[test]
+    fn rate_limits_count_per_address_in_windows_of_their_period() {
+        let store = MemoryStore::new(6_000);
+        let admits = |address| block_on(store.admits(PerAddress::SignUps, address)).unwrap();
+        assert!((0..10).all(|_| admits("a")));
+        assert!(!admits("a"));
+        assert!(admits("b"), "another address has its own count");
+        store.set_now(6_060);
+        assert!(admits("a"), "a new window");
+        store.set_rate_count("SIGN_IN_FAILURES", "a", 20);
+        assert!(block_on(store.count_sign_in_failure("a")).unwrap(), "the 21st failure is over the limit");
+        store.reset_rate_limits();
+        assert!(!block_on(store.count_sign_in_failure("a")).unwrap());
+    }
+}

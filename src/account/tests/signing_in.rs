@@ -103,7 +103,9 @@ fn an_unknown_email_gets_the_same_answer_and_a_run_of_its_own() {
     let unknown = w.sign_in(&mut stranger, "nobody@example.com", PASSWORD);
     assert_err!(unknown, Error::InvalidCredentials);
     let hash = tokens::id_of("nobody@example.com").to_string();
-    assert_eq!(w.run_of("", &Budget::UnknownEmail(hash)), Some((1, 0)));
+    assert_eq!(w.run_of("", &Budget::UnknownEmail(hash.clone())), Some((1, 0)));
+    let owner = w.look(|s| s.budgets[&format!("unknown-email:{hash}")].user_id.clone());
+    assert_eq!(owner, "", "a run of no account");
     assert_eq!(w.run_of(&w.user_id(EMAIL), &Budget::Strangers), Some((0, 0)));
     assert_eq!(w.look(|s| s.events.len()), 1, "only account_created");
 }

@@ -67,7 +67,6 @@ impl State {
             name: user.name.into(),
             password_hash: user.password_hash.into(),
             password_changed_at: user.now,
-            created_at: user.now,
             ..Account::default()
         });
         let created =

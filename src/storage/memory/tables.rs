@@ -27,7 +27,6 @@ pub struct Account {
     pub sessions_valid_after: u64,
     pub password_generation: u64,
     pub session_generation: u64,
-    pub created_at: u64,
 }
 
 /// A row of `attempt_budgets` (keyed by its scope).
