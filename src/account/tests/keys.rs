@@ -30,7 +30,7 @@ fn sign_in_with_code(w: &World, secret: &str) -> Result<(), SignInError> {
 fn the_first_requests_make_one_data_key_per_purpose_even_when_they_race() {
     let w = World::new();
     let requests: Vec<TestCx> = (0..4).map(|_| w.cx(&w.browser())).collect();
-    let rings = w.run(join_all(requests.iter().map(|cx| keys::load(cx))));
+    let rings = w.run(join_all(requests.iter().map(keys::load)));
     let kids: Vec<String> = rings.into_iter().map(|ring| ring.expect("keys").recovery_key_id()).collect();
     assert!(kids.iter().all(|kid| *kid == kids[0]), "{kids:?}");
     let mut purposes: Vec<String> = w.look(|s| s.data_keys.iter().map(|(k, _)| k.purpose.clone()).collect());

@@ -270,7 +270,7 @@ impl State {
     /// `events::recent`: newest first (`at`, then `id`).
     pub(super) fn recent_events(&self, user_id: &str, limit: u32) -> Vec<EventRow> {
         let mut rows: Vec<_> = self.events.iter().filter(|e| e.user_id == user_id).collect();
-        rows.sort_by(|a, b| (b.at, b.id).cmp(&(a.at, a.id)));
+        rows.sort_by_key(|e| std::cmp::Reverse((e.at, e.id)));
         rows.into_iter()
             .take(limit as usize)
             .map(|e| EventRow {
