@@ -83,3 +83,30 @@ fn the_normalisation_moves_addresses_stored_before_it_and_leaves_those_another_a
     let emails: Vec<String> = w.look(|s| s.users.iter().map(|u| u.email.clone()).collect());
     assert_eq!(emails, ["jos\u{e9}@example.com", "jose\u{301}@example.com", "ren\u{e9}@example.com"]);
 }
+
+fn prune(w: &World) {
+    w.run(crate::storage::store::Upkeep::prune(&w.store, w.now())).expect("pruned");
+}
+
+/// How many revocations, events, runs, holds, spent challenges and trusted devices D1 keeps.
+fn kept(w: &World) -> [usize; 6] {
+    w.look(|s| [s.revoked.len(), s.events.len(), s.budgets.len(), s.held.len(), s.spent.len(), s.devices.len()])
+}
+
+#[test]
+fn the_daily_clean_up_drops_only_what_no_longer_matters() {
+    let w = World::new();
+    let mut ada = w.sign_up(EMAIL);
+    super::sessions::sign_out(&w, &mut ada);
+    let mut attacker = Browser::at("198.51.100.66");
+    w.store.set_rate_count("SIGN_IN_FAILURES", &attacker.ip, 20);
+    let _ = w.sign_in(&mut attacker, "nobody@example.com", WRONG);
+    let held = super::passkeys::sign_in(&w, &mut attacker, &super::passkeys::Authenticator::new());
+    assert!(held.is_err(), "held, its challenge spent all the same");
+    prune(&w);
+    assert_eq!(kept(&w), [1, 2, 1, 1, 1, 1], "everything still matters");
+    w.advance(181 * 24 * 3600);
+    prune(&w);
+    assert_eq!(kept(&w), [0; 6]);
+    assert_eq!(w.look(|s| s.users.len()), 1, "accounts stay");
+}
