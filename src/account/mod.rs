@@ -19,4 +19,6 @@ pub mod keys;
 pub mod passkeys;
 pub mod sessions;
 pub mod sign_in;
+#[cfg(test)]
+mod tests;
 pub mod two_factor;

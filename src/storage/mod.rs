@@ -11,6 +11,8 @@ mod error;
 pub mod events;
 pub mod ip_limits;
 pub mod kv;
+#[cfg(test)]
+pub mod memory;
 pub mod passkeys;
 pub mod precondition;
 pub mod revocations;
