@@ -53,10 +53,10 @@ fn a_secret_key_that_opens_none_of_the_data_keys_is_refused_and_nothing_is_writt
 }
 
 #[test]
-fn without_a_secret_key_nothing_is_configured() {
+fn a_secret_key_too_short_to_be_one_configures_nothing() {
     let mut w = World::new();
     w.secret_key = "short".into();
-    assert_err!(w.run(keys::load(&w.cx(&w.browser()))), Error::NotConfigured);
+    assert_err!(w.run(keys::load(&w.cx(&w.browser()))), Error::Malformed(_));
     assert!(w.look(|s| s.data_keys.is_empty()));
 }
 

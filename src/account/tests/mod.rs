@@ -74,7 +74,7 @@ use crate::auth::session::{self, CurrentSession, WithCheck};
 use crate::config::Config;
 use crate::domain::password::HashParams;
 use crate::domain::throttle::ThrottlePolicy;
-use crate::domain::{base32, client_address, totp};
+use crate::domain::{base32, client_address, totp, user_agent};
 use crate::routes::{self, Access};
 use crate::storage::attempts::Budget;
 use crate::storage::events::Origin;
@@ -190,11 +190,12 @@ impl World {
             city: Some("Amsterdam".into()),
             user_agent: browser.user_agent.clone(),
         };
+        let device = user_agent::parse_with_hints(&origin.user_agent, &Default::default());
         let facts = Facts {
             now: self.now(),
             config: self.config.clone(),
             origin,
-            client_hints: Default::default(),
+            device,
             address_key: client_address::counted_as(Some(&browser.ip)),
             secrets,
         };
