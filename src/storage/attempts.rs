@@ -91,6 +91,19 @@ pub enum Reservation {
     Stale,
 }
 
+impl Reservation {
+    /// What a reserving transaction did, from what it read back: the lock its count set
+    /// (`None`: nothing was counted), the address's hold and the run's lock (0: none).
+    pub fn settle(counted: Option<u64>, held_until: u64, locked_until: u64, now: u64) -> Self {
+        match counted {
+            Some(lock) => Self::Reserved { locks_until: if lock > now { lock } else { 0 } },
+            None if held_until > now => Self::Held { until: held_until },
+            None if locked_until > now => Self::Locked { until: locked_until },
+            None => Self::Stale,
+        }
+    }
+}
+
 /// How long budgets of devices and sessions are kept after their last attempt.
 pub const BUDGET_KEEP_SECONDS: u64 = 180 * 24 * 3600;
 
@@ -185,14 +198,6 @@ pub(super) fn first_of<T: serde::de::DeserializeOwned>(
     Ok(results.get(index).map(|r| r.results::<T>()).transpose()?.and_then(|rows| rows.into_iter().next()))
 }
 
-pub(super) fn reservation_of(reserved: Option<LockedUntil>, budget_locked_until: u64, now: u64) -> Reservation {
-    match reserved {
-        Some(r) => Reservation::Reserved { locks_until: if r.locked_until > now { r.locked_until } else { 0 } },
-        None if budget_locked_until > now => Reservation::Locked { until: budget_locked_until },
-        None => Reservation::Stale,
-    }
-}
-
 /// Reserves an attempt of a known user; `Stale` when the user is gone or `condition`'s
 /// generations are no longer current.
 pub async fn reserve(
@@ -223,7 +228,8 @@ pub(super) fn reserve_statements(
 /// The reservation that [`reserve_statements`], run from `at` in a batch, made.
 pub(super) fn reservation_in(results: &[worker::D1Result], at: usize, now: u64) -> Result<Reservation, Error> {
     let current = first_of::<LockedUntil>(results, at + 1)?.map_or(0, |c| c.locked_until);
-    Ok(reservation_of(first_of(results, at)?, current, now))
+    let counted = first_of::<LockedUntil>(results, at)?.map(|r| r.locked_until);
+    Ok(Reservation::settle(counted, 0, current, now))
 }
 
 /// Hands a reservation back: the attempt was not a failure (a correct password that still needs

@@ -21,7 +21,7 @@ use crate::storage::kv::{ChallengeKey, KvKey};
 pub const MAX_PER_USER: u64 = 20;
 
 /// How long a spent challenge is remembered: longer than any challenge lives in KV.
-const SPENT_KEEP_SECONDS: u64 = 600;
+pub(super) const SPENT_KEEP_SECONDS: u64 = 600;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct PasskeyRow {

@@ -257,7 +257,7 @@ pub async fn reserve_first_step(db: &Db, step: &FirstStep<'_>) -> Result<FirstSt
         Some(_) => (step.identifier.strangers(), counted(1)?),
     };
     let held = if budget.is_device() { 0 } else { held_until };
-    let reservation = reservation_of(reserved.map(|c| c.locked_until), held, locked_until, step.now);
+    let reservation = Reservation::settle(reserved.map(|c| c.locked_until), held, locked_until, step.now);
     let passkey = match step.identifier {
         Identifier::Credential(_) => attempts::first_of(&results, at + 4)?,
         Identifier::Email(_) => None,
@@ -286,15 +286,6 @@ fn highest_marker(sql: &str) -> usize {
 }
 
 /// The reservation a step made: counted (`locked_until` after counting), or why not.
-fn reservation_of(counted: Option<u64>, held_until: u64, locked_until: u64, now: u64) -> Reservation {
-    match counted {
-        Some(lock) => Reservation::Reserved { locks_until: if lock > now { lock } else { 0 } },
-        None if held_until > now => Reservation::Held { until: held_until },
-        None if locked_until > now => Reservation::Locked { until: locked_until },
-        None => Reservation::Stale,
-    }
-}
-
 /// A second step to reserve: in the run its first step chose, under its generations.
 pub struct SecondStep<'a> {
     pub user_id: &'a UserId,
@@ -329,7 +320,8 @@ struct HeldUntil {
     held_until: u64,
 }
 
-/// Reserves a second step, reading what the step checks in the same transaction.
+/// Reserves a second step, reading what the step checks in the same transaction. A device's run
+/// holds only while the device is still trusted: a device forgotten meanwhile ends the sign-in.
 pub async fn reserve_second_step(
     db: &Db,
     step: &SecondStep<'_>,
@@ -339,9 +331,10 @@ pub async fn reserve_second_step(
         "id = ? AND password_generation = ? AND session_generation = ?",
         vec![text(step.user_id), int(step.generations.password), int(step.generations.session)],
     );
-    if !step.budget.is_device() {
-        which = which.and(not_held(step.address, step.now));
-    }
+    which = match step.budget {
+        Budget::Device(device_id) => which.and(super::devices::is_trusted(step.user_id, device_id)),
+        _ => which.and(not_held(step.address, step.now)),
+    };
     let mut statements = Vec::new();
     if let SecondStepRead::Passkey { spend, .. } = &read {
         statements.push(spend.statement(db, step.now)?);
@@ -362,7 +355,7 @@ pub async fn reserve_second_step(
     let held = attempts::first_of::<HeldUntil>(&results, at + 2)?.map_or(0, |h| h.held_until);
     let held = if step.budget.is_device() { 0 } else { held };
     Ok(SecondStepReserved {
-        reservation: reservation_of(counted, held, locked, step.now),
+        reservation: Reservation::settle(counted, held, locked, step.now),
         factors: attempts::first_of(&results, at + 3)?,
         passkey: if at > 0 { attempts::first_of(&results, at + 4)? } else { None },
         spent: at > 0 && super::users::changes(&results, 0) > 0,
@@ -419,10 +412,10 @@ mod tests {
 
     #[test]
     fn a_held_address_refuses_before_a_locked_run_and_counts_nothing() {
-        assert_eq!(reservation_of(None, 160, 200, 100), Reservation::Held { until: 160 });
-        assert_eq!(reservation_of(None, 0, 200, 100), Reservation::Locked { until: 200 });
-        assert_eq!(reservation_of(None, 90, 0, 100), Reservation::Stale);
-        assert_eq!(reservation_of(Some(130), 0, 130, 100), Reservation::Reserved { locks_until: 130 });
-        assert_eq!(reservation_of(Some(0), 0, 0, 100), Reservation::Reserved { locks_until: 0 });
+        assert_eq!(Reservation::settle(None, 160, 200, 100), Reservation::Held { until: 160 });
+        assert_eq!(Reservation::settle(None, 0, 200, 100), Reservation::Locked { until: 200 });
+        assert_eq!(Reservation::settle(None, 90, 0, 100), Reservation::Stale);
+        assert_eq!(Reservation::settle(Some(130), 0, 130, 100), Reservation::Reserved { locks_until: 130 });
+        assert_eq!(Reservation::settle(Some(0), 0, 0, 100), Reservation::Reserved { locks_until: 0 });
     }
 }

@@ -202,3 +202,24 @@ async fn the_list_needs_a_session() {
     stranger.devices().await.assert_error(401, "unauthenticated");
     stranger.forget_device("AAAAAAAAAAAAAAAAAAAAAA").await.assert_error(401, "unauthenticated");
 }
+
+#[tokio::test]
+async fn a_device_forgotten_while_its_sign_in_waits_for_the_second_factor_must_start_again() {
+    let mut owner = TestApp::at_localhost();
+    let two_factor = user_with_two_factor(&mut owner).await;
+    let mut phone = pending_sign_in(&two_factor.user).await;
+    let code = oathtool(&two_factor.secret, steady_step().max(two_factor.step + 1));
+    assert_eq!(phone.login_two_factor(json!({ "code": code })).await.status, 200, "the phone is trusted");
+    let second = phone.login(&two_factor.user.email, &two_factor.user.password).await;
+    assert_eq!(second.body, json!({ "two_factor_required": true }), "{}", second.text);
+
+    assert_eq!(owner.forget_device(&phone.device_id()).await.status, 204);
+    let recovery = &two_factor.recovery_codes[0];
+    let late = phone.login_two_factor(json!({ "recovery_code": recovery })).await;
+
+    late.assert_error(401, "unauthenticated");
+    assert!(!ids_of(&owner.devices().await).contains(&phone.device_id()), "still forgotten");
+    let mut laptop = pending_sign_in(&two_factor.user).await;
+    let unspent = laptop.login_two_factor(json!({ "recovery_code": recovery })).await;
+    assert_eq!(unspent.status, 200, "the recovery code was not spent: {}", unspent.text);
+}

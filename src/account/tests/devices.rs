@@ -107,3 +107,19 @@ fn a_forgotten_device_is_a_stranger_until_its_next_sign_in_then_trusted_again() 
     assert_eq!(device_id(&w, &phone), phone_device, "the same device");
     assert!(w.look(|s| s.is_trusted(&w.user_id(EMAIL), &phone_device)));
 }
+
+#[test]
+fn a_device_forgotten_while_its_sign_in_waits_for_the_second_factor_must_start_again() {
+    let w = World::new();
+    let (mut ada, secret, _) = super::signing_in::with_two_factor(&w);
+    let mut phone = Browser::at("198.51.100.30");
+    w.sign_in(&mut phone, EMAIL, PASSWORD).unwrap();
+    w.second_factor(&mut phone, code(&code_at(&secret, w.now()))).expect("signed in and trusted");
+    w.advance(totp::STEP_SECONDS);
+    let phone_device = device_id(&w, &phone);
+    w.sign_in(&mut phone, EMAIL, PASSWORD).unwrap();
+    forget(&w, &mut ada, &phone_device).expect("forgotten");
+    let late = w.second_factor(&mut phone, code(&code_at(&secret, w.now())));
+    assert_err!(late, SignInError::Refused(Refused::SignedOut));
+    assert!(!w.look(|s| s.is_trusted(&w.user_id(EMAIL), &phone_device)));
+}

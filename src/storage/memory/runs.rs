@@ -13,15 +13,6 @@ pub(super) fn lock_after(policy: ThrottlePolicy, failures: u32, now: u64) -> u64
     }
 }
 
-/// `attempts::reservation_of`: counted (the lock it set, if any), locked, or stale.
-pub(super) fn reservation_of(counted: Option<u64>, locked_until: u64, now: u64) -> Reservation {
-    match counted {
-        Some(lock) => Reservation::Reserved { locks_until: if lock > now { lock } else { 0 } },
-        None if locked_until > now => Reservation::Locked { until: locked_until },
-        None => Reservation::Stale,
-    }
-}
-
 impl State {
     /// The strangers' run of `users` (`UPDATE users … WHERE locked_until <= now RETURNING`).
     fn count_strangers(&mut self, user_id: &str, policy: ThrottlePolicy, now: u64) -> Option<u64> {
@@ -89,7 +80,7 @@ impl State {
         now: u64,
     ) -> Reservation {
         let counted = self.count(holds, budget, user_id, policy, now);
-        reservation_of(counted, self.lock_of(user_id, budget), now)
+        Reservation::settle(counted, 0, self.lock_of(user_id, budget), now)
     }
 
     /// `attempts::reset_when`, when `when` holds: the run ends.

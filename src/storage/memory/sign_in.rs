@@ -4,24 +4,11 @@
 use super::tables::{Account, State};
 use crate::domain::ids::UserId;
 use crate::storage::attempts::{Budget, Reservation};
-use crate::storage::passkeys::{PasskeyRow, Spend};
+use crate::storage::passkeys::{PasskeyRow, Spend, SPENT_KEEP_SECONDS};
 use crate::storage::sign_in::{
     FirstStep, FirstStepReserved, Identifier, SecondStep, SecondStepRead, SecondStepReserved,
 };
 use crate::storage::users::UserRow;
-
-/// How long a spent challenge is remembered (`passkeys::SPENT_KEEP_SECONDS`).
-const SPENT_KEEP_SECONDS: u64 = 600;
-
-/// `sign_in::reservation_of`: counted, or why not — a hold before a locked run.
-fn reservation_of(counted: Option<u64>, held_until: u64, locked_until: u64, now: u64) -> Reservation {
-    match counted {
-        Some(lock) => Reservation::Reserved { locks_until: if lock > now { lock } else { 0 } },
-        None if held_until > now => Reservation::Held { until: held_until },
-        None if locked_until > now => Reservation::Locked { until: locked_until },
-        None => Reservation::Stale,
-    }
-}
 
 fn user_row(user: &Account) -> UserRow {
     UserRow {
@@ -103,7 +90,7 @@ impl State {
             Identifier::Credential(id) => self.passkey_row(id, None),
             Identifier::Email(_) => None,
         };
-        let reservation = reservation_of(counted, held_until, locked_until, step.now);
+        let reservation = Reservation::settle(counted, held_until, locked_until, step.now);
         FirstStepReserved { user, passkey, budget, reservation, spent }
     }
 
@@ -122,7 +109,11 @@ impl State {
             true => 0,
             false => self.held_until(step.address, step.now),
         };
-        let holds = self.is_current(step.user_id, step.generations) && held_until == 0;
+        let still_trusted = match step.budget {
+            Budget::Device(device_id) => self.is_trusted(step.user_id, device_id),
+            _ => true,
+        };
+        let holds = self.is_current(step.user_id, step.generations) && held_until == 0 && still_trusted;
         let counted = self.count(holds, step.budget, step.user_id, step.policy, step.now);
         let locked_until = self.lock_of(step.user_id, step.budget);
         let passkey = match read {
@@ -130,7 +121,7 @@ impl State {
             SecondStepRead::Factors => None,
         };
         SecondStepReserved {
-            reservation: reservation_of(counted, held_until, locked_until, step.now),
+            reservation: Reservation::settle(counted, held_until, locked_until, step.now),
             factors: self.factors_row(step.user_id),
             passkey,
             spent,
