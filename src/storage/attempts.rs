@@ -236,7 +236,7 @@ pub(super) fn reservation_in(results: &[worker::D1Result], at: usize, now: u64) 
 /// a second factor, or one refused for another reason before its secret was checked). A lock
 /// that only this reservation set is lifted with it.
 pub async fn hand_back(db: &Db, user_id: &str, budget: &Budget, now: u64) -> Result<(), Error> {
-    super::batch(db, vec![refund(db, user_id, budget, now)?]).await?;
+    super::batch(db, refund(db, user_id, budget, now)?).await?;
     Ok(())
 }
 
@@ -252,20 +252,24 @@ pub async fn record_failure(db: &Db, failed: &NewEvent<'_>, locked: Option<&NewE
     Ok(())
 }
 
-fn refund(db: &Db, user_id: &str, budget: &Budget, now: u64) -> Result<D1PreparedStatement, Error> {
+/// The statements that hand a count back; a budget row left with no failure is dropped, as if
+/// the handed-back attempt had never been made.
+fn refund(db: &Db, user_id: &str, budget: &Budget, now: u64) -> Result<Vec<D1PreparedStatement>, Error> {
     Ok(match budget.scope(user_id) {
-        None => db
+        None => vec![db
             .prepare(
                 "UPDATE users SET failed_attempts = MAX(failed_attempts - 1, 0), locked_until = MIN(locked_until, ?2) \
                  WHERE id = ?1",
             )
-            .bind(&[text(user_id), int(now)])?,
-        Some(scope) => db
-            .prepare(
+            .bind(&[text(user_id), int(now)])?],
+        Some(scope) => vec![
+            db.prepare(
                 "UPDATE attempt_budgets SET failed_attempts = MAX(failed_attempts - 1, 0), \
                  locked_until = MIN(locked_until, ?2) WHERE scope = ?1",
             )
             .bind(&[text(&scope), int(now)])?,
+            db.prepare("DELETE FROM attempt_budgets WHERE scope = ?1 AND failed_attempts = 0").bind(&[text(&scope)])?,
+        ],
     })
 }
 

@@ -205,7 +205,7 @@ fn a_request_refused_before_its_secret_is_checked_hands_its_count_back() {
     ));
     assert_err!(answer.unwrap(), credentials::Error::InvalidInput(_));
     let session = tokens::id_of(owner.session.as_deref().unwrap()).to_string();
-    assert_eq!(w.run_of(&user, &Budget::Session(session)), Some((0, 0)));
+    assert_eq!(w.run_of(&user, &Budget::Session(session)), None, "no run left behind");
 }
 
 /// Puts `address` at the edge of its failed sign-in limit: its next failure holds it.

@@ -110,6 +110,9 @@ impl State {
             *failed = failed.saturating_sub(1);
             *locked_until = (*locked_until).min(now);
         }
+        if let Some(scope) = budget.scope(user_id) {
+            self.budgets.retain(|s, b| *s != scope || b.failed_attempts > 0);
+        }
     }
 
     /// The count and lock of a run (`None`: it has no row), for tests that look at it.
