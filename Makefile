@@ -12,6 +12,8 @@ export CLOUDFLARE_CF_FETCH_ENABLED := false
 SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 WORKER := build/index.js
 
+.DELETE_ON_ERROR:
+
 .PHONY: dev test setup setup-test build migrate lint unit-test api-test bench deploy-check clean
 
 ## make dev: install what is missing, build, migrate local D1, check that .dev.vars' SECRET_KEY

@@ -220,3 +220,15 @@ test("BENCHMARKS.md: the section between the markers is replaced, the notes kept
   assert.ok(!written.includes("93.50"));
   assert.equal(splice(null, "x"), "# Benchmarks\n\n<!-- bench:begin -->\nx\n<!-- bench:end -->\n");
 });
+
+test("a bound session's /api/me is judged against an unbound session's ratio to the floor, when measured", () => {
+  const rows = [...ROWS, wrk("GET /api/me (bound session)", 1, "p50_us=16330 p99_us=44000 requests=290 duration_us=5000000 bad_status=0 socket_errors=0")];
+  const text = report({ facts: FACTS, rows, ops: OPS, log: LOG, base: baseline(PREVIOUS) });
+  assert.ok(
+    text.includes(
+      "| GET /api/me (bound session) p50: ratio to the worker floor unchanged, within 0.25 of an unbound session's (issue 25, c=1) | 16.33 vs 15.83 ms: 4.08× vs 3.96× the floor (difference 0.12) | met |",
+    ),
+    text,
+  );
+  assert.ok(!report({ facts: FACTS, rows: ROWS, ops: OPS, log: LOG, base: baseline(PREVIOUS) }).includes("bound session"));
+});

@@ -1,15 +1,22 @@
 // The sign-in page: sign in (with the password, or a passkey: its button or the e-mail field's
-// autofill), create an account, and the second-factor step (a code, a recovery code or a passkey).
+// autofill), create an account, the second-factor step (a code, a recovery code or a passkey:
+// js/second-step.js), and "Forgot your password?" (a reset link by e-mail, docs/email.md).
 import { api, ApiError } from './js/api.js';
-import { showError, showInfo, clearMessage } from './js/messages.js';
+import { showError, showInfo, showSuccess, clearMessage } from './js/messages.js';
 import { run, onClick, onSubmit, markInvalid, blame } from './js/form.js';
 import { wireRevealButtons, hidePasswords } from './js/reveal.js';
 import { liveChecklist } from './js/password-rules.js';
-import { factorSwitch, factorProblem } from './js/second-factor.js';
-import { passkeysSupported, autofillAvailable, usePasskey, PasskeyCancelled } from './js/webauthn.js';
+import { secondStep } from './js/second-step.js';
+import { passkeysSupported, autofillAvailable, usePasskey, PasskeyCancelled, forgetIfUnknown } from './js/webauthn.js';
+import { passwordSignedIn, forgetPasswordSignIn } from './js/auto-passkey.js';
 
 const $ = (id) => document.getElementById(id);
-const views = { signin: $('signin-view'), signup: $('signup-view'), 'two-factor': $('two-factor-view') };
+const views = {
+  signin: $('signin-view'),
+  signup: $('signup-view'),
+  'two-factor': $('two-factor-view'),
+  forgot: $('forgot-view'),
+};
 const params = new URLSearchParams(location.search);
 const next = safeNext(params.get('next'));
 
@@ -23,17 +30,20 @@ function safeNext(value) {
 
 function show(name, { focus = true } = {}) {
   for (const [key, view] of Object.entries(views)) view.hidden = key !== name;
+  // The address typed for signing in is most likely the one whose password was forgotten.
+  if (name === 'forgot' && !$('forgot-email').value) $('forgot-email').value = $('signin-email').value.trim();
   // Passkey autofill belongs to the sign-in form's e-mail field: offered only while it is shown.
   if (name === 'signin') startAutofill();
   else stopAutofill();
-  document.title = { signin: 'Sign in', signup: 'Create your account', 'two-factor': 'Two-factor authentication' }[name] + ' – WEMASY';
+  const titles = { signin: 'Sign in', signup: 'Create your account', 'two-factor': 'Two-factor authentication', forgot: 'Reset your password' };
+  document.title = `${titles[name]} – WEMASY`;
   if (!focus) return;
   if (name === 'two-factor') $('two-factor-code').focus();
   else views[name].querySelector('input').focus();
 }
 
 function viewFromHash() {
-  return location.hash === '#signup' ? 'signup' : 'signin';
+  return { '#signup': 'signup', '#forgot': 'forgot' }[location.hash] || 'signin';
 }
 
 function notice(text) {
@@ -85,6 +95,8 @@ onSubmit(signinForm, () => ({
     }),
   stay: true,
   done: (answer, release) => {
+    // The password was right: the Security page may ask the password manager for a passkey.
+    passwordSignedIn();
     if (!answer?.two_factor_required) return goOn();
     release();
     signinForm.password.value = '';
@@ -103,7 +115,15 @@ onSubmit(signinForm, () => ({
 const AUTOFILL_REFRESH_MS = 240000;
 let autofill = null; // the AbortController of the waiting autofill request
 
-const signInWithPasskey = (credential) => api('/api/auth/passkey/login', { method: 'POST', body: { credential } });
+/** A passkey the worker does not know (removed from the account) is dropped by the password manager. */
+async function signInWithPasskey(credential) {
+  try {
+    return await api('/api/auth/passkey/login', { method: 'POST', body: { credential } });
+  } catch (err) {
+    forgetIfUnknown(err, credential);
+    throw err;
+  }
+}
 
 /**
  * Offers the account's passkeys in the e-mail field's autofill (conditional mediation) and waits
@@ -205,21 +225,12 @@ onSubmit(signupForm, () => ({
 
 // ---------- second factor ----------
 
-const factor = factorSwitch({
-  button: $('use-recovery'),
-  codeField: $('code-group'),
-  recoveryField: $('recovery-group'),
-  codeInput: $('two-factor-code'),
-  recoveryInput: $('two-factor-recovery'),
-  onSwitch: () => clearMessage($('two-factor-error')),
-});
+const twoFactor = secondStep({ done: goOn, ended: pendingEnded, notice: $('notice') });
 
 function startTwoFactor() {
-  $('two-factor-form').reset();
-  factor.reset();
   clearMessage($('notice'));
+  twoFactor.start();
   show('two-factor');
-  offerPasskey();
 }
 
 /** The pending sign-in expired (5 minutes) or was used up: start again with the password. */
@@ -230,60 +241,28 @@ function pendingEnded(err) {
   return true;
 }
 
-// "Use a passkey instead" is offered only when the account has one: its options answer 400 when
-// it has none. The options are asked for at once and kept for the click (their challenge is
-// spent only by an answer to it).
-let secondStepOptions = null;
-const secondStepOptionsOf = () => api('/api/auth/passkey/two-factor/options', { method: 'POST' });
-
-async function offerPasskey() {
-  const option = $('passkey-second-step');
-  option.hidden = true;
-  secondStepOptions = null;
-  if (!passkeysSupported()) return;
-  try {
-    secondStepOptions = await secondStepOptionsOf();
-    option.hidden = views['two-factor'].hidden;
-  } catch {
-    // No passkey (400), or not now: the code and the recovery code remain.
-  }
-}
-
-onClick($('use-passkey'), () => ({
-  region: $('two-factor-error'),
-  busyLabel: 'Waiting for your passkey…',
-  send: async () => {
-    clearMessage($('notice'));
-    const options = secondStepOptions || (await secondStepOptionsOf());
-    secondStepOptions = options;
-    const credential = await usePasskey(options);
-    secondStepOptions = null;
-    return api('/api/auth/passkey/two-factor', { method: 'POST', body: { credential } });
-  },
-  stay: true,
-  done: goOn,
-  handled: (err) =>
-    noPasskeyUsed(err, 'No passkey was used. Enter a code from your authenticator app, or try your passkey again.') ||
-    pendingEnded(err),
-}));
-
 $('back-to-signin').addEventListener('click', () => {
   show('signin');
 });
 
-onSubmit($('two-factor-form'), () => {
-  const typed = factor.current();
-  return {
-    region: $('two-factor-error'),
-    check: () => factorProblem(typed, 'The code has 6 digits. Check your authenticator app and try again.'),
-    busyLabel: 'Verifying…',
-    send: () => api('/api/auth/login/two-factor', { method: 'POST', body: typed.body }),
-    stay: true,
-    done: goOn,
-    handled: pendingEnded,
-    failed: () => blame(typed.input, { select: true }),
-  };
-});
+// ---------- forgot your password ----------
+
+const forgotForm = $('forgot-form');
+const RESET_SENT =
+  "If an account uses that address, we've sent a link to reset its password. It works for 30 minutes.";
+
+onSubmit(forgotForm, () => ({
+  region: $('forgot-error'),
+  check: () => {
+    clearMessage($('forgot-message'));
+    return firstEmpty(forgotForm);
+  },
+  busyLabel: 'Sending…',
+  send: () => api('/api/auth/password-reset', { method: 'POST', body: { email: forgotForm.email.value.trim() } }),
+  // The same words for every address: whether it has an account is not told here.
+  done: () => showSuccess($('forgot-message'), RESET_SENT),
+  failed: () => forgotForm.email.focus(),
+}));
 
 // ---------- switching views ----------
 
@@ -297,6 +276,7 @@ for (const link of document.querySelectorAll('a[data-view]')) {
 window.addEventListener('hashchange', () => show(viewFromHash()));
 
 wireRevealButtons();
+forgetPasswordSignIn();
 show(viewFromHash(), { focus: false });
 if (params.get('signed_out') === '1') notice('You have signed out.');
 else if (params.get('expired') === '1') notice('Your session has ended. Sign in again to continue.');

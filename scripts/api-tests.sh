@@ -16,7 +16,8 @@ RUN_DIR="$PWD/target/test-run-$PORT"
 worker_prepare "$RUN_DIR"
 worker_migrate "$RUN_DIR/wrangler.toml" "$STATE"
 trap worker_stop EXIT
-worker_start "$RUN_DIR/wrangler.toml" "$PORT" "$STATE" "$LOG" --test-scheduled
+# Short cookies of device-bound sessions last 5 s, as in scripts/run-tests.sh.
+worker_start "$RUN_DIR/wrangler.toml" "$PORT" "$STATE" "$LOG" --test-scheduled --var BOUND_COOKIE_SECONDS:5
 worker_wait "$PORT" 401 120
 echo "==> worker up on http://127.0.0.1:$PORT (log: $LOG)"
 

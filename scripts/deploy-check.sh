@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks that the worker is ready for `wrangler deploy`, without a Cloudflare account (offline):
 #   - `wrangler deploy --dry-run` bundles the default and the production environment, and the
-#     production environment has both bindings and every [vars] entry (envs inherit neither);
+#     production environment has both bindings, the mail ones, every [vars] entry (envs inherit
+#     neither) and never TEST_PLACES (the tests' stand-in for request.cf's place);
 #   - the bundled .wasm, gzip'd, is under the Free plan's 3 MB limit (sizes printed);
 #   - `wrangler d1 migrations list` sees every file in migrations/ (default and production);
 #   - the migrations apply to an empty local D1, and applying again is a no-op;
@@ -55,6 +56,15 @@ for env in default production; do
       ok "production env has DB, SESSIONS and all ${#VARS[@]} vars"
     else
       fail "production env lacks: ${missing[*]} (bindings and vars are not inherited by envs)"
+    fi
+    for name in MAILS EMAIL PASSWORD_RESETS; do
+      grep -q "env\.$name\b" "$WORK/dry-$env.log" || fail "production env lacks the $name binding (docs/email.md)"
+    done
+    # The tests' stand-in for request.cf's place must never reach production.
+    if grep -q "env\.TEST_PLACES" "$WORK/dry-$env.log"; then
+      fail "production env sets TEST_PLACES (a test-only switch)"
+    else
+      ok "production env has the mail bindings and no TEST_PLACES"
     fi
   fi
 done

@@ -2,8 +2,9 @@
 # Starts the prebuilt worker once, in real workerd with fresh local D1 and KV, and runs the API
 # tests, the API fuzzing and then the browser tests against it over HTTP. The worker's log is
 # checked for panics. First, the bench report's unit test (no worker); last, the SECRET_KEY
-# rotation phase (the worker restarted three times over one state, tests/rotation/) and the
-# wrong-key phase (key A, a wrong key, A again; tests/api/wrong_key.rs). Env:
+# rotation phase (the worker restarted three times over one state, tests/rotation/), the
+# wrong-key phase (key A, a wrong key, A again; tests/api/wrong_key.rs) and the mail-outage phase
+# (a send_email binding that refuses every send). Env:
 # TEST_PORT (default 8790), API_TEST_THREADS (default 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,15 +23,37 @@ node --test bench/report.test.mjs || failed+=("bench report unit test")
 worker_prepare "$RUN_DIR"
 worker_migrate "$RUN_DIR/wrangler.toml" "$STATE"
 trap worker_stop EXIT
-worker_start "$RUN_DIR/wrangler.toml" "$PORT" "$STATE" "$LOG" --test-scheduled
+# Short cookies of device-bound sessions last 5 s (600 in production): the tests see one run out.
+worker_start "$RUN_DIR/wrangler.toml" "$PORT" "$STATE" "$LOG" --test-scheduled --var BOUND_COOKIE_SECONDS:5
 worker_wait "$PORT" 401 120
 echo "==> worker up on $BASE_URL"
 
 export WEMASY_BASE_URL="$BASE_URL" WEMASY_STATE_DIR="$STATE" WEMASY_WORKER_LOG="$LOG"
 cargo test --test api -- --test-threads "${API_TEST_THREADS:-2}" || failed+=("API tests")
 scripts/fuzz.sh "$BASE_URL" || failed+=("API fuzzing")
+# The browser tests, file by file. A file that fails is run once more, and only a second failure
+# fails the suite: under load the dev proxy in front of workerd has held a response the worker
+# had answered in 93 ms for 31 s (its log: `"duration_ms":93` for the request, wrangler's line
+# `(31775ms)`), and a page then waits past its test's limits. Every such retry is printed, with
+# the slow requests wrangler logged during the failed run.
+browser_tests() {
+  local file mark status=0
+  for file in tests/e2e/*.test.mjs; do
+    mark=$(wc -l <"$LOG")
+    node --test --test-timeout=300000 "$file" && continue
+    echo "==> $file failed; requests the dev proxy held for 10 s or more meanwhile:"
+    tail -n "+$((mark + 1))" "$LOG" | grep -E '\([0-9]{5,}ms\)' || echo "(none)"
+    echo "==> $file: running it once more"
+    if node --test --test-timeout=300000 "$file"; then
+      echo "==> RETRIED: $file passed on its second run (its first failure is above)"
+    else
+      status=1
+    fi
+  done
+  return $status
+}
 if ls tests/e2e/*.test.mjs >/dev/null 2>&1; then
-  node --test --test-concurrency=1 --test-timeout=300000 tests/e2e/ || failed+=("browser tests")
+  browser_tests || failed+=("browser tests")
 fi
 
 if grep -nE "panicked|RuntimeError|Uncaught" "$LOG"; then
@@ -108,6 +131,30 @@ wrong_key_phase() {
   done
 }
 wrong_key_phase || failed+=("a wrong SECRET_KEY end to end")
+
+# A mail outage (issue 23): the send_email binding refuses every address but one, as a binding
+# error would; the ignored API test email::a_send_that_fails_is_retried_recorded_and_never_fails_the_request
+# checks that the request succeeds, the send is retried twice and the dead letter is recorded.
+mail_outage_phase() {
+  local dir="$PWD/target/test-mail-outage-$PORT" state="$PWD/target/test-mail-outage-state-$PORT"
+  local log="$PWD/target/test-mail-outage-worker-$PORT.log"
+  worker_prepare "$dir" || return 1
+  sed -i '0,/^name = "EMAIL"$/s//name = "EMAIL"\nallowed_destination_addresses = ["nobody@wemasy.invalid"]/' "$dir/wrangler.toml"
+  grep -q 'allowed_destination_addresses' "$dir/wrangler.toml" || { echo "mail outage: config not restricted" >&2; return 1; }
+  worker_migrate "$dir/wrangler.toml" "$state" || return 1
+  worker_start "$dir/wrangler.toml" "$PORT" "$state" "$log" || return 1
+  worker_wait "$PORT" 401 120 || return 1
+  echo "==> mail-outage phase: worker up"
+  WEMASY_BASE_URL="http://127.0.0.1:$PORT" WEMASY_STATE_DIR="$state" WEMASY_WORKER_LOG="$log" \
+    cargo test --test api -- --ignored --exact email::a_send_that_fails_is_retried_recorded_and_never_fails_the_request \
+    || { worker_stop; return 1; }
+  worker_stop
+  if grep -nE '"status":5[0-9][0-9]|panicked|RuntimeError|Uncaught' "$log"; then
+    echo "mail-outage phase: a request failed or the worker panicked (log: $log)" >&2
+    return 1
+  fi
+}
+mail_outage_phase || failed+=("a mail outage end to end")
 if [ ${#failed[@]} -gt 0 ]; then
   printf '==> FAILED: %s\n' "${failed[@]}"
   exit 1

@@ -32,6 +32,9 @@ pub struct Facts {
     /// (`domain::client_address`: IPv6 per /64); `origin.ip` stays the full address shown.
     pub address_key: String,
     pub secrets: Secrets,
+    /// A random id of this request: a sign-in's event and the session it starts both carry it
+    /// (`sign_in`), so the session list finds the sign-in's flags (`account::unfamiliar`).
+    pub request_id: String,
 }
 
 type Work = Pin<Box<dyn Future<Output = ()>>>;

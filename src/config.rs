@@ -15,6 +15,18 @@ pub struct Config {
     pub hash_params: HashParams,
     pub throttle: ThrottlePolicy,
     pub totp_issuer: String,
+    /// The public origin links in mails point to (`SITE_URL`, no trailing slash).
+    pub site_url: String,
+    /// The sender of mails (`MAIL_FROM`): an address of a domain onboarded to Email Service.
+    pub mail_from: String,
+    /// Pwned Passwords' range API (`PWNED_RANGE_URL`, ending in `/range/`); empty: no breach
+    /// check (the built-in common-password list alone).
+    pub pwned_range_url: String,
+    /// `TEST_PLACES = "1"`: the `X-Test-Place` header stands in for `request.cf`'s place (tests
+    /// only; `scripts/deploy-check.sh` refuses a production config that sets it).
+    pub test_places: bool,
+    /// How long a device-bound session's short cookie lasts (`BOUND_COOKIE_SECONDS`, DBSC; 600).
+    pub bound_cookie_seconds: u64,
 }
 
 thread_local! {
@@ -31,6 +43,9 @@ impl Config {
         let number = |name: &str, default: u64| -> u64 {
             env.var(name).ok().and_then(|v| v.to_string().trim().parse().ok()).unwrap_or(default)
         };
+        let text = |name: &str, default: &str| -> String {
+            env.var(name).map(|v| v.to_string()).unwrap_or_else(|_| default.to_string())
+        };
         let small =
             |name: &str, default: u32| -> u32 { u32::try_from(number(name, default.into())).unwrap_or(default) };
         Self {
@@ -39,6 +54,7 @@ impl Config {
             sudo_seconds: number("SUDO_SECONDS", 600),
             last_active_write_seconds: number("LAST_ACTIVE_WRITE_SECONDS", 300),
             pending_sign_in_seconds: number("PENDING_SIGN_IN_SECONDS", 300),
+            bound_cookie_seconds: number("BOUND_COOKIE_SECONDS", 600).max(1),
             hash_params: HashParams {
                 memory_kib: small("ARGON2_MEMORY_KIB", HashParams::OWASP.memory_kib),
                 iterations: small("ARGON2_ITERATIONS", HashParams::OWASP.iterations),
@@ -49,7 +65,11 @@ impl Config {
                 base_seconds: number("LOCKOUT_BASE_SECONDS", ThrottlePolicy::DEFAULT.base_seconds),
                 max_seconds: number("LOCKOUT_MAX_SECONDS", ThrottlePolicy::DEFAULT.max_seconds),
             },
-            totp_issuer: env.var("TOTP_ISSUER").map(|v| v.to_string()).unwrap_or_else(|_| "WEMASY".into()),
+            totp_issuer: text("TOTP_ISSUER", "WEMASY"),
+            site_url: text("SITE_URL", "http://localhost:8787").trim_end_matches('/').to_string(),
+            mail_from: text("MAIL_FROM", "security@wemasy.example"),
+            test_places: text("TEST_PLACES", "") == "1",
+            pwned_range_url: text("PWNED_RANGE_URL", "https://api.pwnedpasswords.com/range/"),
         }
     }
 }

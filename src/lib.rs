@@ -13,7 +13,7 @@ mod routes;
 mod runtime;
 mod storage;
 
-use worker::{event, Context, Env, Request, Response, ScheduleContext, ScheduledEvent};
+use worker::{event, Context, Env, MessageBatch, MessageExt, Request, Response, ScheduleContext, ScheduledEvent};
 
 use crate::http::headers::apply_security_headers;
 use crate::http::ApiError;
@@ -76,4 +76,35 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     if let Err(error) = account::emails::scheduled(&store).await {
         log::error(&format!("scheduled e-mail normalisation failed: {}", account::error::cause_chain(&error)));
     }
+    if let Err(error) = account::alerts::requeue_stale(&store, now).await {
+        log::error(&format!("re-queueing unsent alerts failed: {}", account::error::cause_chain(&error)));
+    }
+}
+
+/// The mail queue's consumer (docs/email.md): each message names an alert, delivered (or, from
+/// the dead-letter queue, recorded as failed) on its own; a failed one is retried, never the batch.
+#[event(queue)]
+async fn queue(batch: MessageBatch<storage::bindings::AlertMessage>, env: Env, _ctx: Context) -> worker::Result<()> {
+    console_error_panic_hook::set_once();
+    let dead_letters = batch.queue().ends_with("-dlq");
+    let store = match storage::Bindings::new(env.clone(), None) {
+        Ok(store) => store,
+        Err(error) => return Err(worker::Error::RustError(format!("the mail queue has no storage: {error}"))),
+    };
+    let config = config::Config::of_isolate(&env);
+    for message in batch.messages()? {
+        let (alert, now) = (&message.body().alert, worker::Date::now().as_millis() / 1000);
+        let done = match dead_letters {
+            true => account::alerts::give_up(&store, alert, now).await,
+            false => account::alerts::deliver(&store, &config, alert, now).await.map(drop),
+        };
+        match done {
+            Ok(()) => message.ack(),
+            Err(error) => {
+                log::error(&format!("delivering an alert failed: {}", account::error::cause_chain(&error)));
+                message.retry();
+            }
+        }
+    }
+    Ok(())
 }

@@ -217,7 +217,7 @@ proptest! {
         prop_assert_eq!(has(PasswordProblem::ContainsName), name.split_whitespace().any(contains));
         // Each problem once, in a stable order.
         let mut sorted = problems.clone();
-        sorted.sort_by_key(|p| *p as u8);
+        sorted.sort();
         sorted.dedup();
         prop_assert_eq!(sorted, problems);
     }

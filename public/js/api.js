@@ -85,7 +85,22 @@ async function jsonOf(response) {
  * Calls the API. Resolves with the parsed JSON (or null for 204); rejects with an ApiError whose
  * message is always a readable sentence.
  */
-export async function api(path, { method = 'GET', body } = {}) {
+export async function api(path, options = {}) {
+  try {
+    return await request(path, options);
+  } catch (err) {
+    // A session bound to this device (DBSC) whose short-lived cookie the browser had not yet
+    // renewed: the worker refused before doing anything, and the browser renews it meanwhile.
+    if (!(err instanceof ApiError && err.code === 'device_proof_required')) throw err;
+    await new Promise((resolve) => setTimeout(resolve, DEVICE_PROOF_RETRY_MS));
+    return request(path, options);
+  }
+}
+
+/** How long a request refused for a missing device proof waits before it is sent once more. */
+const DEVICE_PROOF_RETRY_MS = 1500;
+
+async function request(path, { method = 'GET', body } = {}) {
   const headers = { Accept: 'application/json' };
   const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
   if (body !== undefined) {

@@ -5,6 +5,12 @@
 // `credential.toJSON()`) use them; older ones get the few conversions below. What the browser
 // refuses becomes words: the person calling it off is `PasskeyCancelled` (nothing went wrong),
 // anything else an ApiError with a sentence, shown like the API's own errors.
+//
+// Also here (issue 24): what the browser says it can do (`getClientCapabilities()`), a request
+// that waits in the background (a conditional create) and gives way to one the person asks for,
+// and the Signal API, which tells the browser's password manager what this site knows of its
+// passkeys. Every one of these is feature-detected and never fails the page: a browser without
+// them simply is not told.
 import { ApiError } from './api.js';
 
 /** Thrown when no passkey was used: the person closed the browser's prompt, or it timed out. */
@@ -124,12 +130,37 @@ function publicKeyOf(options) {
   return options.publicKey;
 }
 
-/** Creates a passkey with the options of POST /api/security/passkeys/options; its JSON. */
-export async function createPasskey(options) {
-  const publicKey = creationOptions(publicKeyOf(options));
+// ---------- one request at a time ----------
+
+// The request waiting in the background (a conditional create), if any. Browsers take one WebAuthn
+// request at a time ("A request is already pending"): one the person asks for makes it give way.
+let background = null;
+
+/** A signal for a request made in the background; the one before it, if any, is aborted. */
+export function inBackground() {
+  background?.abort();
+  background = new AbortController();
+  return background.signal;
+}
+
+function makeWay() {
+  background?.abort();
+  background = null;
+}
+
+/**
+ * Creates a passkey with the options of POST /api/security/passkeys/options; its JSON. `mediation:
+ * "conditional"` asks the password manager to make one without asking the person (after a
+ * password sign-in); `signal` aborts (rejecting with PasskeyCancelled).
+ */
+export async function createPasskey(options, { mediation, signal } = {}) {
+  if (mediation !== 'conditional') makeWay();
+  const request = { publicKey: creationOptions(publicKeyOf(options)) };
+  if (mediation) request.mediation = mediation;
+  if (signal) request.signal = signal;
   let credential;
   try {
-    credential = await navigator.credentials.create({ publicKey });
+    credential = await navigator.credentials.create(request);
   } catch (err) {
     throw refused(err, true);
   }
@@ -143,6 +174,7 @@ export async function createPasskey(options) {
  * aborts (rejecting with PasskeyCancelled).
  */
 export async function usePasskey(options, { mediation, signal } = {}) {
+  if (mediation !== 'conditional') makeWay();
   const request = { publicKey: requestOptions(publicKeyOf(options)) };
   if (mediation) request.mediation = mediation;
   if (signal) request.signal = signal;
@@ -154,4 +186,107 @@ export async function usePasskey(options, { mediation, signal } = {}) {
   }
   if (!credential) throw new PasskeyCancelled();
   return credentialJSON(credential);
+}
+
+// ---------- what the browser can do ----------
+
+let capabilities = null;
+
+/**
+ * `PublicKeyCredential.getClientCapabilities()` (WebAuthn Level 3), asked once: an object of
+ * booleans, empty when the browser has no such method or it fails.
+ */
+export function clientCapabilities() {
+  if (!capabilities) {
+    capabilities = (async () => {
+      if (!passkeysSupported() || typeof PublicKeyCredential.getClientCapabilities !== 'function') return {};
+      try {
+        const answer = await PublicKeyCredential.getClientCapabilities();
+        return answer && typeof answer === 'object' ? answer : {};
+      } catch {
+        return {};
+      }
+    })();
+  }
+  return capabilities;
+}
+
+/** True when the browser can create a passkey without asking (conditional create). */
+export async function conditionalCreateAvailable() {
+  return (await clientCapabilities()).conditionalCreate === true;
+}
+
+// ---------- the Signal API: telling the password manager what this site knows ----------
+
+/**
+ * The WebAuthn user handle of an account, base64url: the bytes of its id, as the worker makes it
+ * (`user_handle` in src/account/passkeys/mod.rs; the `user.id` of the registration options).
+ */
+export function userHandleOf(userId) {
+  return base64urlOf(new TextEncoder().encode(String(userId)));
+}
+
+/** The relying party of this page: its host, as the worker's options name it. */
+const rpId = () => location.hostname;
+
+/**
+ * Calls `PublicKeyCredential[name](details)` where the browser has it. Resolves true when the
+ * browser took the signal, false otherwise; never rejects (a signal is a courtesy to the password
+ * manager, never a step a page waits on to work).
+ */
+async function signal(name, details) {
+  if (typeof window.PublicKeyCredential !== 'function' || typeof PublicKeyCredential[name] !== 'function') return false;
+  try {
+    await PublicKeyCredential[name](details);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * This credential is not one of this site's (the worker said so: it has no passkey with that
+ * id, or refused the one just made): the password manager may drop it.
+ */
+export function signalUnknownCredential(credentialId) {
+  if (typeof credentialId !== 'string' || !credentialId) return Promise.resolve(false);
+  return signal('signalUnknownCredential', { rpId: rpId(), credentialId });
+}
+
+/**
+ * Every passkey the account has, by credential id (base64url): the password manager may hide
+ * the account's others (removed here, or elsewhere). Call it only with the whole list as the
+ * worker answered it, never with a list that failed to load.
+ */
+export function signalAcceptedCredentials(user, credentialIds) {
+  if (!user?.id || !Array.isArray(credentialIds)) return Promise.resolve(false);
+  return signal('signalAllAcceptedCredentials', {
+    rpId: rpId(),
+    userId: userHandleOf(user.id),
+    allAcceptedCredentialIds: credentialIds,
+  });
+}
+
+/**
+ * The account's name and display name as passkeys show them (`user.name` is its e-mail address,
+ * `user.displayName` its name, as when they were made): kept up to date after an address change.
+ */
+export function signalCurrentUserDetails(user) {
+  if (!user?.id || typeof user.email !== 'string' || !user.email) return Promise.resolve(false);
+  return signal('signalCurrentUserDetails', {
+    rpId: rpId(),
+    userId: userHandleOf(user.id),
+    name: user.email,
+    displayName: typeof user.name === 'string' && user.name ? user.name : user.email,
+  });
+}
+
+/**
+ * After a passkey ceremony the worker refused: when it said it has no passkey with this
+ * credential's id (400 `passkey_unknown`: removed from the account, or never registered), the
+ * password manager is told, so it stops offering it. Any other refusal (a wrong challenge, a
+ * signature that does not verify, too many tries) says nothing of the passkey: it is kept.
+ */
+export function forgetIfUnknown(err, credential) {
+  if (err instanceof ApiError && err.code === 'passkey_unknown') signalUnknownCredential(credential?.id);
 }

@@ -14,6 +14,7 @@ read_rows() {
   # The worker floor (SPEC §7): a 404 under /api/, which the worker answers without storage.
   BENCH_EXPECT_STATUS=404 BENCH_PATH_OF_ROW=/api/no-such-route measure "worker floor (404 under /api/)"
   BENCH_PATH_OF_ROW=/api/me measure "GET /api/me" BENCH_COOKIE="$TOKEN_ONE"
+  BENCH_PATH_OF_ROW=/api/me measure "GET /api/me (bound session)" BENCH_COOKIE="$COOKIE_BOUND"
   BENCH_PATH_OF_ROW=/api/security measure "GET /api/security" BENCH_COOKIE="$TOKEN_ONE"
   if has_route GET /api/security/sessions; then
     BENCH_PATH_OF_ROW=/api/security/sessions measure "GET /api/security/sessions (1)" BENCH_COOKIE="$TOKEN_ONE"

@@ -31,6 +31,9 @@ seed() {
   done
   echo "$(signup "pw0-$RUN@example.com" "$PASSWORD") $PASSWORD" >"$USERS_ONE"
   [ -n "$TOKEN_ONE" ] && [ -n "$TOKEN_FIFTY" ] || { echo "seeding failed (no session cookie)"; exit 1; }
+  # A session bound to a software device key (DBSC): "token; __Host-bound=…" (its short cookie
+  # lasts BOUND_COOKIE_SECONDS, 600 s, longer than the read rows take).
+  COOKIE_BOUND=$(node bench/dbsc-bind.mjs "$BASE" "bound-$RUN@example.com" "$PASSWORD")
   seed_timing_accounts
   count=$(curl -s -H "Cookie: __Host-session=$TOKEN_FIFTY" "$BASE/api/security/sessions" | grep -o '"id"' | wc -l)
   step "user with 50 sessions lists $count"

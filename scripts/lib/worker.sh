@@ -6,7 +6,11 @@
 #                                 dev registry of its own, DIR/registry
 #   worker_migrate CONFIG STATE   fresh local D1/KV state in STATE with the D1 migrations applied
 #   worker_start CONFIG PORT STATE LOG [wrangler dev args...]
-#                                 `wrangler dev` in the background (sets WORKER_PID, WORKER_LOG)
+#                                 `wrangler dev` in the background (sets WORKER_PID, WORKER_LOG),
+#                                 with links in mails pointing at it (SITE_URL) and the tests'
+#                                 `X-Test-Place` header on (TEST_PLACES; never in production), and
+#                                 a local Pwned Passwords range server (PWNED_RANGE_URL; its
+#                                 requests logged to PWNED_REQUESTS_LOG)
 #   worker_wait PORT [STATUS] [SECONDS]
 #                                 until GET /api/me answers STATUS (default 401; `any`: any
 #                                 answer), at most SECONDS (default 120); sets WORKER_STARTUP_MS
@@ -17,6 +21,7 @@
 WORKER_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 export PATH="$WORKER_ROOT/node_modules/.bin:$PATH" WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
 WORKER_PID=""
+RANGE_PID=""
 
 # The worker runs a copy of build/ and a config without [build]: edits to the sources or a rebuild
 # while it runs can neither restart nor change it (wrangler dev watches both).
@@ -45,12 +50,21 @@ worker_start() {
   local config=$1 port=$2 state=$3
   WORKER_LOG=$4
   shift 4
+  # Pwned Passwords' range API, served locally (scripts/pwned-range-server.mjs): this machine
+  # reaches no outside service, and the tests need known ranges, a slow one and a down one.
+  local range_port=$((port + 1000))
+  PWNED_REQUESTS_LOG="${WORKER_LOG%.log}-pwned.log"
+  rm -f "$PWNED_REQUESTS_LOG"
+  node "$WORKER_ROOT/scripts/pwned-range-server.mjs" "$range_port" "$PWNED_REQUESTS_LOG" >/dev/null 2>&1 &
+  RANGE_PID=$!
+  export PWNED_REQUESTS_LOG
   WORKER_STARTED_NS=$(date +%s%N)
   # The devtools inspector on a port of its own (default 9229): two workers at once (a test
   # run and a bench, or a restart before the last one let go) would clash there and exit.
   (cd "$(dirname "$config")" && exec wrangler dev -c "$(basename "$config")" --ip 127.0.0.1 --port "$port" \
     --inspector-port "$((port + 20000))" --persist-to "$state" --show-interactive-dev-session=false \
-    --log-level log "$@") >"$WORKER_LOG" 2>&1 &
+    --log-level log --var "SITE_URL:http://127.0.0.1:$port" --var "TEST_PLACES:1" \
+    --var "PWNED_RANGE_URL:http://127.0.0.1:$range_port/range/" "$@") >"$WORKER_LOG" 2>&1 &
   WORKER_PID=$!
 }
 
@@ -83,4 +97,9 @@ worker_stop() {
     wait "$WORKER_PID" 2>/dev/null || true
   fi
   WORKER_PID=""
+  if [ -n "$RANGE_PID" ]; then
+    kill "$RANGE_PID" 2>/dev/null || true
+    wait "$RANGE_PID" 2>/dev/null || true
+  fi
+  RANGE_PID=""
 }

@@ -25,7 +25,7 @@ use crate::domain::secrets::Keyring;
 use crate::domain::tokens;
 use crate::storage::attempts::{Budget, Generations};
 use crate::storage::passkeys::{PasskeyRow, Spend};
-use crate::storage::sessions::PendingSignIn;
+use crate::storage::sessions::{PendingReset, PendingSignIn};
 use crate::storage::sign_in::{self as store, FirstStep, FirstStepReserved, Identifier, SecondStep};
 use crate::storage::sign_in::{SecondStepRead, SecondStepReserved};
 use crate::storage::{ip_limits, users::UserRow, Store};
@@ -121,10 +121,38 @@ impl Pending {
             failures: 0,
             budget,
             generations: user.generations(),
+            reset: None,
         };
         let ttl = cx.config().pending_sign_in_seconds;
         cx.store.put_pending(&tokens::id_of(&token), &record, ttl).await?;
         Ok(PendingToken { token, ttl })
+    }
+
+    /// Starts one that completes a password reset (`reset`) once a second factor of the account
+    /// is given, counted in the account's strangers' run like a sign-in's.
+    pub async fn start_reset<S: Store>(
+        cx: &Cx<S>,
+        user_id: &UserId,
+        generations: Generations,
+        reset: PendingReset,
+    ) -> Result<PendingToken, Unexpected> {
+        let token = super::error::new_token("a pending reset")?;
+        let record = PendingSignIn {
+            user_id: user_id.clone(),
+            created_at: cx.now(),
+            failures: 0,
+            budget: Budget::Strangers,
+            generations,
+            reset: Some(reset),
+        };
+        let ttl = cx.config().pending_sign_in_seconds;
+        cx.store.put_pending(&tokens::id_of(&token), &record, ttl).await?;
+        Ok(PendingToken { token, ttl })
+    }
+
+    /// The password reset this second step completes, if it is one.
+    pub fn reset(&self) -> Option<&PendingReset> {
+        self.record.reset.as_ref()
     }
 
     /// The pending sign-in `token` names, while it lasts (signed out otherwise).

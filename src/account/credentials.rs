@@ -14,7 +14,7 @@ use crate::app::Cx;
 use crate::auth::session::CurrentSession;
 use crate::domain::email::Email;
 use crate::domain::password;
-use crate::domain::password_rules::{self, PasswordContext, PasswordProblem};
+use crate::domain::password_rules::{PasswordContext, PasswordProblem};
 use crate::domain::unicode::nfc;
 use crate::storage::attempts::Budget;
 use crate::storage::events::EventType;
@@ -158,12 +158,12 @@ pub async fn change_password<S: Store>(
 async fn acceptable<S: Store>(cx: &Cx<S>, current: &CurrentSession, old: &str, new: &str) -> Result<(), Error> {
     let email = Email::parse(&current.user.email).map_err(Unexpected::Broken)?;
     let context = PasswordContext { email_local_part: email.local_part(), name: &current.user.name };
-    let problems = password_rules::check(new, &context, super::common_passwords::loaded(cx).await?);
-    if !problems.is_empty() {
-        return Err(Error::WeakPassword(problems));
-    }
     if nfc(new) == nfc(old) {
         return Err(Error::InvalidInput("Choose a new password that is different from your current one."));
+    }
+    let problems = super::breaches::problems_of_new(cx, new, &context).await?;
+    if !problems.is_empty() {
+        return Err(Error::WeakPassword(problems));
     }
     Ok(())
 }

@@ -89,6 +89,8 @@ pub struct Trusting {
     pub row: Trust,
     /// A new `__Host-device` cookie, unless the browser holds this device's under the current key.
     pub cookie: Option<DeviceCookie>,
+    /// The browser never signed in to this account before (its cookie names none of its devices).
+    pub new_device: bool,
 }
 
 /// The browser of this request as a trusted device of `user_id`: the device its cookie names
@@ -99,6 +101,7 @@ pub fn trusting<S>(
     device: Option<&KnownDevice>,
     user_id: &str,
 ) -> Result<Trusting, Unexpected> {
+    let new_device = device.is_none_or(|d| d.user_id != user_id);
     let (device_id, cookie) = match device {
         Some(d) if d.user_id == user_id && !d.outdated => (d.device_id.clone(), None),
         // Signed under an older key: the same device, signed again under the current key.
@@ -120,7 +123,7 @@ pub fn trusting<S>(
         country: facts.origin.country.clone(),
         now: facts.now,
     };
-    Ok(Trusting { row, cookie })
+    Ok(Trusting { row, cookie, new_device })
 }
 
 /// The device id of the caller's own browser: its cookie's, when the signature holds and it is
@@ -151,6 +154,18 @@ pub async fn list<S: Store>(
         row["current"] = Value::Bool(current);
     }
     Ok(rows)
+}
+
+/// A device unused this long is one to sign out of (the seed's "sign out of devices you no longer
+/// use"; the checkup counts them).
+pub const UNUSED_SECONDS: u64 = 30 * 24 * 3600;
+
+/// How many of the user's trusted devices have not been used for [`UNUSED_SECONDS`] (read near
+/// the user: it decides nothing about access).
+pub async fn unused<S: Store>(cx: &Cx<S>, user_id: &crate::domain::ids::UserId) -> Result<usize, Error> {
+    let before = cx.now().saturating_sub(UNUSED_SECONDS);
+    let rows = cx.store.trusted_devices(user_id, None).await?;
+    Ok(rows.iter().filter(|row| row["last_used_at"].as_u64().is_some_and(|at| at < before)).count())
 }
 
 /// `DELETE /api/security/devices/{id}`: the device is a stranger again until its next completed

@@ -6,10 +6,14 @@
 //! the answer's effects ([`crate::app::Cx`]), never HTTP: they run the same on the host in tests.
 
 pub mod activity;
+pub mod address;
+pub mod alerts;
 pub mod attempts;
+pub mod breaches;
 pub mod ceremony;
 pub mod common_passwords;
 pub mod credentials;
+pub mod device_bound;
 pub mod devices;
 pub mod emails;
 pub mod error;
@@ -17,8 +21,10 @@ pub mod factors;
 pub mod key_rotation;
 pub mod keys;
 pub mod passkeys;
+pub mod reset;
 pub mod sessions;
 pub mod sign_in;
 #[cfg(test)]
 mod tests;
 pub mod two_factor;
+pub mod unfamiliar;

@@ -95,6 +95,7 @@ fn summary<S>(cx: &Cx<S>, method: &str, generations: Generations) -> SessionSumm
         last_active_at: facts.now,
         expires_at: facts.now + facts.config.session_absolute_seconds,
         session_generation: generations.session,
+        sign_in: Some(facts.request_id.clone()),
     }
 }
 
@@ -159,6 +160,15 @@ pub async fn live_others<S: Store>(cx: &Cx<S>, current: &CurrentSession) -> Resu
         .collect();
     live.sort_by_key(|s| std::cmp::Reverse(s.summary.last_active_at));
     Ok(live)
+}
+
+/// Whether the caller's session, or one of the others read with the check, is bound to a device
+/// key (DBSC).
+pub fn is_bound_to_device(current: &CurrentSession, id: &SessionId) -> bool {
+    match *id == current.id {
+        true => current.user.bound_at.is_some(),
+        false => current.others_read.as_ref().is_some_and(|others| others.bound.contains(id)),
+    }
 }
 
 /// Signs the current session out.

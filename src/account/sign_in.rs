@@ -17,7 +17,7 @@ use crate::app::Cx;
 use crate::domain::email::{self, Email};
 use crate::domain::name::PersonName;
 use crate::domain::password::{self, Verdict};
-use crate::domain::password_rules::{self, PasswordContext, PasswordProblem};
+use crate::domain::password_rules::{PasswordContext, PasswordProblem};
 use crate::domain::secrets::Keyring;
 use crate::storage::attempts::Generations;
 use crate::storage::events::EventType;
@@ -39,6 +39,9 @@ pub enum Error {
     WeakPassword(Vec<PasswordProblem>),
     #[error("the e-mail address has an account")]
     EmailTaken,
+    /// The password reset a second step completed was used or expired meanwhile.
+    #[error("the reset link was used or expired")]
+    ResetLinkUsed,
     #[error(transparent)]
     Refused(#[from] Refused),
     #[error(transparent)]
@@ -93,6 +96,7 @@ pub async fn with_password<S: Store>(
         _ => None,
     };
     let upgrade = upgrade.as_deref().map(|new| (user.password_hash.as_str(), new));
+    super::breaches::check_after_sign_in(cx, &user.id, user.generations().password, password);
     if user.two_factor_enabled() {
         return second_factor_needed(cx, reserved.attempt, &user, upgrade).await;
     }
@@ -124,8 +128,9 @@ async fn complete_with_password<S: Store>(
     user: &UserRow,
     upgrade: Option<(&str, &str)>,
 ) -> Result<PasswordStep, Error> {
-    let event = cx.event(&user.id, EventType::SignIn, json!({ "method": "password" }));
     let trust = devices::trusting(cx, keys, client.device(), &user.id)?;
+    let detail = json!({ "method": "password", "new_device": trust.new_device, "sign_in": cx.facts.request_id });
+    let event = cx.event(&user.id, EventType::SignIn, detail);
     let completion = Completion {
         user_id: &user.id,
         generations: user.generations(),
@@ -166,7 +171,7 @@ pub async fn sign_up<S: Store>(cx: &Cx<S>, email: &str, password: &str, name: &s
     let email = Email::parse(email).map_err(Error::InvalidInput)?;
     let name = PersonName::parse(name).map_err(Error::InvalidInput)?;
     let context = PasswordContext { email_local_part: email.local_part(), name: name.as_str() };
-    let problems = password_rules::check(password, &context, super::common_passwords::loaded(cx).await?);
+    let problems = super::breaches::problems_of_new(cx, password, &context).await?;
     if !problems.is_empty() {
         return Err(Error::WeakPassword(problems));
     }
@@ -191,7 +196,7 @@ pub async fn with_second_factor<S: Store>(
     device_cookie: Option<&str>,
     pending_token: &str,
     factor: SecondFactor,
-) -> Result<SignedIn, Error> {
+) -> Result<SecondStepDone, Error> {
     let keys = keys::load(cx).await?;
     let client = Client::new(cx, device_cookie, &keys);
     let mut pending = Pending::open::<S, Error>(cx, pending_token).await?;
@@ -207,21 +212,49 @@ pub async fn with_second_factor<S: Store>(
     // A lost key: the pending sign-in stays for a recovery code.
     let (attempt, candidate) = factors::candidate_or_hand_back::<S, Error>(cx, &keys, &row, &factor, attempt).await?;
     let method = format!("password+{}", factor.name());
-    let trust = devices::trusting(cx, &keys, client.device(), &row.id)?;
+    // A reset's second step trusts no device: every device's trust ends with the reset.
+    let trust = match pending.reset() {
+        None => Some(devices::trusting(cx, &keys, client.device(), &row.id)?),
+        Some(_) => None,
+    };
     let outcome = match &candidate {
-        Some(candidate) => use_factor(cx, &attempt, &pending, candidate, &trust.row, &method).await?,
+        Some(candidate) => use_factor(cx, &attempt, &pending, candidate, trust.as_ref(), &method).await?,
         None => Outcome::LostRace,
     };
     if outcome == Outcome::LostRace {
         let detail = json!({ "factor": factor.name(), "action": "sign_in" });
         return Err(ceremony::failed(cx, &client, attempt, Some(&mut pending), detail, Error::InvalidCode).await?);
     }
-    pending.end(cx).await?;
     if let Some(Candidate::Totp { secret, .. }) = &candidate {
         keys::reencrypt_later(cx, &keys, &row.id, secret);
     }
     let who = (&*row.id, row.email.as_str(), row.name.as_str());
-    Ok(start(cx, trust.cookie, who, pending.generations(), &method).await?)
+    finish_second_step(cx, &pending, trust.and_then(|t| t.cookie), who, &method).await
+}
+
+/// What a completed second step did: a sign-in, or the password reset it was holding.
+pub enum SecondStepDone {
+    SignedIn(SignedIn),
+    PasswordReset,
+}
+
+/// Ends the pending sign-in and starts its session, or completes the reset it held.
+pub(super) async fn finish_second_step<S: Store>(
+    cx: &Cx<S>,
+    pending: &Pending,
+    device_cookie: Option<DeviceCookie>,
+    who: (&str, &str, &str),
+    method: &str,
+) -> Result<SecondStepDone, Error> {
+    pending.end(cx).await?;
+    if pending.reset().is_some() {
+        return match super::reset::complete_after_second_factor(cx, pending).await {
+            Ok(()) => Ok(SecondStepDone::PasswordReset),
+            Err(super::reset::Error::Unexpected(error)) => Err(error.into()),
+            Err(_) => Err(Error::ResetLinkUsed),
+        };
+    }
+    Ok(SecondStepDone::SignedIn(start(cx, device_cookie, who, pending.generations(), method).await?))
 }
 
 /// Uses up the second factor and completes the sign-in in one write, under the pending sign-in's
@@ -231,12 +264,16 @@ async fn use_factor<S: Store>(
     attempt: &Attempt,
     pending: &Pending,
     candidate: &Candidate,
-    trust: &crate::storage::devices::Trust,
+    trust: Option<&devices::Trusting>,
     method: &str,
 ) -> Result<Outcome, Error> {
-    let events = [two_factor::Event { kind: EventType::SignIn, detail: json!({ "method": method }) }];
+    let events: Vec<_> = trust
+        .map(|trust| json!({ "method": method, "new_device": trust.new_device, "sign_in": cx.facts.request_id }))
+        .map(|detail| two_factor::Event { kind: EventType::SignIn, detail })
+        .into_iter()
+        .collect();
     let generations = Some(pending.generations());
-    let using = Use { budget: attempt.budget(), generations, events: &events, trust: Some(trust) };
+    let using = Use { budget: attempt.budget(), generations, events: &events, trust: trust.map(|t| &t.row) };
     Ok(cx.store.use_proof(pending.user_id(), &candidate.proof(), &using, &cx.facts.origin, cx.now()).await?)
 }
 

@@ -2,13 +2,15 @@
 //! only if KV has it, it is within its idle and absolute lifetime, D1 has not revoked its id, and
 //! the user's `session_generation` is still the one it was authenticated under (SPEC §5.8): a
 //! stale KV copy at some edge is therefore never enough, and a sign-in that raced "sign out
-//! other sessions" or a password change holds a session of a past generation.
+//! other sessions" or a password change holds a session of a past generation. A session bound to
+//! a device key (DBSC, `account::device_bound`) also needs its short-lived cookie.
 
 use std::cell::RefCell;
 
 use futures_util::future::{join, join3};
 
 use crate::app::{Cx, SessionCookie};
+use crate::domain::dbsc::{self, Sealed};
 use crate::domain::ids::{SessionId, UserId};
 use crate::domain::tokens;
 use crate::storage::attempts::{Budget, Reservation};
@@ -22,6 +24,12 @@ pub enum Error {
     /// No token, an unknown or ended session: the person is signed out.
     #[error("signed out")]
     SignedOut,
+    /// A device-bound session's request without its short-lived cookie: refused, but the
+    /// session goes on (the browser renews the cookie and asks again).
+    #[error("a device-bound session without its device proof")]
+    WithoutDeviceProof,
+    #[error("the keys")]
+    Keys(#[from] crate::account::keys::Error),
     #[error("checking the session")]
     Storage(#[from] crate::storage::Error),
 }
@@ -67,6 +75,8 @@ impl CurrentSession {
 pub struct OthersRead {
     pub listed: Vec<ListedSession>,
     pub revoked: Vec<SessionId>,
+    /// The user's sessions bound to a device key (DBSC).
+    pub bound: Vec<SessionId>,
 }
 
 /// What a route reads or reserves in the same round trips as its session check.
@@ -80,6 +90,15 @@ pub struct WithCheck {
     pub reserve_attempt: bool,
 }
 
+/// What a request shows of the device a bound session is bound to (DBSC).
+#[derive(Debug, Clone, Copy)]
+pub enum DeviceProof<'a> {
+    /// The `__Host-bound` cookie, if the request has one.
+    Cookie(Option<&'a str>),
+    /// Not asked for: the request renews the short cookie (the DBSC refresh) or ends the session.
+    NotNeeded,
+}
+
 /// What the three reads of a check found.
 struct Read {
     record: Option<SessionRecord>,
@@ -90,16 +109,21 @@ struct Read {
 /// The session the `token` (the `__Host-session` cookie) names, checked, with what `with` asks
 /// for. When the token names its user, the KV record and D1's verdict are read at the same time;
 /// what was read for a session that turns out not to be live is dropped unanswered.
-pub async fn current<S: Store>(cx: &Cx<S>, token: Option<&str>, with: WithCheck) -> Result<CurrentSession, Error> {
+pub async fn current<S: Store>(
+    cx: &Cx<S>,
+    token: Option<&str>,
+    proof: DeviceProof<'_>,
+    with: WithCheck,
+) -> Result<CurrentSession, Error> {
     let token = token.filter(|t| tokens::looks_like_session_cookie(t)).ok_or(Error::SignedOut)?;
     let id = tokens::id_of(token);
     let read = match tokens::user_named_by(token) {
         Some(user_id) if !with.reserve_attempt => read_at_once(cx, &id, UserId::new(user_id), with).await?,
         named => read_record_first(cx, &id, named, with).await?,
     };
-    let (user, revoked, reservation) = match read.checked {
-        Some(Checked { user, revoked, reservation }) => (user, revoked, reservation),
-        None => (None, Vec::new(), None),
+    let (user, revoked, bound, reservation) = match read.checked {
+        Some(Checked { user, revoked, bound, reservation }) => (user, revoked, bound, reservation),
+        None => (None, Vec::new(), Vec::new(), None),
     };
     let record = read.record.ok_or(Error::SignedOut)?;
     let user = user.filter(|user| live(cx, &record, user)).ok_or_else(|| {
@@ -107,13 +131,16 @@ pub async fn current<S: Store>(cx: &Cx<S>, token: Option<&str>, with: WithCheck)
         cx.effects.later("forgetting an ended session", async move { store.delete_session(&user_id, &id).await });
         Error::SignedOut
     })?;
+    if !device_proof_holds(cx, &id, &user, proof)? {
+        return Err(Error::WithoutDeviceProof);
+    }
     let record = slide(cx, token, &id, record).await?;
     let reserved = reservation.map(|reservation| ReservedAttempt {
         user_id: record.user_id.to_string(),
         budget: Budget::Session(id.to_string()),
         reservation,
     });
-    let others_read = read.listed.map(|listed| OthersRead { listed, revoked });
+    let others_read = read.listed.map(|listed| OthersRead { listed, revoked, bound });
     Ok(CurrentSession { id, record, user, others_read, reserved_attempt: RefCell::new(reserved) })
 }
 
@@ -164,6 +191,21 @@ fn live<S>(cx: &Cx<S>, record: &SessionRecord, user: &AuthRow) -> bool {
         && user.session_revoked == 0
         && record.issued_at >= user.sessions_valid_after
         && record.generations.session == user.session_generation
+}
+
+/// Whether a bound session's request shows its short cookie, or comes within the grace after
+/// the registration (requests that left the browser before the registration's answer set it).
+/// An unbound session needs nothing.
+fn device_proof_holds<S>(cx: &Cx<S>, id: &SessionId, user: &AuthRow, proof: DeviceProof<'_>) -> Result<bool, Error> {
+    let (Some(bound_at), DeviceProof::Cookie(cookie)) = (user.bound_at, proof) else { return Ok(true) };
+    // The grace never outlasts a short cookie.
+    let grace = dbsc::REGISTRATION_GRACE_SECONDS.min(cx.config().bound_cookie_seconds);
+    if cx.now() < bound_at + grace {
+        return Ok(true);
+    }
+    let Some(cookie) = cookie else { return Ok(false) };
+    let keys = crate::account::keys::root_keys(&cx.facts.secrets)?;
+    Ok(dbsc::is_open(&keys, Sealed::Cookie, id, cookie, cx.now()))
 }
 
 /// Writes last activity back (at most once per `LAST_ACTIVE_WRITE_SECONDS`) and slides the

@@ -16,7 +16,8 @@ use super::unicode::nfc;
 pub const MIN_CHARS: usize = 12;
 pub const MAX_CHARS: usize = 256;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// In checklist order (the derived order is the declaration's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PasswordProblem {
     TooShort,
@@ -27,6 +28,8 @@ pub enum PasswordProblem {
     Common,
     ContainsEmail,
     ContainsName,
+    /// Seen this many times in data breaches (Pwned Passwords; `domain::breaches`).
+    Breached(u64),
 }
 
 impl PasswordProblem {
@@ -40,11 +43,12 @@ impl PasswordProblem {
             Self::Common => "common",
             Self::ContainsEmail => "contains_email",
             Self::ContainsName => "contains_name",
+            Self::Breached(_) => "breached",
         }
     }
 
-    pub fn message(self) -> &'static str {
-        match self {
+    pub fn message(self) -> std::borrow::Cow<'static, str> {
+        let fixed = match self {
             Self::TooShort => "Use at least 12 characters.",
             Self::TooLong => "Use at most 256 characters.",
             Self::MissingLetter => "Include at least one letter.",
@@ -55,7 +59,15 @@ impl PasswordProblem {
             }
             Self::ContainsEmail => "Do not use your e-mail address in your password.",
             Self::ContainsName => "Do not use your name in your password.",
-        }
+            Self::Breached(times) => {
+                return format!(
+                    "This password has appeared in data breaches ({}), so attackers try it first. Choose one you have never used anywhere.",
+                    super::breaches::in_words(times)
+                )
+                .into()
+            }
+        };
+        fixed.into()
     }
 }
 

@@ -31,6 +31,9 @@ const ENCRYPTION_LABEL: &[u8] = b"wemasy/v1/totp-secret-encryption";
 const RECOVERY_LABEL: &[u8] = b"wemasy/v1/recovery-code-hmac";
 const KEY_ID_LABEL: &[u8] = b"wemasy/v1/key-id";
 const DEVICE_LABEL: &[u8] = b"wemasy/v1/device-cookie-hmac";
+/// Short-lived device-bound session cookies and their challenges (`domain::dbsc`), from the root
+/// keys alone: the session check needs no data key for them.
+const SESSION_BINDING_LABEL: &[u8] = b"wemasy/v1/session-binding-hmac";
 const WRAPPING_LABEL: &[u8] = b"wemasy/v1/data-key-wrapping";
 const NONCE_BYTES: usize = 12;
 
@@ -81,6 +84,7 @@ struct RootKey {
     encryption: [u8; 32],
     recovery: [u8; 32],
     device: [u8; 32],
+    session_binding: [u8; 32],
 }
 
 impl RootKey {
@@ -99,6 +103,7 @@ impl RootKey {
             encryption: hmac_sha256(&material, ENCRYPTION_LABEL),
             recovery: hmac_sha256(&material, RECOVERY_LABEL),
             device: hmac_sha256(&material, DEVICE_LABEL),
+            session_binding: hmac_sha256(&material, SESSION_BINDING_LABEL),
         })
     }
 
@@ -346,6 +351,24 @@ impl Keyring {
     /// Whether `signature` signs `user_id` and `device_id` under a key of this ring.
     pub fn device_signature_is_valid(&self, user_id: &str, device_id: &str, signature: &str) -> bool {
         self.device_signature_check(user_id, device_id, signature).is_some()
+    }
+
+    /// A MAC of a device-bound session's short cookie or challenge (`domain::dbsc`), under
+    /// `SECRET_KEY`.
+    pub fn session_binding_mac(&self, message: &str) -> String {
+        URL_SAFE_NO_PAD.encode(&hmac_sha256(&self.current.session_binding, message.as_bytes())[..16])
+    }
+
+    /// Whether `mac` is [`Keyring::session_binding_mac`] of `message` under `SECRET_KEY` or a
+    /// previous root key (a rotation leaves the cookies and challenges out there working).
+    pub fn session_binding_mac_is_valid(&self, message: &str, mac: &str) -> bool {
+        let Some(given) = URL_SAFE_NO_PAD.decode(mac).ok().filter(|g| g.len() == 16) else { return false };
+        self.roots().any(|root| {
+            let mut mac =
+                <Hmac<Sha256> as KeyInit>::new_from_slice(&root.session_binding).expect("HMAC takes any key length");
+            mac.update(message.as_bytes());
+            mac.verify_truncated_left(&given).is_ok()
+        })
     }
 }
 

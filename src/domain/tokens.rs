@@ -26,6 +26,11 @@ pub fn id_of(token: &str) -> SessionId {
     SessionId::new(URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes())))
 }
 
+/// How a mail link's token is stored: `base64url(SHA-256(token))`, like a session's id.
+pub fn hash_of(token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+}
+
 /// True for a string that has the shape of a token we issue; anything else is refused before
 /// it reaches storage.
 pub fn looks_like_token(value: &str) -> bool {

@@ -83,6 +83,16 @@ impl Ceremony {
 }
 
 /// What the ceremony must be about: the challenge we issued, our origin and rp id.
+/// What the person did for a ceremony. `Verified` (present, and verified by the authenticator) is
+/// required of every ceremony but a conditional create (WebAuthn L3 §7.1 step 14–15): a passkey
+/// the password manager makes right after it filled the password, neither asked nor verified.
+/// Every later sign-in with that passkey is verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gesture {
+    Verified,
+    None,
+}
+
 pub struct Expected<'a> {
     pub challenge: &'a str,
     pub origin: &'a str,
@@ -303,15 +313,16 @@ impl AuthenticatorData {
         Ok(AttestedCredential { aaguid, credential_id, public_key: PublicKey::from_cose(cose)? })
     }
 
-    /// The rp id hash, user presence and verification, and the backup flags' consistency.
-    pub fn check(&self, rp_id: &str) -> Result<(), Rejection> {
+    /// The rp id hash, user presence and verification (unless the ceremony asked for neither),
+    /// and the backup flags' consistency.
+    pub fn check(&self, rp_id: &str, gesture: Gesture) -> Result<(), Rejection> {
         if self.rp_id_hash[..] != Sha256::digest(rp_id.as_bytes())[..] {
             return Err(Rejection::WrongRpId);
         }
-        if self.flags & FLAG_UP == 0 {
+        if gesture == Gesture::Verified && self.flags & FLAG_UP == 0 {
             return Err(Rejection::UserNotPresent);
         }
-        if self.flags & FLAG_UV == 0 {
+        if gesture == Gesture::Verified && self.flags & FLAG_UV == 0 {
             return Err(Rejection::UserNotVerified);
         }
         if self.flags & FLAG_BS != 0 && self.flags & FLAG_BE == 0 {
@@ -439,10 +450,11 @@ pub fn verify_registration(
     client_data: &ClientData,
     attestation_object: &[u8],
     expected: &Expected<'_>,
+    gesture: Gesture,
 ) -> Result<Registered, Rejection> {
     client_data.check(Ceremony::Create, expected)?;
     let data = AuthenticatorData::parse(&authenticator_data_of_attestation(attestation_object)?)?;
-    data.check(expected.rp_id)?;
+    data.check(expected.rp_id, gesture)?;
     let (backup_eligible, backed_up, sign_count) = (data.backup_eligible(), data.backed_up(), data.sign_count);
     let attested = data.attested.ok_or(Rejection::Malformed("authenticator_data"))?;
     Ok(Registered {
@@ -487,7 +499,7 @@ pub fn verify_assertion(
     }
     check_assertion_flags(assertion.authenticator_data, stored_backup_eligible)?;
     let data = AuthenticatorData::parse(assertion.authenticator_data)?;
-    data.check(expected.rp_id)?;
+    data.check(expected.rp_id, Gesture::Verified)?;
     key.verify(assertion.authenticator_data, assertion.client_data_json, assertion.signature)?;
     check_counter(stored_count, data.sign_count)?;
     Ok(Asserted { sign_count: data.sign_count, backed_up: data.backed_up() })
@@ -709,7 +721,8 @@ mod tests {
         let json = client_data("webauthn.create", &challenge, ORIGIN);
         let object = attestation(auth_data(RP, FLAG_UP | FLAG_UV | FLAG_BE, 0, Some((b"cred-1", &cose))));
         let parsed = ClientData::parse(&json).unwrap();
-        let registered = verify_registration(&parsed, &object, &expected(&encode(&challenge))).unwrap();
+        let registered =
+            verify_registration(&parsed, &object, &expected(&encode(&challenge)), Gesture::Verified).unwrap();
         assert_eq!(registered.credential_id, b"cred-1");
         assert_eq!(registered.public_key.algorithm, EDDSA);
         assert!(registered.backup_eligible && !registered.backed_up);
@@ -721,7 +734,8 @@ mod tests {
         let cose = ed25519_cose(&ed_key().verifying_key());
         let good = attestation(auth_data(RP, FLAG_UP | FLAG_UV, 0, Some((b"c", &cose))));
         let check = |json: Vec<u8>, object: &[u8]| {
-            verify_registration(&ClientData::parse(&json).unwrap(), object, &expected(&encode(&challenge))).unwrap_err()
+            let parsed = ClientData::parse(&json).unwrap();
+            verify_registration(&parsed, object, &expected(&encode(&challenge)), Gesture::Verified).unwrap_err()
         };
         assert_eq!(
             check(client_data("webauthn.create", &challenge, "https://evil.example"), &good),
@@ -733,6 +747,22 @@ mod tests {
         assert_eq!(check(client_data("webauthn.create", &challenge, ORIGIN), &other_rp), Rejection::WrongRpId);
         let no_uv = attestation(auth_data(RP, FLAG_UP, 0, Some((b"c", &cose))));
         assert_eq!(check(client_data("webauthn.create", &challenge, ORIGIN), &no_uv), Rejection::UserNotVerified);
+    }
+
+    #[test]
+    fn a_conditional_create_needs_neither_presence_nor_verification_but_every_other_check() {
+        let challenge = [1u8; 32];
+        let cose = ed25519_cose(&ed_key().verifying_key());
+        let json = client_data("webauthn.create", &challenge, ORIGIN);
+        let parsed = ClientData::parse(&json).unwrap();
+        let silent = attestation(auth_data(RP, 0, 0, Some((b"c", &cose))));
+        let automatic = verify_registration(&parsed, &silent, &expected(&encode(&challenge)), Gesture::None);
+        assert_eq!(automatic.unwrap().credential_id, b"c");
+        let asked = verify_registration(&parsed, &silent, &expected(&encode(&challenge)), Gesture::Verified);
+        assert_eq!(asked.unwrap_err(), Rejection::UserNotPresent);
+        let other_rp = attestation(auth_data("evil.example", 0, 0, Some((b"c", &cose))));
+        let refused = verify_registration(&parsed, &other_rp, &expected(&encode(&challenge)), Gesture::None);
+        assert_eq!(refused.unwrap_err(), Rejection::WrongRpId);
     }
 
     #[test]

@@ -24,6 +24,19 @@ pub async fn read_json<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiE
     parse_json(&bytes)
 }
 
+/// For endpoints whose body may be left out: none (or an empty one) is `T::default()`; one sent
+/// is read as [`read_json`] reads it.
+pub async fn read_optional_json<T: DeserializeOwned + Default>(req: &mut Request) -> Result<T, ApiError> {
+    refuse_oversized(req)?;
+    let bytes = read_capped(req).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    let content_type = req.headers().get("Content-Type").ok().flatten();
+    check_content_type(content_type.as_deref())?;
+    parse_json(&bytes)
+}
+
 /// The body, chunk by chunk, up to [`MAX_BODY_BYTES`]: one byte more is `payload_too_large` at
 /// once, whatever is still to come (the rest is never read).
 async fn read_capped(req: &mut Request) -> Result<Vec<u8>, ApiError> {

@@ -22,10 +22,23 @@ pub enum ApiError {
     /// The path exists, not with this method; the methods it has (the `Allow` header).
     MethodNotAllowed(String),
     EmailTaken,
+    /// A link from a mail that is unknown, used, expired or of another purpose (one answer).
+    InvalidToken,
+    /// The address is verified already (no verification mail to send).
+    AlreadyVerified,
     /// A passkey's answer to a challenge did not prove anything (counted like a wrong code).
     PasskeyRejected,
+    /// A passkey sign-in with a credential no account has (the browser may stop offering it).
+    PasskeyUnknown,
     /// The passkey being added is registered already.
     PasskeyExists,
+    /// A device-bound session's request came without its short-lived cookie (DBSC): the
+    /// session is not ended; the browser renews the cookie with a proof of its key.
+    DeviceProofRequired,
+    /// A DBSC registration or refresh whose proof proves nothing (wrong key, shape, audience).
+    DeviceProofRejected,
+    /// A DBSC registration for a session that is bound already.
+    SessionBoundAlready,
     /// A stored TOTP secret cannot be decrypted with any configured key (a key was lost).
     SecondFactorUnavailable,
     PayloadTooLarge,
@@ -52,12 +65,19 @@ impl ApiError {
             | Self::InvalidInput(_)
             | Self::WeakPassword(_)
             | Self::InvalidCode
-            | Self::PasskeyRejected => 400,
-            Self::Unauthenticated | Self::InvalidCredentials => 401,
+            | Self::InvalidToken
+            | Self::PasskeyRejected
+            | Self::PasskeyUnknown
+            | Self::DeviceProofRejected => 400,
+            Self::Unauthenticated | Self::InvalidCredentials | Self::DeviceProofRequired => 401,
             Self::Forbidden | Self::CsrfRejected | Self::WrongPassword | Self::ReauthRequired => 403,
             Self::NotFound => 404,
             Self::MethodNotAllowed(_) => 405,
-            Self::EmailTaken | Self::SecondFactorUnavailable | Self::PasskeyExists => 409,
+            Self::EmailTaken
+            | Self::SecondFactorUnavailable
+            | Self::PasskeyExists
+            | Self::AlreadyVerified
+            | Self::SessionBoundAlready => 409,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::RateLimited { .. } => 429,
@@ -80,9 +100,15 @@ impl ApiError {
             Self::NotFound => "not_found",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::EmailTaken => "email_taken",
+            Self::InvalidToken => "invalid_token",
+            Self::AlreadyVerified => "already_verified",
             Self::SecondFactorUnavailable => "second_factor_unavailable",
             Self::PasskeyRejected => "passkey_rejected",
+            Self::PasskeyUnknown => "passkey_unknown",
             Self::PasskeyExists => "passkey_exists",
+            Self::DeviceProofRequired => "device_proof_required",
+            Self::DeviceProofRejected => "device_proof_rejected",
+            Self::SessionBoundAlready => "session_bound_already",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited { .. } => "rate_limited",
@@ -106,11 +132,21 @@ impl ApiError {
             Self::NotFound => "Not found.".into(),
             Self::MethodNotAllowed(_) => "That method is not allowed here.".into(),
             Self::EmailTaken => "An account with this e-mail address already exists.".into(),
+            Self::InvalidToken => "This link has expired or was already used. Ask for a new one.".into(),
+            Self::AlreadyVerified => "Your e-mail address is already verified.".into(),
             Self::SecondFactorUnavailable => "Codes from your authenticator app cannot be checked at the moment. \
                 Use one of your recovery codes instead, or contact support."
                 .into(),
             Self::PasskeyRejected => "That passkey could not be verified. Try again, or sign in another way.".into(),
+            Self::PasskeyUnknown => {
+                "That passkey is not registered with WEMASY. Sign in with your password or another passkey.".into()
+            }
             Self::PasskeyExists => "This passkey is already registered.".into(),
+            Self::DeviceProofRequired => "This session is bound to a device, and this request came without its proof. \
+                Reload the page; if this keeps happening, sign in again."
+                .into(),
+            Self::DeviceProofRejected => "This device could not prove it holds the session's key.".into(),
+            Self::SessionBoundAlready => "This session is already bound to a device.".into(),
             Self::PayloadTooLarge => "The request is too large.".into(),
             Self::UnsupportedMediaType => "Send the request as JSON (Content-Type: application/json).".into(),
             Self::RateLimited { retry_after } => {

@@ -3,12 +3,14 @@
 use serde::{Deserialize, Serialize};
 use worker::{Request, Response};
 
-use super::{cookie, device_cookie, json, no_content, pending_token, signed_in_response, with_cookie, Cx};
+use super::{
+    cookie, device_cookie, json, no_content, pending_token, second_step_response, signed_in_response, with_cookie, Cx,
+};
 use crate::account::factors::SecondFactor;
 use crate::account::sign_in::{self, PasswordStep};
 use crate::account::{credentials, sessions};
 use crate::app::SessionCookie;
-use crate::auth::session::{self, CurrentSession, WithCheck};
+use crate::auth::session::{self, CurrentSession, DeviceProof, WithCheck};
 use crate::http::body::{read_json, refuse_oversized};
 use crate::http::{cookies, ApiError};
 
@@ -53,7 +55,7 @@ pub async fn login(mut req: Request, cx: &Cx) -> Result<Response, ApiError> {
 pub async fn logout(req: Request, cx: &Cx) -> Result<Response, ApiError> {
     refuse_oversized(&req)?;
     let token = cookie(&req, cookies::SESSION);
-    match session::current(cx, token.as_deref(), WithCheck::default()).await {
+    match session::current(cx, token.as_deref(), DeviceProof::NotNeeded, WithCheck::default()).await {
         Ok(current) => sessions::sign_out(cx, &current).await?,
         Err(session::Error::SignedOut) => cx.effects.set_session_cookie(SessionCookie::Clear),
         Err(other) => return Err(other.into()),
@@ -75,8 +77,7 @@ pub async fn login_two_factor(mut req: Request, cx: &Cx) -> Result<Response, Api
     let factor = SecondFactor::from_fields(body.code, body.recovery_code)
         .map_err(ApiError::invalid_input)?
         .ok_or_else(|| ApiError::invalid_input("Enter the code from your authenticator app or a recovery code."))?;
-    let signed_in = sign_in::with_second_factor(cx, device_cookie(&req).as_deref(), &token, factor).await?;
-    with_cookie(signed_in_response(200, signed_in)?, &cookies::clear(cookies::PENDING))
+    second_step_response(sign_in::with_second_factor(cx, device_cookie(&req).as_deref(), &token, factor).await?)
 }
 
 #[derive(Deserialize)]

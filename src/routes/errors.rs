@@ -5,7 +5,7 @@
 use crate::account::attempts::Refused;
 use crate::account::error::{cause_chain, Unexpected};
 use crate::account::keys::{self, Unavailable};
-use crate::account::{credentials, devices, passkeys, sessions, sign_in, two_factor};
+use crate::account::{address, credentials, device_bound, devices, passkeys, reset, sessions, sign_in, two_factor};
 use crate::auth::session;
 use crate::http::ApiError;
 
@@ -53,6 +53,8 @@ impl From<session::Error> for ApiError {
     fn from(error: session::Error) -> Self {
         match error {
             session::Error::SignedOut => Self::Unauthenticated,
+            session::Error::WithoutDeviceProof => Self::DeviceProofRequired,
+            session::Error::Keys(error) => error.into(),
             session::Error::Storage(_) => internal(&error),
         }
     }
@@ -73,6 +75,7 @@ impl From<sign_in::Error> for ApiError {
             E::InvalidInput(message) => Self::invalid_input(message),
             E::WeakPassword(problems) => Self::WeakPassword(problems),
             E::EmailTaken => Self::EmailTaken,
+            E::ResetLinkUsed => Self::InvalidToken,
             E::Refused(refused) => refused.into(),
             E::Unavailable(unavailable) => unavailable.into(),
             E::Keys(error) => error.into(),
@@ -126,6 +129,7 @@ impl From<passkeys::Error> for ApiError {
         use passkeys::Error as E;
         match error {
             E::Rejected => Self::PasskeyRejected,
+            E::Unknown => Self::PasskeyUnknown,
             E::Malformed(reason) => Self::invalid_input(format!("The passkey response is not valid ({reason}).")),
             E::InvalidName(message) => Self::invalid_input(message),
             E::Exists => Self::PasskeyExists,
@@ -135,6 +139,7 @@ impl From<passkeys::Error> for ApiError {
             )),
             E::NoPasskey => Self::invalid_input("Your account has no passkey yet."),
             E::NotFound => Self::NotFound,
+            E::ResetLinkUsed => Self::InvalidToken,
             E::Refused(refused) => refused.into(),
             E::Keys(error) => error.into(),
             E::Unexpected(error) => error.into(),
@@ -161,6 +166,48 @@ impl From<devices::Error> for ApiError {
         match error {
             E::NotFound => Self::NotFound,
             E::ReauthRequired => Self::ReauthRequired,
+            E::Keys(error) => error.into(),
+            E::Unexpected(error) => error.into(),
+        }
+    }
+}
+
+impl From<reset::Error> for ApiError {
+    fn from(error: reset::Error) -> Self {
+        use reset::Error as E;
+        match error {
+            E::InvalidToken => Self::InvalidToken,
+            E::InvalidInput(message) => Self::invalid_input(message),
+            E::WeakPassword(problems) => Self::WeakPassword(problems),
+            E::Unexpected(error) => error.into(),
+        }
+    }
+}
+
+impl From<address::Error> for ApiError {
+    fn from(error: address::Error) -> Self {
+        use address::Error as E;
+        match error {
+            E::InvalidToken => Self::InvalidToken,
+            E::InvalidInput(message) => Self::invalid_input(message),
+            E::AlreadyVerified => Self::AlreadyVerified,
+            E::EmailTaken => Self::EmailTaken,
+            E::TooMany { retry_after } => Self::RateLimited { retry_after },
+            E::Unexpected(error) => error.into(),
+        }
+    }
+}
+
+impl From<device_bound::Error> for ApiError {
+    fn from(error: device_bound::Error) -> Self {
+        use device_bound::Error as E;
+        match error {
+            E::Refused(refusal) => {
+                crate::log::warn(&format!("a device proof was refused: {}", refusal.reason()));
+                Self::DeviceProofRejected
+            }
+            E::ChallengeNotOpen => Self::DeviceProofRejected,
+            E::BoundAlready => Self::SessionBoundAlready,
             E::Keys(error) => error.into(),
             E::Unexpected(error) => error.into(),
         }

@@ -5,7 +5,9 @@
 //! other route file.
 
 mod auth;
+mod dbsc;
 mod devices;
+mod email;
 mod errors;
 mod events;
 mod me;
@@ -23,8 +25,8 @@ use worker::{Method, Request, Response};
 use crate::account::attempts::Attempt;
 use crate::account::devices::{DeviceCookie, DEVICE_COOKIE_SECONDS};
 use crate::account::passkeys::RelyingParty;
-use crate::account::sign_in::SignedIn;
-use crate::auth::session::{self, CurrentSession, WithCheck};
+use crate::account::sign_in::{SecondStepDone, SignedIn};
+use crate::auth::session::{self, CurrentSession, DeviceProof, WithCheck};
 use crate::domain::tokens;
 use crate::http::{cookies, csrf, ApiError};
 use crate::storage::address_limits::PerAddress;
@@ -55,6 +57,9 @@ pub struct Route {
     pub with_check: WithCheck,
     /// The per-address limit the request counts against, before anything else is done for it.
     pub per_address: Option<PerAddress>,
+    /// A state-changing request must come from this origin's pages (`Origin`, else
+    /// `Sec-Fetch-Site`); false only where a header no page can send cross-origin stands in.
+    pub same_origin_only: bool,
 }
 
 impl Route {
@@ -78,6 +83,14 @@ impl Route {
         self.per_address = Some(limit);
         self
     }
+
+    /// Called by the browser itself (DBSC), with the origin of whichever request set it off (a
+    /// link from another site, too), and with a header no page can send to another origin
+    /// without a preflight this worker never allows: that header is the check.
+    fn called_by_the_browser(mut self) -> Self {
+        self.same_origin_only = false;
+        self
+    }
 }
 
 macro_rules! public {
@@ -98,10 +111,19 @@ macro_rules! sudo {
 
 /// Every route of the API (SPEC §4); `openapi.json` documents exactly these.
 pub fn table() -> Vec<Route> {
-    use Method::{Delete, Get, Patch, Post, Put};
-    use PerAddress::{PasskeyOptions, SignUps};
-    let route =
-        |method, path, access| Route { method, path, access, with_check: WithCheck::default(), per_address: None };
+    let mut routes = signing_in();
+    routes.extend(my_account());
+    routes
+}
+
+fn route(method: Method, path: &'static str, access: Access) -> Route {
+    Route { method, path, access, with_check: WithCheck::default(), per_address: None, same_origin_only: true }
+}
+
+/// `/api/auth/…`: signing up, in and out, confirming, e-mail links.
+fn signing_in() -> Vec<Route> {
+    use Method::Post;
+    use PerAddress::{PasskeyOptions, PasswordResets, SignUps};
     vec![
         route(Post, "/api/auth/signup", public!(auth::signup)).limited(SignUps),
         route(Post, "/api/auth/login", public!(auth::login)),
@@ -110,11 +132,26 @@ pub fn table() -> Vec<Route> {
         route(Post, "/api/auth/logout", public!(auth::logout)),
         route(Post, "/api/auth/passkey/options", public!(passkeys::sign_in_options)).limited(PasskeyOptions),
         route(Post, "/api/auth/passkey/login", public!(passkeys::sign_in)),
+        route(Post, "/api/auth/verify-email", public!(email::verify)),
+        route(Post, "/api/auth/password-reset", public!(email::request_reset)).limited(PasswordResets),
+        route(Post, "/api/auth/password-reset/check", public!(email::check_reset)),
+        route(Post, "/api/auth/password-reset/complete", public!(email::complete_reset)),
+        route(Post, "/api/auth/not-me", public!(email::not_me)),
         route(Post, "/api/auth/passkey/two-factor/options", public!(passkeys::second_step_options))
             .limited(PasskeyOptions),
         route(Post, "/api/auth/passkey/two-factor", public!(passkeys::second_step)),
         route(Post, "/api/auth/passkey/confirm/options", session!(passkeys::confirm_options)).limited(PasskeyOptions),
         route(Post, "/api/auth/passkey/confirm", session!(passkeys::confirm)),
+        route(Post, "/api/auth/dbsc/register", session!(dbsc::register)).called_by_the_browser(),
+        route(Post, "/api/auth/dbsc/refresh", public!(dbsc::refresh)).called_by_the_browser(),
+    ]
+}
+
+/// `/api/me` and `/api/security/…`: the signed-in user's account.
+fn my_account() -> Vec<Route> {
+    use Method::{Delete, Get, Patch, Post, Put};
+    use PerAddress::PasskeyOptions;
+    vec![
         route(Get, "/api/me", session!(me::me)),
         route(Get, "/api/security", session!(me::overview)).listing_sessions(),
         route(Put, "/api/security/password", session!(password::change)).listing_sessions().checking_a_secret(),
@@ -122,9 +159,13 @@ pub fn table() -> Vec<Route> {
         route(Post, "/api/security/two-factor/enable", sudo!(two_factor::enable)).checking_a_secret(),
         route(Post, "/api/security/two-factor/disable", session!(two_factor::disable)).checking_a_secret(),
         route(Post, "/api/security/two-factor/recovery-codes", sudo!(two_factor::regenerate)),
+        route(Post, "/api/security/email/verification", session!(email::resend)),
+        route(Put, "/api/security/email", sudo!(email::change)),
+        route(Put, "/api/security/alerts", sudo!(email::set_alerts)),
         route(Get, "/api/security/sessions", session!(sessions::list)).listing_sessions(),
         route(Post, "/api/security/sessions/revoke-others", sudo!(sessions::revoke_others)).listing_sessions(),
         route(Delete, "/api/security/sessions/{id}", session!(sessions::end)),
+        route(Post, "/api/security/sessions/{id}/familiar", session!(sessions::familiar)),
         route(Get, "/api/security/devices", session!(devices::list)),
         route(Delete, "/api/security/devices/{id}", session!(devices::forget)),
         route(Get, "/api/security/events", session!(events::recent)),
@@ -156,7 +197,7 @@ fn routes_for(path: &str) -> Vec<Route> {
 
 pub async fn handle(req: Request, cx: &Cx) -> Result<Response, ApiError> {
     let route = route_of(&req)?;
-    if csrf::is_state_changing(&route.method) && !is_same_origin(&req)? {
+    if route.same_origin_only && csrf::is_state_changing(&route.method) && !is_same_origin(&req)? {
         return Err(ApiError::CsrfRejected);
     }
     if let Some(limit) = route.per_address {
@@ -167,8 +208,9 @@ pub async fn handle(req: Request, cx: &Cx) -> Result<Response, ApiError> {
         Access::Session(handler) => (handler, false),
         Access::Sudo(handler) => (handler, true),
     };
-    let token = cookie(&req, cookies::SESSION);
-    let current = session::current(cx, token.as_deref(), route.with_check).await?;
+    let (token, bound) = (cookie(&req, cookies::SESSION), cookie(&req, crate::domain::dbsc::BOUND_COOKIE));
+    let current =
+        session::current(cx, token.as_deref(), DeviceProof::Cookie(bound.as_deref()), route.with_check).await?;
     let answer = match sudo && !current.in_sudo_window(cx.now()) {
         true => Err(ApiError::ReauthRequired),
         false => handler(req, cx, &current).await,
@@ -268,6 +310,16 @@ fn signed_in_response(status: u16, signed_in: SignedIn) -> Result<Response, ApiE
     }
 }
 
+/// A completed second step: a sign-in (`{user}`), or the password reset it held
+/// (`{"password_reset": true}`, no session); either way the pending cookie goes.
+fn second_step_response(done: SecondStepDone) -> Result<Response, ApiError> {
+    let response = match done {
+        SecondStepDone::SignedIn(signed_in) => signed_in_response(200, signed_in)?,
+        SecondStepDone::PasswordReset => json(200, &serde_json::json!({ "password_reset": true }))?,
+    };
+    with_cookie(response, &cookies::clear(cookies::PENDING))
+}
+
 /// Who the worker is to an authenticator: the request's own origin and host.
 fn relying_party(req: &Request) -> Result<RelyingParty, ApiError> {
     let url = req.url()?;
@@ -334,7 +386,7 @@ mod tests {
     }
 
     #[test]
-    fn sign_up_and_every_passkey_options_route_are_limited_per_address() {
+    fn sign_up_password_resets_and_every_passkey_options_route_are_limited_per_address() {
         let limited: Vec<(&str, Option<PerAddress>)> =
             table().iter().filter(|r| r.per_address.is_some()).map(|r| (r.path, r.per_address)).collect();
         assert_eq!(
@@ -342,6 +394,7 @@ mod tests {
             [
                 ("/api/auth/signup", Some(PerAddress::SignUps)),
                 ("/api/auth/passkey/options", Some(PerAddress::PasskeyOptions)),
+                ("/api/auth/password-reset", Some(PerAddress::PasswordResets)),
                 ("/api/auth/passkey/two-factor/options", Some(PerAddress::PasskeyOptions)),
                 ("/api/auth/passkey/confirm/options", Some(PerAddress::PasskeyOptions)),
                 ("/api/security/passkeys/options", Some(PerAddress::PasskeyOptions)),

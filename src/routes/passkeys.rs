@@ -4,12 +4,14 @@
 use serde::{Deserialize, Serialize};
 use worker::{Request, Response};
 
-use super::{device_cookie, json, no_content, pending_token, relying_party, signed_in_response, with_cookie, Cx};
+use super::{
+    device_cookie, json, no_content, pending_token, relying_party, second_step_response, signed_in_response, Cx,
+};
 use crate::account::passkeys::{self, PasskeyView};
 use crate::auth::session::CurrentSession;
 use crate::domain::webauthn::json::{AuthenticationResponse, RegistrationResponse};
-use crate::http::body::{read_json, refuse_oversized};
-use crate::http::{cookies, ApiError};
+use crate::http::body::{read_json, read_optional_json, refuse_oversized};
+use crate::http::ApiError;
 
 /// Options for `navigator.credentials.create` / `.get`, as WebAuthn's JSON form.
 #[derive(Serialize)]
@@ -47,10 +49,10 @@ pub async fn second_step_options(req: Request, cx: &Cx) -> Result<Response, ApiE
 pub async fn second_step(mut req: Request, cx: &Cx) -> Result<Response, ApiError> {
     let token = pending_token(&req)?;
     let body: Assertion = read_json(&mut req).await?;
-    let signed_in =
+    let done =
         passkeys::second_step(cx, device_cookie(&req).as_deref(), &relying_party(&req)?, &token, &body.credential)
             .await?;
-    with_cookie(signed_in_response(200, signed_in)?, &cookies::clear(cookies::PENDING))
+    second_step_response(done)
 }
 
 pub async fn confirm_options(req: Request, cx: &Cx, current: &CurrentSession) -> Result<Response, ApiError> {
@@ -79,9 +81,26 @@ pub async fn list(_req: Request, cx: &Cx, current: &CurrentSession) -> Result<Re
     json(200, &PasskeyList { passkeys: passkeys::list(cx, current).await? })
 }
 
-pub async fn registration_options(req: Request, cx: &Cx, current: &CurrentSession) -> Result<Response, ApiError> {
-    refuse_oversized(&req)?;
-    let options = passkeys::registration_options(cx, current, &relying_party(&req)?).await?;
+/// `{"mediation": "conditional"}` (optional): a passkey the browser may create without asking.
+#[derive(Deserialize, Default)]
+struct CreationRequest {
+    mediation: Option<Mediation>,
+}
+
+/// `CredentialMediationRequirement`.
+#[derive(Deserialize, PartialEq)]
+#[serde(rename_all = "lowercase")]
+enum Mediation {
+    Silent,
+    Optional,
+    Conditional,
+    Required,
+}
+
+pub async fn registration_options(mut req: Request, cx: &Cx, current: &CurrentSession) -> Result<Response, ApiError> {
+    let body: CreationRequest = read_optional_json(&mut req).await?;
+    let automatic = body.mediation == Some(Mediation::Conditional);
+    let options = passkeys::registration_options(cx, current, &relying_party(&req)?, automatic).await?;
     json(200, &Options { public_key: options })
 }
 

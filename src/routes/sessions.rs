@@ -1,11 +1,14 @@
 //! Active sessions (SPEC §4, §5.8): the list, ending one, ending all others.
 
+use futures_util::future::join;
 use serde::Serialize;
 use worker::{Request, Response};
 
 use super::{device_cookie, json, no_content, Cx};
 use crate::account::sessions::{self as use_case, live_others};
+use crate::account::unfamiliar;
 use crate::auth::session::CurrentSession;
+use crate::domain::unfamiliar::Flags;
 use crate::http::body::refuse_oversized;
 use crate::http::ApiError;
 use crate::storage::sessions::SessionSummary;
@@ -24,10 +27,32 @@ struct SessionView<'a> {
     created_at: u64,
     last_active_at: u64,
     expires_at: u64,
+    /// The browser bound the session to a key it keeps on the device (DBSC): its cookie alone,
+    /// copied elsewhere, stops working within minutes.
+    bound_to_device: bool,
+    /// The sign-in that started the session was unfamiliar and the owner has not said "This was
+    /// me" yet (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unfamiliar: Option<Unfamiliar>,
+}
+
+#[derive(Serialize)]
+struct Unfamiliar {
+    /// `new_country`, `new_network`, `new_device`, `impossible_travel`.
+    reasons: Vec<&'static str>,
+    /// The speed from the account's previous sign-in, when both places are known.
+    travel_kmh: Option<u64>,
+}
+
+impl Unfamiliar {
+    fn of(flags: Option<&Flags>) -> Option<Self> {
+        let flags = flags.filter(|f| f.to_review())?;
+        Some(Self { reasons: flags.reasons(), travel_kmh: flags.travel_kmh })
+    }
 }
 
 impl<'a> SessionView<'a> {
-    fn new(id: &'a str, s: &'a SessionSummary, current: bool, idle: u64) -> Self {
+    fn new(id: &'a str, s: &'a SessionSummary, current: bool, idle: u64, flags: Option<&Flags>, bound: bool) -> Self {
         Self {
             id,
             current,
@@ -41,6 +66,8 @@ impl<'a> SessionView<'a> {
             created_at: s.created_at,
             last_active_at: s.last_active_at,
             expires_at: s.ends_at(idle),
+            bound_to_device: bound,
+            unfamiliar: Unfamiliar::of(flags),
         }
     }
 }
@@ -52,11 +79,25 @@ struct SessionList<'a> {
 
 /// `GET /api/security/sessions`: the current session first, then the others, most recent first.
 pub async fn list(_req: Request, cx: &Cx, current: &CurrentSession) -> Result<Response, ApiError> {
-    let others = live_others(cx, current).await?;
+    let (others, flags) = join(live_others(cx, current), unfamiliar::sign_in_flags(cx, &current.user.id)).await;
+    let (others, flags) = (others?, flags?);
     let idle = cx.config().session_idle_seconds;
-    let mut sessions = vec![SessionView::new(&current.id, &current.record.summary, true, idle)];
-    sessions.extend(others.iter().map(|s| SessionView::new(&s.id, &s.summary, false, idle)));
+    let own = &current.record.summary;
+    let flags_of = |s: &SessionSummary| s.sign_in.as_ref().and_then(|id| flags.get(id));
+    let bound = |id| use_case::is_bound_to_device(current, id);
+    let mut sessions = vec![SessionView::new(&current.id, own, true, idle, flags_of(own), bound(&current.id))];
+    sessions.extend(
+        others.iter().map(|s| SessionView::new(&s.id, &s.summary, false, idle, flags_of(&s.summary), bound(&s.id))),
+    );
     json(200, &SessionList { sessions })
+}
+
+/// `POST /api/security/sessions/{id}/familiar`: "This was me".
+pub async fn familiar(req: Request, cx: &Cx, current: &CurrentSession) -> Result<Response, ApiError> {
+    refuse_oversized(&req)?;
+    let id = req.path().rsplit('/').nth(1).unwrap_or_default().to_string();
+    unfamiliar::confirm_familiar(cx, current, &id).await?;
+    no_content()
 }
 
 /// `DELETE /api/security/sessions/{id}`.

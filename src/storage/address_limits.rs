@@ -21,6 +21,8 @@ pub enum PerAddress {
     SignUps,
     /// Every passkey ceremony's options (each writes a single-use challenge to KV).
     PasskeyOptions,
+    /// `POST /api/auth/password-reset` (each may write an event and queue a mail).
+    PasswordResets,
 }
 
 impl PerAddress {
@@ -29,6 +31,7 @@ impl PerAddress {
         match self {
             Self::SignUps => "SIGN_UPS",
             Self::PasskeyOptions => "PASSKEY_OPTIONS",
+            Self::PasswordResets => "PASSWORD_RESETS",
         }
     }
 
@@ -36,7 +39,7 @@ impl PerAddress {
     /// most, and so its `Retry-After`.
     pub const fn period_seconds(self) -> u64 {
         match self {
-            Self::SignUps | Self::PasskeyOptions => 60,
+            Self::SignUps | Self::PasskeyOptions | Self::PasswordResets => 60,
         }
     }
 }

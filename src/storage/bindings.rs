@@ -16,9 +16,11 @@ use worker::{Env, KvStore};
 use super::address_limits::{self, PerAddress};
 use super::attempts::{self, Budget, Condition, Generations, Reservation};
 use super::data_keys::{self, DataKeyRow, Dependents, OutdatedSecrets, Reencrypted, Rewrapped};
+use super::device_bound::{Binding, BindingRow, NewBinding};
 use super::devices::{self, Trust};
 use super::emails::{self, Rewrite, StoredEmail};
-use super::events::{self, EventRow, NewEvent, Origin};
+use super::events::{self, EventRow, NewEvent, Origin, SignInRow};
+use super::mail::{self, AlertState, ClaimedAlert, NewToken, Purpose, Reset, Spend as TokenSpend, TokenRow};
 use super::passkeys::{
     self, Adding, IssuedChallenge, NewPasskey, PasskeyRow, PasskeyUse, Recorded, SessionAssertion,
     SessionAssertionReserved, Spend,
@@ -26,7 +28,7 @@ use super::passkeys::{
 use super::revocations::Handover;
 use super::sessions::{self, ListedSession, PendingSignIn, SessionRecord};
 use super::sign_in::{self, FirstStep, FirstStepReserved, SecondStep, SecondStepRead, SecondStepReserved};
-use super::store::{Accounts, Assets, Factors, Records, Upkeep};
+use super::store::{Accounts, Assets, Breaches, DeviceBound, Factors, Mail, OutgoingMail, Records, Upkeep};
 use super::two_factor::{self, EnableTotp, Proof, Use};
 use super::users::{self, ChangingSession, CheckAlso, Checked, Completion, NewPassword, NewUser, PasswordChange};
 use super::{ip_limits, Db, Error, Outcome};
@@ -288,6 +290,14 @@ impl Accounts for Bindings {
         self.read_near(|db| async move { devices::list(&db, user_id, own).await }).await
     }
 
+    async fn sign_ins(&self, user_id: &UserId, since: u64) -> Result<Vec<SignInRow>, Error> {
+        self.read_near(|db| async move { events::sign_ins(&db, user_id, since).await }).await
+    }
+
+    fn review_sign_in(&self, user_id: &UserId, sign_in: &str) -> impl Future<Output = Result<Outcome, Error>> {
+        events::review_sign_in(self.db(), user_id, sign_in)
+    }
+
     fn forget_device(
         &self,
         user_id: &UserId,
@@ -460,5 +470,174 @@ impl Upkeep for Bindings {
 
     fn prune(&self, now: u64) -> impl Future<Output = Result<(), Error>> {
         super::prune(self.db(), now)
+    }
+}
+
+/// The queue message of an alert: its event's alert id (the consumer reads the rest from D1).
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct AlertMessage {
+    pub alert: String,
+}
+
+impl Mail for Bindings {
+    async fn queue_alerts(&self, alert_ids: &[String]) -> Result<(), Error> {
+        let queue = self.0.env.queue("MAILS")?;
+        for alert in alert_ids {
+            queue.send(AlertMessage { alert: alert.clone() }).await?;
+        }
+        Ok(())
+    }
+
+    async fn queue_noted_alerts(&self) -> Result<(), Error> {
+        let noted = self.0.primary.take_alerts();
+        match noted.is_empty() {
+            true => Ok(()),
+            false => self.queue_alerts(&noted).await,
+        }
+    }
+
+    fn claim_alert(&self, alert_id: &str, now: u64) -> impl Future<Output = Result<Option<ClaimedAlert>, Error>> {
+        mail::claim(self.db(), alert_id, now)
+    }
+
+    fn settle_alert(
+        &self,
+        alert_id: &str,
+        state: AlertState,
+        event: Option<&NewEvent<'_>>,
+    ) -> impl Future<Output = Result<(), Error>> {
+        mail::settle(self.db(), alert_id, state, event)
+    }
+
+    fn release_alert(&self, alert_id: &str) -> impl Future<Output = Result<(), Error>> {
+        mail::release(self.db(), alert_id)
+    }
+
+    fn unsent_alerts(&self, before: u64, limit: u64) -> impl Future<Output = Result<Vec<String>, Error>> {
+        mail::unsent(self.db(), before, limit)
+    }
+
+    async fn send_mail(&self, outgoing: &OutgoingMail<'_>) -> Result<(), Error> {
+        let message = worker::SendEmailBuilder::builder(outgoing.from, outgoing.to, outgoing.subject)
+            .text(outgoing.text)
+            .html(outgoing.html)
+            .build();
+        match self.0.env.send_email("EMAIL")?.send_with_builder(&message).await {
+            Ok(_) => Ok(()),
+            // The binding's message names the recipient: not for the logs.
+            Err(error) => Err(Error::Send(String::from(error.message()).replace(outgoing.to, "<the recipient>"))),
+        }
+    }
+
+    fn create_token(&self, token: &NewToken<'_>) -> impl Future<Output = Result<(), Error>> {
+        mail::create_token(self.db(), token)
+    }
+
+    fn token(&self, hash: &str, purpose: Purpose, now: u64) -> impl Future<Output = Result<Option<TokenRow>, Error>> {
+        mail::token(self.db(), hash, purpose, now)
+    }
+
+    fn verify_email(
+        &self,
+        spend: &TokenSpend<'_>,
+        user_id: &UserId,
+        event: &NewEvent<'_>,
+    ) -> impl Future<Output = Result<Outcome, Error>> {
+        mail::verify(self.db(), spend, user_id, event)
+    }
+
+    fn change_email(
+        &self,
+        spend: &TokenSpend<'_>,
+        user_id: &UserId,
+        to: &str,
+        event: &NewEvent<'_>,
+    ) -> impl Future<Output = Result<Outcome, Error>> {
+        mail::change(self.db(), spend, user_id, to, event)
+    }
+
+    fn report_not_me(
+        &self,
+        spend: &TokenSpend<'_>,
+        user_id: &UserId,
+        event: &NewEvent<'_>,
+        reset: &NewToken<'_>,
+    ) -> impl Future<Output = Result<Outcome, Error>> {
+        mail::not_me(self.db(), spend, user_id, event, reset)
+    }
+
+    fn reset_password(
+        &self,
+        spend: &TokenSpend<'_>,
+        reset: &Reset<'_>,
+        event: &NewEvent<'_>,
+    ) -> impl Future<Output = Result<Outcome, Error>> {
+        mail::reset(self.db(), spend, reset, event)
+    }
+
+    async fn request_reset(
+        &self,
+        lookup: (&str, &str),
+        origin: &Origin,
+        now: u64,
+        alert_id: &str,
+    ) -> Result<(), Error> {
+        mail::request_reset(self.db(), lookup, origin, now, alert_id).await
+    }
+
+    fn request_verification(
+        &self,
+        event: &NewEvent<'_>,
+        unverified: bool,
+    ) -> impl Future<Output = Result<Outcome, Error>> {
+        mail::request_verification(self.db(), event, unverified)
+    }
+
+    fn email_taken(&self, lookup: (&str, &str)) -> impl Future<Output = Result<bool, Error>> {
+        mail::email_taken(self.db(), lookup)
+    }
+
+    fn set_alerts(&self, user_id: &UserId, on: bool, event: &NewEvent<'_>) -> impl Future<Output = Result<(), Error>> {
+        mail::set_alerts(self.db(), user_id, on, event)
+    }
+}
+
+impl DeviceBound for Bindings {
+    fn bind_session(
+        &self,
+        new: &NewBinding<'_>,
+        spend: &Spend<'_>,
+        event: &NewEvent<'_>,
+    ) -> impl Future<Output = Result<Binding, Error>> {
+        super::device_bound::bind(self.db(), new, spend, event)
+    }
+
+    fn session_binding(&self, session_id: &SessionId) -> impl Future<Output = Result<Option<BindingRow>, Error>> {
+        super::device_bound::find(self.db(), session_id)
+    }
+
+    fn refresh_binding(
+        &self,
+        session_id: &SessionId,
+        spend: &Spend<'_>,
+        now: u64,
+    ) -> impl Future<Output = Result<bool, Error>> {
+        super::device_bound::refresh(self.db(), session_id, spend, now)
+    }
+}
+
+impl Breaches for Bindings {
+    fn breach_range(&self, base: &str, prefix: &str) -> impl Future<Output = Result<Option<String>, Error>> {
+        super::breaches::range(base, prefix)
+    }
+
+    fn flag_breached_password(
+        &self,
+        user_id: &UserId,
+        password_generation: u64,
+        times: u64,
+        event: &NewEvent<'_>,
+    ) -> impl Future<Output = Result<(), Error>> {
+        super::breaches::flag(self.db(), user_id, password_generation, times, event)
     }
 }

@@ -100,9 +100,9 @@ pub async fn list(db: &Db, user_id: &str, own: Option<&str>) -> Result<Vec<Value
 /// has no such device (never had, or another request forgot it first).
 pub async fn forget(db: &Db, user_id: &str, device_id: &str, event: &NewEvent<'_>) -> Result<Outcome, Error> {
     let exists = is_trusted(user_id, device_id);
-    // The precondition's values follow the event's eight: ?9 user id, ?10 device id.
+    // The precondition's values follow the event's twelve: ?13 user id, ?14 device id.
     let detail = "(SELECT json_set(?8, '$.device', device, '$.browser', browser, '$.os', os) \
-                  FROM trusted_devices WHERE user_id = ?9 AND device_id = ?10)";
+                  FROM trusted_devices WHERE user_id = ?13 AND device_id = ?14)";
     let record = events::insert_computed(db, event, &exists, detail)?;
     let delete = db
         .prepare("DELETE FROM trusted_devices WHERE user_id = ?1 AND device_id = ?2")

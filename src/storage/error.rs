@@ -15,4 +15,10 @@ pub enum Error {
     /// A statement that always answers a row answered none.
     #[error("no row from {0}")]
     Missing(&'static str),
+    /// The send_email binding refused or failed a send.
+    #[error("a mail could not be sent: {0}")]
+    Send(String),
+    /// The system's randomness failed (an id could not be made).
+    #[error("no randomness: {0}")]
+    Randomness(String),
 }

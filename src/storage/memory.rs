@@ -14,8 +14,10 @@
 //! ([`MemoryStore::reset_rate_limits`] and [`MemoryStore::set_rate_count`] for tests).
 
 mod accounts;
+mod device_bound;
 mod factors;
 mod limits;
+mod mail;
 mod records;
 mod runs;
 mod sign_in;
@@ -33,9 +35,11 @@ use serde_json::Value;
 use super::address_limits::PerAddress;
 use super::attempts::{Budget, Condition, Generations, Reservation};
 use super::data_keys::{DataKeyRow, Dependents, OutdatedSecrets, Reencrypted, Rewrapped};
+use super::device_bound::{Binding, BindingRow, NewBinding};
 use super::devices::Trust;
 use super::emails::{Rewrite, StoredEmail};
-use super::events::{EventRow, NewEvent, Origin};
+use super::events::{EventRow, NewEvent, Origin, SignInRow};
+use super::mail::{AlertState, ClaimedAlert, NewToken, Purpose, Reset, Spend as TokenSpend, TokenRow};
 use super::passkeys::{
     Adding, IssuedChallenge, NewPasskey, PasskeyRow, PasskeyUse, Recorded, SessionAssertion, SessionAssertionReserved,
     Spend,
@@ -43,14 +47,14 @@ use super::passkeys::{
 use super::revocations::Handover;
 use super::sessions::{ListedSession, PendingSignIn, SessionRecord};
 use super::sign_in::{FirstStep, FirstStepReserved, SecondStep, SecondStepRead, SecondStepReserved};
-use super::store::{Accounts, Assets, Factors, Records, Upkeep};
+use super::store::{Accounts, Assets, Breaches, DeviceBound, Factors, Mail, OutgoingMail, Records, Upkeep};
 use super::two_factor::{EnableTotp, Proof, Use};
 use super::users::{ChangingSession, CheckAlso, Checked, Completion, NewPassword, NewUser, PasswordChange};
 use super::{Error, Outcome};
 use crate::domain::ids::{SessionId, UserId};
 use crate::domain::throttle::ThrottlePolicy;
 
-pub use tables::State;
+pub use tables::{SentMail, State};
 
 /// The in-memory store. Cloning shares the state (as cloning the bindings shares D1).
 #[derive(Clone, Default)]
@@ -281,6 +285,29 @@ impl Accounts for MemoryStore {
         self.apply(|s| s.trusted_devices(user_id, own)).await
     }
 
+    async fn sign_ins(&self, user_id: &UserId, since: u64) -> Result<Vec<SignInRow>, Error> {
+        let of = |e: &&tables::Event| e.user_id == user_id.as_ref() && e.kind == "sign_in" && e.at >= since;
+        self.apply(|s| s.events.iter().filter(of).map(|e| SignInRow { detail: e.detail.clone() }).collect()).await
+    }
+
+    async fn review_sign_in(&self, user_id: &UserId, sign_in: &str) -> Result<Outcome, Error> {
+        let marker = format!("\"sign_in\":\"{sign_in}\"");
+        self.apply(|s| {
+            let mut outcome = Outcome::LostRace;
+            let of = |e: &&mut tables::Event| {
+                e.user_id == user_id.as_ref() && e.kind == "sign_in" && e.detail.contains(&marker)
+            };
+            for event in s.events.iter_mut().filter(of) {
+                let mut detail: Value = serde_json::from_str(&event.detail).unwrap_or_default();
+                detail["reviewed"] = Value::Bool(true);
+                event.detail = detail.to_string();
+                outcome = Outcome::Applied;
+            }
+            outcome
+        })
+        .await
+    }
+
     async fn forget_device(&self, user_id: &UserId, device_id: &str, event: &NewEvent<'_>) -> Result<Outcome, Error> {
         self.apply(|s| s.forget_device(user_id, device_id, event)).await
     }
@@ -431,6 +458,152 @@ const COMMON_PASSWORDS: &str = include_str!("../../public/data/common-passwords.
 impl Assets for MemoryStore {
     async fn common_passwords(&self) -> Result<String, Error> {
         self.apply(|_| COMMON_PASSWORDS.to_string()).await
+    }
+}
+
+impl DeviceBound for MemoryStore {
+    async fn bind_session(
+        &self,
+        new: &NewBinding<'_>,
+        spend: &Spend<'_>,
+        event: &NewEvent<'_>,
+    ) -> Result<Binding, Error> {
+        self.apply(|s| s.bind_session(new, spend, event)).await
+    }
+
+    async fn session_binding(&self, session_id: &SessionId) -> Result<Option<BindingRow>, Error> {
+        self.apply(|s| s.bindings.get(&session_id.to_string()).cloned()).await
+    }
+
+    async fn refresh_binding(&self, session_id: &SessionId, spend: &Spend<'_>, now: u64) -> Result<bool, Error> {
+        self.apply(|s| s.refresh_binding(session_id, spend, now)).await
+    }
+}
+
+impl Breaches for MemoryStore {
+    async fn breach_range(&self, _base: &str, prefix: &str) -> Result<Option<String>, Error> {
+        self.apply(|s| match s.breach_service_down {
+            true => None,
+            false => Some(s.breach_ranges.get(prefix).cloned().unwrap_or_default()),
+        })
+        .await
+    }
+
+    async fn flag_breached_password(
+        &self,
+        user_id: &UserId,
+        password_generation: u64,
+        times: u64,
+        event: &NewEvent<'_>,
+    ) -> Result<(), Error> {
+        self.apply(|s| {
+            let Some(user) = s.user_mut(user_id) else { return };
+            if user.password_generation != password_generation || user.password_breached_count.is_some() {
+                return;
+            }
+            user.password_breached_count = Some(times);
+            s.record_if(true, event);
+        })
+        .await
+    }
+}
+
+impl Mail for MemoryStore {
+    async fn queue_alerts(&self, alert_ids: &[String]) -> Result<(), Error> {
+        self.apply(|s| s.queued_alerts.extend(alert_ids.iter().cloned())).await
+    }
+
+    /// The memory store notes no alerts: tests deliver every pending one (`tests::email`).
+    async fn queue_noted_alerts(&self) -> Result<(), Error> {
+        Ok(())
+    }
+
+    async fn claim_alert(&self, alert_id: &str, now: u64) -> Result<Option<ClaimedAlert>, Error> {
+        self.apply(|s| s.claim_alert(alert_id, now)).await
+    }
+
+    async fn settle_alert(&self, alert_id: &str, state: AlertState, event: Option<&NewEvent<'_>>) -> Result<(), Error> {
+        self.apply(|s| s.settle_alert(alert_id, state, event)).await
+    }
+
+    async fn release_alert(&self, alert_id: &str) -> Result<(), Error> {
+        self.apply(|s| s.release_alert(alert_id)).await
+    }
+
+    async fn unsent_alerts(&self, before: u64, limit: u64) -> Result<Vec<String>, Error> {
+        self.apply(|s| s.unsent_alerts(before, limit)).await
+    }
+
+    async fn send_mail(&self, mail: &OutgoingMail<'_>) -> Result<(), Error> {
+        self.apply(|s| s.send_mail(mail)).await?.map_err(Error::Send)
+    }
+
+    async fn create_token(&self, token: &NewToken<'_>) -> Result<(), Error> {
+        self.apply(|s| s.create_token(token)).await
+    }
+
+    async fn token(&self, hash: &str, purpose: Purpose, now: u64) -> Result<Option<TokenRow>, Error> {
+        self.apply(|s| s.token(hash, purpose, now)).await
+    }
+
+    async fn verify_email(
+        &self,
+        spend: &TokenSpend<'_>,
+        user_id: &UserId,
+        event: &NewEvent<'_>,
+    ) -> Result<Outcome, Error> {
+        self.apply(|s| s.verify_email(spend, user_id, event)).await
+    }
+
+    async fn change_email(
+        &self,
+        spend: &TokenSpend<'_>,
+        user_id: &UserId,
+        to: &str,
+        event: &NewEvent<'_>,
+    ) -> Result<Outcome, Error> {
+        self.apply(|s| s.change_email(spend, user_id, to, event)).await
+    }
+
+    async fn report_not_me(
+        &self,
+        spend: &TokenSpend<'_>,
+        user_id: &UserId,
+        event: &NewEvent<'_>,
+        reset: &NewToken<'_>,
+    ) -> Result<Outcome, Error> {
+        self.apply(|s| s.report_not_me(spend, user_id, event, reset)).await
+    }
+
+    async fn reset_password(
+        &self,
+        spend: &TokenSpend<'_>,
+        reset: &Reset<'_>,
+        event: &NewEvent<'_>,
+    ) -> Result<Outcome, Error> {
+        self.apply(|s| s.reset_password(spend, reset, event)).await
+    }
+
+    async fn request_reset(
+        &self,
+        lookup: (&str, &str),
+        origin: &Origin,
+        now: u64,
+        _alert_id: &str,
+    ) -> Result<(), Error> {
+        self.apply(|s| s.request_reset(lookup, origin, now)).await
+    }
+
+    async fn request_verification(&self, event: &NewEvent<'_>, unverified: bool) -> Result<Outcome, Error> {
+        self.apply(|s| s.request_verification(event, unverified)).await
+    }
+
+    async fn email_taken(&self, lookup: (&str, &str)) -> Result<bool, Error> {
+        self.apply(|s| s.by_email(lookup.0, lookup.1).is_some()).await
+    }
+
+    async fn set_alerts(&self, user_id: &UserId, on: bool, event: &NewEvent<'_>) -> Result<(), Error> {
+        self.apply(|s| s.set_alerts(user_id, on, event)).await
     }
 }
 

@@ -4,13 +4,16 @@
 pub mod address_limits;
 pub mod attempts;
 pub mod bindings;
+pub mod breaches;
 pub mod data_keys;
+pub mod device_bound;
 pub mod devices;
 pub mod emails;
 mod error;
 pub mod events;
 pub mod ip_limits;
 pub mod kv;
+pub mod mail;
 #[cfg(test)]
 pub mod memory;
 pub mod passkeys;
@@ -49,21 +52,25 @@ pub fn opt_text(value: Option<&str>) -> JsValue {
 /// check, attempts, every write); [`Db::near`] may start at the nearest read replica, no older
 /// than a bookmark of the browser's own last write (reads that decide nothing about access).
 #[derive(Clone)]
-pub struct Db(Rc<D1DatabaseSession>);
+pub struct Db(Rc<D1DatabaseSession>, Alerts);
+
+/// The alert ids of the events this request's statements may have written (see
+/// [`events::insert_computed`]): the runtime queues them after the answer.
+pub type Alerts = Rc<std::cell::RefCell<Vec<String>>>;
 
 /// The longest bookmark accepted from a cookie (D1's are ~60 characters).
 const MAX_BOOKMARK_CHARS: usize = 128;
 
 impl Db {
     pub fn primary(env: &worker::Env) -> Result<Self, Error> {
-        Ok(Self(Rc::new(env.d1("DB")?.with_session(Some("first-primary"))?)))
+        Ok(Self(Rc::new(env.d1("DB")?.with_session(Some("first-primary"))?), Alerts::default()))
     }
 
     /// Starts where `bookmark` (a browser's last write) is visible, or anywhere without one;
     /// a value that is not bookmark-shaped is ignored.
     pub fn near(env: &worker::Env, bookmark: Option<&str>) -> Result<Self, Error> {
         let bookmark = bookmark.filter(|b| is_bookmark_shaped(b)).unwrap_or("first-unconstrained");
-        Ok(Self(Rc::new(env.d1("DB")?.with_session(Some(bookmark))?)))
+        Ok(Self(Rc::new(env.d1("DB")?.with_session(Some(bookmark))?), Alerts::default()))
     }
 
     pub fn prepare(&self, sql: impl Into<String>) -> D1PreparedStatement {
@@ -72,6 +79,16 @@ impl Db {
 
     pub async fn batch(&self, statements: Vec<D1PreparedStatement>) -> worker::Result<Vec<D1Result>> {
         self.0.batch(statements).await
+    }
+
+    /// Notes that a statement being prepared may write the event of `alert_id`.
+    pub fn note_alert(&self, alert_id: String) {
+        self.1.borrow_mut().push(alert_id);
+    }
+
+    /// The alert ids noted so far, once.
+    pub fn take_alerts(&self) -> Vec<String> {
+        std::mem::take(&mut *self.1.borrow_mut())
     }
 
     /// The newest database position this session has seen (none before its first query).
@@ -108,6 +125,8 @@ async fn prune(db: &Db, now: u64) -> Result<(), Error> {
             passkeys::prune(db, now)?,
             sign_in::prune(db, now)?,
             devices::prune(db, now)?,
+            mail::prune(db, now)?,
+            device_bound::prune(db, now)?,
         ],
     )
     .await?;

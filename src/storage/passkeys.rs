@@ -62,7 +62,7 @@ impl Spend<'_> {
     }
 
     /// Holds only for the request that spent the challenge.
-    fn precondition(&self) -> Precondition {
+    pub(super) fn precondition(&self) -> Precondition {
         Precondition::new(
             "EXISTS (SELECT 1 FROM spent_challenges WHERE challenge = ? AND spent_by = ?)",
             vec![text(self.challenge), text(self.by)],
@@ -341,6 +341,8 @@ fn update_use(db: &Db, used: &PasskeyUse<'_>, pre: &Precondition) -> Result<D1Pr
 #[serde(rename_all = "snake_case")]
 pub enum Purpose {
     Register,
+    /// A passkey the browser creates without asking (WebAuthn conditional create).
+    AutoRegister,
     SignIn,
     SecondStep,
     Confirm,

@@ -33,6 +33,10 @@ pub struct SessionSummary {
     /// of older generations (ended by "sign out other sessions" or a password change).
     #[serde(default)]
     pub session_generation: u64,
+    /// The request id of the sign-in that started the session, as its event's detail has it
+    /// (none: a sign-up, or a session older than this field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -164,6 +168,17 @@ pub struct PendingSignIn {
     pub budget: Budget,
     #[serde(default)]
     pub generations: Generations,
+    /// A password reset waiting for this second factor (`account::reset`), not a sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset: Option<PendingReset>,
+}
+
+/// The reset a pending second step completes: its link's token (by hash) and the new
+/// password's hash.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PendingReset {
+    pub token_hash: String,
+    pub new_hash: String,
 }
 
 fn strangers() -> Budget {

@@ -13,9 +13,11 @@ use serde_json::Value;
 use super::address_limits::PerAddress;
 use super::attempts::{Budget, Condition, Generations, Reservation};
 use super::data_keys::{DataKeyRow, Dependents, OutdatedSecrets, Reencrypted, Rewrapped};
+use super::device_bound::{Binding, BindingRow, NewBinding};
 use super::devices::Trust;
 use super::emails::{Rewrite, StoredEmail};
-use super::events::{EventRow, NewEvent, Origin};
+use super::events::{EventRow, NewEvent, Origin, SignInRow};
+use super::mail::{AlertState, ClaimedAlert, NewToken, Purpose, Reset, Spend as TokenSpend, TokenRow};
 use super::passkeys::{
     Adding, IssuedChallenge, NewPasskey, PasskeyRow, PasskeyUse, Recorded, SessionAssertion, SessionAssertionReserved,
     Spend,
@@ -113,6 +115,11 @@ pub trait Accounts {
     async fn record_event(&self, event: &NewEvent<'_>) -> Result<(), Error>;
     async fn recent_events(&self, user_id: &UserId, limit: u32) -> Result<Vec<EventRow>, Error>;
     async fn trusted_devices(&self, user_id: &UserId, own: Option<&str>) -> Result<Vec<Value>, Error>;
+    /// The user's sign-ins since `since`, with their flags (near the user: they decide nothing
+    /// about access).
+    async fn sign_ins(&self, user_id: &UserId, since: u64) -> Result<Vec<SignInRow>, Error>;
+    /// "This was me" for the sign-in `sign_in` (its request id); `LostRace` when there is none.
+    async fn review_sign_in(&self, user_id: &UserId, sign_in: &str) -> Result<Outcome, Error>;
     async fn forget_device(&self, user_id: &UserId, device_id: &str, event: &NewEvent<'_>) -> Result<Outcome, Error>;
 }
 
@@ -195,8 +202,100 @@ pub trait Assets {
     async fn common_passwords(&self) -> Result<String, Error>;
 }
 
+/// A mail to send (rendered), by the `send_email` binding.
+pub struct OutgoingMail<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub text: &'a str,
+    pub html: &'a str,
+}
+
+/// Mail (docs/email.md): alerts in D1 and their queue, the send, and the tokens of links in
+/// mails with the changes they make (each spends its token in the same transaction).
+pub trait Mail {
+    async fn queue_alerts(&self, alert_ids: &[String]) -> Result<(), Error>;
+    /// Queues the alerts of the events this store's writes recorded so far, once (after the
+    /// answer; work after the answer that records such an event calls it again).
+    async fn queue_noted_alerts(&self) -> Result<(), Error>;
+    async fn claim_alert(&self, alert_id: &str, now: u64) -> Result<Option<ClaimedAlert>, Error>;
+    async fn settle_alert(&self, alert_id: &str, state: AlertState, event: Option<&NewEvent<'_>>) -> Result<(), Error>;
+    async fn release_alert(&self, alert_id: &str) -> Result<(), Error>;
+    async fn unsent_alerts(&self, before: u64, limit: u64) -> Result<Vec<String>, Error>;
+    async fn send_mail(&self, mail: &OutgoingMail<'_>) -> Result<(), Error>;
+    async fn create_token(&self, token: &NewToken<'_>) -> Result<(), Error>;
+    async fn token(&self, hash: &str, purpose: Purpose, now: u64) -> Result<Option<TokenRow>, Error>;
+    async fn verify_email(
+        &self,
+        spend: &TokenSpend<'_>,
+        user_id: &UserId,
+        event: &NewEvent<'_>,
+    ) -> Result<Outcome, Error>;
+    async fn change_email(
+        &self,
+        spend: &TokenSpend<'_>,
+        user_id: &UserId,
+        to: &str,
+        event: &NewEvent<'_>,
+    ) -> Result<Outcome, Error>;
+    async fn report_not_me(
+        &self,
+        spend: &TokenSpend<'_>,
+        user_id: &UserId,
+        event: &NewEvent<'_>,
+        reset: &NewToken<'_>,
+    ) -> Result<Outcome, Error>;
+    async fn reset_password(
+        &self,
+        spend: &TokenSpend<'_>,
+        reset: &Reset<'_>,
+        event: &NewEvent<'_>,
+    ) -> Result<Outcome, Error>;
+    async fn request_reset(&self, lookup: (&str, &str), origin: &Origin, now: u64, alert_id: &str)
+        -> Result<(), Error>;
+    async fn request_verification(&self, event: &NewEvent<'_>, unverified: bool) -> Result<Outcome, Error>;
+    async fn email_taken(&self, lookup: (&str, &str)) -> Result<bool, Error>;
+    async fn set_alerts(&self, user_id: &UserId, on: bool, event: &NewEvent<'_>) -> Result<(), Error>;
+}
+
+/// Pwned Passwords' range API: an outside service, reached by `fetch`.
+pub trait Breaches {
+    /// The range of `prefix` (`base` + prefix, padded), or None when the service did not answer
+    /// well within [`BREACH_CHECK_MS`] (slow, down, or not 200).
+    async fn breach_range(&self, base: &str, prefix: &str) -> Result<Option<String>, Error>;
+    /// Flags the user's password (still of `password_generation`) as seen in breaches, with
+    /// `event`, unless it is flagged already.
+    async fn flag_breached_password(
+        &self,
+        user_id: &UserId,
+        password_generation: u64,
+        times: u64,
+        event: &NewEvent<'_>,
+    ) -> Result<(), Error>;
+}
+
+/// Sessions bound to a device key (DBSC, issue 25; D1 `session_bindings`).
+pub trait DeviceBound {
+    /// Binds the session to a key, spending the registration's challenge, while it is live.
+    async fn bind_session(
+        &self,
+        new: &NewBinding<'_>,
+        spend: &Spend<'_>,
+        event: &NewEvent<'_>,
+    ) -> Result<Binding, Error>;
+    async fn session_binding(&self, session_id: &SessionId) -> Result<Option<BindingRow>, Error>;
+    /// Spends a refresh's challenge (false: answered already) and notes the refresh.
+    async fn refresh_binding(&self, session_id: &SessionId, spend: &Spend<'_>, now: u64) -> Result<bool, Error>;
+}
+
+/// How long a password change or sign-up waits for the breach check before going on without it.
+pub const BREACH_CHECK_MS: u64 = 1000;
+
 /// Everything a use case may ask of storage. Cloning is cheap (handles), so work that goes on
 /// after the answer can hold its own.
-pub trait Store: Records + Accounts + Factors + Upkeep + Assets + Clone + 'static {}
+pub trait Store:
+    Records + Accounts + Factors + Upkeep + Assets + Mail + Breaches + DeviceBound + Clone + 'static
+{
+}
 
-impl<T: Records + Accounts + Factors + Upkeep + Assets + Clone + 'static> Store for T {}
+impl<T: Records + Accounts + Factors + Upkeep + Assets + Mail + Breaches + DeviceBound + Clone + 'static> Store for T {}

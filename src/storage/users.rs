@@ -103,6 +103,13 @@ pub struct AuthRow {
     pub totp_last_step: u64,
     pub session_generation: u64,
     pub password_generation: u64,
+    pub email_verified: u32,
+    pub new_sign_in_alerts: u32,
+    /// How often the current password was seen in breaches, as a sign-in found (None: not found).
+    pub password_breached_count: Option<u64>,
+    /// When this session was bound to a device key (DBSC), if it is.
+    #[serde(default)]
+    pub bound_at: Option<u64>,
 }
 
 impl AuthRow {
@@ -133,6 +140,8 @@ pub struct SessionAttempt {
 pub struct Checked {
     pub user: Option<AuthRow>,
     pub revoked: Vec<SessionId>,
+    /// The user's sessions bound to a device key (read with `revoked`).
+    pub bound: Vec<SessionId>,
     /// `Some` when an attempt was asked for; `Stale` when the session is not live in D1.
     pub reservation: Option<Reservation>,
 }
@@ -143,6 +152,7 @@ pub async fn check_session(db: &Db, user_id: &str, session_id: &str, also: Check
     let mut statements = vec![auth_view_statement(db, user_id, session_id)?];
     if also.revocations {
         statements.push(revoked_statement(db, user_id)?);
+        statements.push(super::device_bound::bound_ids_statement(db, user_id)?);
     }
     let attempt_at = statements.len();
     if let Some(attempt) = &also.attempt {
@@ -152,15 +162,19 @@ pub async fn check_session(db: &Db, user_id: &str, session_id: &str, also: Check
     }
     let results = super::batch(db, statements).await?;
     let user = attempts::first_of::<AuthRow>(&results, 0)?;
-    let revoked = match also.revocations {
-        true => results.get(1).map(|r| r.results::<RevokedId>()).transpose()?.unwrap_or_default(),
-        false => Vec::new(),
+    let ids = |index: usize| -> Result<Vec<SessionId>, Error> {
+        let rows = results.get(index).map(|r| r.results::<RevokedId>()).transpose()?.unwrap_or_default();
+        Ok(rows.into_iter().map(|r| r.session_id).collect())
+    };
+    let (revoked, bound) = match also.revocations {
+        true => (ids(1)?, ids(2)?),
+        false => (Vec::new(), Vec::new()),
     };
     let reservation = match &also.attempt {
         Some(attempt) => Some(attempts::reservation_in(&results, attempt_at, attempt.now)?),
         None => None,
     };
-    Ok(Checked { user, revoked: revoked.into_iter().map(|r| r.session_id).collect(), reservation })
+    Ok(Checked { user, revoked, bound, reservation })
 }
 
 fn auth_view_statement(db: &Db, user_id: &str, session_id: &str) -> Result<D1PreparedStatement, Error> {
@@ -169,9 +183,11 @@ fn auth_view_statement(db: &Db, user_id: &str, session_id: &str) -> Result<D1Pre
             "SELECT id, email, name, password_hash, password_changed_at, totp_enabled_at, \
              sessions_valid_after, totp_secret, totp_pending_secret, totp_last_step, \
              session_generation, password_generation, \
+             email_verified_at IS NOT NULL AS email_verified, new_sign_in_alerts, password_breached_count, \
              EXISTS (SELECT 1 FROM revoked_sessions WHERE session_id = ?2) AS session_revoked, \
              (SELECT COUNT(*) FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL) AS recovery_codes_remaining, \
-             (SELECT COUNT(*) FROM passkeys WHERE user_id = ?1) AS passkeys \
+             (SELECT COUNT(*) FROM passkeys WHERE user_id = ?1) AS passkeys, \
+             (SELECT bound_at FROM session_bindings WHERE session_id = ?2) AS bound_at \
              FROM users WHERE id = ?1",
         )
         .bind(&[text(user_id), text(session_id)])?)
@@ -365,7 +381,7 @@ fn new_password_statement(
     let live = Precondition::session_live(change.user_id, session.id, session.session_generation, session.issued_at);
     live.statement(
         db,
-        "UPDATE users SET password_hash = ?3, password_changed_at = ?4, failed_attempts = 0, locked_until = 0, \
+        "UPDATE users SET password_hash = ?3, password_changed_at = ?4, failed_attempts = 0, locked_until = 0, password_breached_count = NULL, \
          password_generation = password_generation + 1, \
          session_generation = session_generation + CASE WHEN ?5 = 1 THEN 1 ELSE 0 END \
          WHERE password_hash = ?2 AND {pre} RETURNING password_generation, session_generation",

@@ -94,10 +94,15 @@ pub struct TestApp {
     pub device: Option<String>,
     /// D1's bookmark of this client's last write, sent back as a browser would.
     pub bookmark: Option<String>,
+    /// `__Host-bound`: a device-bound session's short-lived cookie (DBSC).
+    pub bound: Option<String>,
     pub user_agent: String,
     /// The client address the worker sees (`CF-Connecting-IP`): each app is its own client, so
     /// the per-address limit of failed sign-ins never couples tests.
     pub ip: String,
+    /// Where the worker believes the client is (`X-Test-Place: PT; Lisbon; AS3243`, honoured only
+    /// under the tests' `TEST_PLACES`): each app is somewhere of its own unless a test says.
+    pub place: String,
 }
 
 impl Default for TestApp {
@@ -140,8 +145,10 @@ impl TestApp {
             pending: None,
             device: None,
             bookmark: None,
+            bound: None,
             user_agent: user_agent.into(),
             ip: random_ip(),
+            place: "NL; Amsterdam; AS1136".into(),
         }
     }
 
@@ -164,6 +171,9 @@ impl TestApp {
         if let Some(b) = &self.bookmark {
             parts.push(format!("__Host-d1-bookmark={b}"));
         }
+        if let Some(b) = &self.bound {
+            parts.push(format!("__Host-bound={b}"));
+        }
         (!parts.is_empty()).then(|| parts.join("; "))
     }
 
@@ -177,6 +187,7 @@ impl TestApp {
                 "__Host-pending" => &mut self.pending,
                 "__Host-device" => &mut self.device,
                 "__Host-d1-bookmark" => &mut self.bookmark,
+                "__Host-bound" => &mut self.bound,
                 _ => continue,
             };
             *slot = if cleared { None } else { Some(token.to_string()) };
@@ -189,7 +200,8 @@ impl TestApp {
             .client
             .request(method.clone(), format!("{}{path}", self.base))
             .header("User-Agent", &self.user_agent)
-            .header("CF-Connecting-IP", &self.ip);
+            .header("CF-Connecting-IP", &self.ip)
+            .header("X-Test-Place", &self.place);
         if method != Method::GET && method != Method::HEAD {
             req = req.header("Origin", &self.base);
         }
@@ -228,7 +240,8 @@ impl TestApp {
             .client
             .request(method, format!("{}{path}", self.base))
             .header("User-Agent", &self.user_agent)
-            .header("CF-Connecting-IP", &self.ip);
+            .header("CF-Connecting-IP", &self.ip)
+            .header("X-Test-Place", &self.place);
         if let Some(cookie) = self.cookie_header() {
             req = req.header("Cookie", cookie);
         }
@@ -354,6 +367,11 @@ impl TestApp {
         self.request(Method::POST, "/api/security/passkeys/options", None).await
     }
 
+    /// Options for a conditional create (`{"mediation": "conditional"}`).
+    pub async fn passkey_registration_options_with(&mut self, body: Value) -> TestResponse {
+        self.request(Method::POST, "/api/security/passkeys/options", Some(body)).await
+    }
+
     pub async fn add_passkey(&mut self, credential: &Value, name: Option<&str>) -> TestResponse {
         let body = match name {
             Some(name) => json!({ "credential": credential, "name": name }),
@@ -368,6 +386,56 @@ impl TestApp {
 
     pub async fn remove_passkey(&mut self, id: &str) -> TestResponse {
         self.request(Method::DELETE, &format!("/api/security/passkeys/{id}"), None).await
+    }
+
+    /// `POST /api/auth/dbsc/register`, as the browser sends it: no body, the proof in a header.
+    pub async fn dbsc_register(&mut self, proof: &str) -> TestResponse {
+        let req =
+            self.raw(Method::POST, "/api/auth/dbsc/register").header("Secure-Session-Response", format!("\"{proof}\""));
+        self.send(req).await
+    }
+
+    /// `POST /api/auth/dbsc/refresh` for the bound session `id`, with a proof or without.
+    pub async fn dbsc_refresh(&mut self, id: &str, proof: Option<&str>) -> TestResponse {
+        let mut req =
+            self.raw(Method::POST, "/api/auth/dbsc/refresh").header("Sec-Secure-Session-Id", format!("\"{id}\""));
+        if let Some(proof) = proof {
+            req = req.header("Secure-Session-Response", format!("\"{proof}\""));
+        }
+        self.send(req).await
+    }
+
+    pub async fn verify_email(&mut self, token: &str) -> TestResponse {
+        self.request(Method::POST, "/api/auth/verify-email", Some(json!({ "token": token }))).await
+    }
+
+    pub async fn resend_verification(&mut self) -> TestResponse {
+        self.request(Method::POST, "/api/security/email/verification", None).await
+    }
+
+    pub async fn change_email(&mut self, email: &str) -> TestResponse {
+        self.request(Method::PUT, "/api/security/email", Some(json!({ "email": email }))).await
+    }
+
+    pub async fn set_alerts(&mut self, new_sign_in: bool) -> TestResponse {
+        self.request(Method::PUT, "/api/security/alerts", Some(json!({ "new_sign_in": new_sign_in }))).await
+    }
+
+    pub async fn request_password_reset(&mut self, email: &str) -> TestResponse {
+        self.request(Method::POST, "/api/auth/password-reset", Some(json!({ "email": email }))).await
+    }
+
+    pub async fn check_password_reset(&mut self, token: &str) -> TestResponse {
+        self.request(Method::POST, "/api/auth/password-reset/check", Some(json!({ "token": token }))).await
+    }
+
+    pub async fn complete_password_reset(&mut self, token: &str, new_password: &str) -> TestResponse {
+        let body = json!({ "token": token, "new_password": new_password });
+        self.request(Method::POST, "/api/auth/password-reset/complete", Some(body)).await
+    }
+
+    pub async fn not_me(&mut self, token: &str) -> TestResponse {
+        self.request(Method::POST, "/api/auth/not-me", Some(json!({ "token": token }))).await
     }
 
     /// Another browser that once completed a sign-in of `user` (so it holds a device cookie and

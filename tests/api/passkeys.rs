@@ -178,7 +178,7 @@ async fn a_passkey_is_renamed_and_removed_and_the_password_still_signs_in() {
     // The removed passkey no longer signs in; the password does.
     let mut browser = TestApp::at_localhost();
     let options = sign_in_options(&mut browser).await;
-    assert_rejected(&browser.passkey_sign_in(&phone.get(&options).await).await);
+    browser.passkey_sign_in(&phone.get(&options).await).await.assert_error(400, "passkey_unknown");
     assert_eq!(browser.login(&user.email, &user.password).await.status, 200);
 }
 
@@ -265,6 +265,61 @@ async fn a_registration_from_another_origin_is_refused() {
     let options = app.passkey_registration_options().await;
     assert_rejected(&app.add_passkey(&phone.create(&options.body).await, None).await);
     assert_eq!(app.passkeys().await.body["passkeys"], json!([]));
+}
+
+#[tokio::test]
+async fn a_conditional_create_may_skip_user_verification_but_its_passkey_signs_in_only_verified() {
+    let (mut app, _, id) = signed_up().await;
+    let options = app.passkey_registration_options_with(json!({ "mediation": "conditional" })).await;
+    assert_eq!(options.status, 200, "{}", options.text);
+    assert_eq!(options.body["publicKey"]["authenticatorSelection"]["userVerification"], "preferred");
+    let mut phone = Device::es256(&app.base);
+    let client_data = phone.creation_client_data(&challenge_of(&options.body), &app.base);
+    let added = app.add_passkey(&phone.create_raw(&options.body, &client_data, false).await, None).await;
+    assert_eq!(added.status, 201, "{}", added.text);
+    let added_events = events_of(&id, "passkey_added");
+    assert_eq!(added_events.last().expect("passkey_added")["automatic"], true);
+
+    // Its sign-ins are verified like any passkey's.
+    let mut browser = TestApp::at_localhost();
+    let challenge = challenge_of(&sign_in_options(&mut browser).await);
+    let client_data = phone.client_data(&challenge, &app.base);
+    assert_rejected(&browser.passkey_sign_in(&phone.sign_raw("localhost", &client_data, false).await).await);
+    let verified = phone.get(&sign_in_options(&mut browser).await).await;
+    let signed_in = browser.passkey_sign_in(&verified).await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.text);
+
+    // Other mediations ask for verification; a wrong one is a clear 400.
+    for mediation in ["optional", "required", "silent"] {
+        let options = app.passkey_registration_options_with(json!({ "mediation": mediation })).await;
+        assert_eq!(options.body["publicKey"]["authenticatorSelection"]["userVerification"], "required");
+    }
+    for body in [json!({ "mediation": "sometimes" }), json!({ "mediation": 1 }), json!([])] {
+        app.passkey_registration_options_with(body).await.assert_error(400, "invalid_input");
+    }
+}
+
+#[tokio::test]
+async fn a_sign_in_with_a_passkey_no_account_has_is_refused_as_unknown_and_counted() {
+    let (mut app, _, _) = signed_up().await;
+    let mut phone = Device::es256(&app.base);
+    add_passkey(&mut app, &mut phone, None).await;
+    let passkey_id = app.passkeys().await.body["passkeys"][0]["id"].as_str().unwrap().to_string();
+    let mut stray = Device::es256(&app.base);
+    stray.create(&app.passkey_registration_options().await.body).await;
+
+    let mut browser = TestApp::at_localhost();
+    let never_registered = stray.get(&sign_in_options(&mut browser).await).await;
+    browser.passkey_sign_in(&never_registered).await.assert_error(400, "passkey_unknown");
+
+    // Removed from the account: unknown too. A known passkey with a bad signature is not.
+    app.remove_passkey(&passkey_id).await;
+    let removed = phone.get(&sign_in_options(&mut browser).await).await;
+    browser.passkey_sign_in(&removed).await.assert_error(400, "passkey_unknown");
+    let mut laptop = Device::es256(&app.base);
+    add_passkey(&mut app, &mut laptop, None).await;
+    let forged = tamper(&laptop.get(&sign_in_options(&mut browser).await).await, "signature", |s| s[8] ^= 0xff);
+    browser.passkey_sign_in(&forged).await.assert_error(400, "passkey_rejected");
 }
 
 #[tokio::test]

@@ -15,8 +15,14 @@ export const BASE_URL = (process.env.WEMASY_BASE_URL || 'http://127.0.0.1:8792')
 export const SCREENSHOTS = path.join(ROOT, 'target', 'screenshots');
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
-export async function launch() {
-  return chromium.launch({
+// Playwright passes --enable-features of its own, and the last one on the command line wins: a
+// launch with features of its own repeats Playwright's.
+const PLAYWRIGHT_FEATURES = ['CDPScreenshotNewSurface', 'SkipListAccountsWithoutGaiaCookies'];
+
+/** A headless Chromium, warmed up; `features`: Chromium features to enable besides. */
+export async function launch({ features = [] } = {}) {
+  const enable = features.length ? [`--enable-features=${[...PLAYWRIGHT_FEATURES, ...features].join(',')}`] : [];
+  const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_BIN || '/usr/bin/chromium',
     args: [
       '--headless',
@@ -27,8 +33,26 @@ export async function launch() {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...enable,
     ],
   });
+  await warmUp(browser);
+  return browser;
+}
+
+/**
+ * Loads the sign-in page once, with a long wait, before any test: a fresh Chromium's first
+ * navigation (its network service starting, the dev proxy's first answers to this browser) can
+ * take many seconds on a loaded 2-core CI machine, and no test is about that.
+ */
+async function warmUp(browser) {
+  const context = await browser.newContext({ baseURL: BASE_URL, extraHTTPHeaders: { 'CF-Connecting-IP': clientAddress() } });
+  try {
+    const page = await context.newPage();
+    await page.goto('/login', { waitUntil: 'load', timeout: 120000 });
+  } finally {
+    await context.close();
+  }
 }
 
 /**
@@ -44,14 +68,18 @@ function clientAddress() {
 /**
  * A fresh context and page that record every console error and page error. `allowed` lists
  * patterns of console errors a test expects (an HTTP 401 the page answers by redirecting).
+ * `extraHTTPHeaders` (an `X-Test-Place`) are sent besides the context's own client address.
  */
-export async function openPage(browser, { width = 1280, height = 900, ...options } = {}) {
-  const extraHTTPHeaders = { 'CF-Connecting-IP': clientAddress() };
+export async function openPage(browser, { width = 1280, height = 900, extraHTTPHeaders: headers = {}, ...options } = {}) {
+  const extraHTTPHeaders = { 'CF-Connecting-IP': clientAddress(), ...headers };
   const context = await browser.newContext({ baseURL: BASE_URL, viewport: { width, height }, extraHTTPHeaders, ...options });
   const page = await context.newPage();
   const errors = [];
   watch(page, errors);
   page.setDefaultTimeout(30000); // a loaded 2-core CI machine can take seconds per page
+  // A navigation loads the page and every module it imports through the dev proxy, which has
+  // held one request for over 30 s on a loaded CI machine; a wait of 90 s still fails a hang.
+  page.setDefaultNavigationTimeout(90000);
   return { context, page, errors };
 }
 

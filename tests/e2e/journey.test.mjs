@@ -44,7 +44,7 @@ test('journey: sign up, change password, set up 2FA, sign in again with a code, 
     await page.waitForURL('**/account/security');
     await page.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('link', { name: 'Security' }).click();
     await page.getByRole('heading', { level: 1, name: 'Security' }).waitFor();
-    for (const card of ['Password', 'Two-factor authentication', 'Active sessions', 'Recent security activity', 'Best practices']) {
+    for (const card of ['Security checkup', 'Password', 'Two-factor authentication', 'Active sessions', 'Recent security activity']) {
       await page.getByRole('heading', { level: 2, name: card, exact: true }).waitFor();
     }
 

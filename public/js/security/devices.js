@@ -2,8 +2,9 @@
 // sign in when someone else has locked sign-ins by guessing the password. Each with its browser,
 // system, place and last sign-in, "This device" first; "Forget" per row (another device needs
 // "Confirm it's you", this one does not). A password change or "Sign out all other sessions"
-// forgets every other device, so those cards load this list again.
-import { ApiError } from '../api.js';
+// forgets every other device, so those cards load this list again. The Security checkup's "Forget
+// them" forgets every device idle for 30 days at once (`forgetUnused`).
+import { api, ApiError } from '../api.js';
 import { showError, showSuccess } from '../messages.js';
 import { isTime, dayOf, timeElement, placeOf, browserOnOs } from './words.js';
 import { loadList, reload, run, currentFirst, deviceRow } from './page.js';
@@ -63,7 +64,7 @@ function forget(device, name, button) {
       const which = device.current ? 'This device' : name;
       showSuccess(message, `${which} is no longer a trusted device. Signing in with it again trusts it again.`);
       $('devices-title').focus();
-      reload('activity');
+      reload('overview', 'activity');
     },
     handled: (err) => {
       if (!(err instanceof ApiError && err.code === 'not_found')) return false;
@@ -72,4 +73,39 @@ function forget(device, name, button) {
       return true;
     },
   });
+}
+
+/** A device is unused when its last sign-in is over 30 days old (as the overview's `devices.unused` counts). */
+const UNUSED_SECONDS = 30 * 24 * 3600;
+
+const unusedSince = (device, cutoff) => isTime(device.last_used_at) && device.last_used_at < cutoff;
+
+/**
+ * Forgets every trusted device but this one that has not signed in for 30 days, one after the
+ * other: the first may ask "Confirm it's you" (closing it forgets none), the rest run in the
+ * window it opens. One forgotten elsewhere meanwhile (404) is not an error. Resolves how many
+ * were forgotten, once the overview and this list (and the activity, when any was) are loaded
+ * again.
+ */
+export async function forgetUnused() {
+  const answer = await api('/api/security/devices');
+  const cutoff = Date.now() / 1000 - UNUSED_SECONDS;
+  const unused = (Array.isArray(answer?.devices) ? answer.devices : []).filter(
+    (device) => device && !device.current && device.id !== undefined && device.id !== null && unusedSince(device, cutoff),
+  );
+  let forgotten = 0;
+  try {
+    for (const device of unused) {
+      try {
+        await sudo(`/api/security/devices/${encodeURIComponent(device.id)}`, { method: 'DELETE' });
+        forgotten += 1;
+      } catch (err) {
+        if (!(err instanceof ApiError && err.status === 404)) throw err;
+      }
+    }
+  } finally {
+    // The checkup follows the overview, whatever this list held.
+    await reload('overview', 'devices', ...(forgotten ? ['activity'] : []));
+  }
+  return forgotten;
 }

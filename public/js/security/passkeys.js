@@ -2,24 +2,38 @@
 // used, "Synced" when it syncs across the person's devices and the name of the password manager
 // or device that holds it when known; "Add a passkey" (needs a fresh "Confirm it's you"),
 // "Rename" (a small form in the row) and "Remove" (asked once more in the row, then confirmed).
+// Each time the list loads, the browser's password manager is told which passkeys the account
+// still has (Signal API), so one removed here or elsewhere stops being offered. Right after a
+// password sign-in, the password manager may be asked for a passkey without a prompt
+// (`offerAutomatically`, issue 24).
 import { api, ApiError } from '../api.js';
 import { showError, showSuccess, showInfo, clearMessage } from '../messages.js';
 import { blame } from '../form.js';
-import { passkeysSupported, createPasskey, PasskeyCancelled } from '../webauthn.js';
-import { isTime, dayOf, timeElement, plural } from './words.js';
+import {
+  passkeysSupported,
+  createPasskey,
+  PasskeyCancelled,
+  conditionalCreateAvailable,
+  inBackground,
+  signalAcceptedCredentials,
+  signalUnknownCredential,
+} from '../webauthn.js';
+import { takePasswordSignIn } from '../auto-passkey.js';
+import { isTime, dayOf, timeElement } from './words.js';
 import { state, loadList, reload, run, onClick, onSubmit } from './page.js';
 import { sudo } from './reauth.js';
+import * as checkup from './checkup.js';
 
 const $ = (id) => document.getElementById(id);
 const MAX_NAME = 64;
 const path = (passkey) => `/api/security/passkeys/${encodeURIComponent(passkey.id)}`;
 const quoted = (name) => `“${name}”`;
 
-/** How many passkeys the account has (the overview, the list), and whether "Confirm it's you" offers one. */
+/** How many passkeys the account has (the overview, the list): the checkup, and whether "Confirm it's you" offers one. */
 export function showCount(count) {
   if (typeof count !== 'number') return;
   state.passkeyCount = count;
-  $('overview-passkeys').textContent = count ? plural(count, 'passkey', 'passkeys') : 'None';
+  checkup.update({ passkeys: count });
 }
 
 /** A name as the API takes it: trimmed, 1 to 64 characters. */
@@ -238,7 +252,47 @@ export function load() {
     if (passkeys.length) list.replaceChildren(...passkeys.map(passkeyRow));
     else list.replaceChildren(element('li', 'empty', 'You have no passkeys yet. Add one to sign in without typing your password.'));
     showCount(passkeys.length);
+    // The whole list, as the worker answered it: the password manager may hide the account's others.
+    signalAcceptedCredentials(state.user, passkeys.map((p) => p.id));
   });
+}
+
+/**
+ * After a password sign-in in this tab (a few minutes ago at most), where the browser can create
+ * a passkey without a prompt: asks the password manager for one, in the background. It decides;
+ * when it makes one, the worker adds it and the card says so. Nothing else shows: not when the
+ * browser or password manager declines, nor when the worker refuses (then the password manager
+ * is told to drop the passkey it made), nor when "Confirm it's you" would be needed (a dialog
+ * nobody asked for). A passkey the person asks for meanwhile ("Add a passkey", "Use a passkey")
+ * makes this request give way.
+ */
+export async function offerAutomatically() {
+  if (!takePasswordSignIn() || !passkeysSupported() || !(await conditionalCreateAvailable())) return false;
+  let credential;
+  try {
+    const options = await api('/api/security/passkeys/options', { method: 'POST', body: { mediation: 'conditional' } });
+    credential = await createPasskey(options, { mediation: 'conditional', signal: inBackground() });
+  } catch {
+    return false; // declined, called off, or not now (too many passkeys, no sudo window)
+  }
+  let answer;
+  try {
+    answer = await api('/api/security/passkeys', { method: 'POST', body: { credential } });
+  } catch (err) {
+    // Refused (4xx): the passkey just made is no one's here, and never will be. A 409 means the
+    // worker has it already; after a 5xx or no answer, the next load of the list tells.
+    const refused = err instanceof ApiError && err.status >= 400 && err.status < 500 && err.code !== 'passkey_exists';
+    if (refused) signalUnknownCredential(credential.id);
+    return false;
+  }
+  await load();
+  reload('overview', 'activity');
+  const name = answer?.passkey?.name;
+  showSuccess(
+    $('passkeys-message'),
+    `Your password manager saved a passkey for WEMASY${name ? ` (${quoted(name)})` : ''}. Next time you can sign in with it instead of your password.`,
+  );
+  return true;
 }
 
 /** Wires the card (once, at start). */

@@ -1,19 +1,18 @@
 // The Password card: when it was last changed, and the change form with its live rule checklist
 // and "Sign out of other sessions" (SPEC §5.2, §5.3).
 import { ApiError } from '../api.js';
-import { showSuccess } from '../messages.js';
+import { showSuccess, showInfo } from '../messages.js';
 import { blame } from '../form.js';
 import { hidePasswords } from '../reveal.js';
 import { liveChecklist } from '../password-rules.js';
-import { isTime, ago, dayOf, timeElement, plural } from './words.js';
+import { isTime, dayOf, timeElement, plural } from './words.js';
 import { state, reload, onSubmit } from './page.js';
 import { sudo } from './reauth.js';
 
 const $ = (id) => document.getElementById(id);
 
-/** The overview's "Changed 3 days ago" and the card's "Last changed Nov 25, 2026." */
+/** The card's "Last changed Nov 25, 2026." (the checkup says "Changed 3 days ago"). */
 export function showChanged(changed) {
-  $('overview-password').textContent = isTime(changed) ? `Changed ${ago(changed)}` : 'Set';
   const line = $('password-changed');
   line.replaceChildren();
   if (isTime(changed)) {
@@ -30,6 +29,17 @@ function changedWords(signOutOthers, answer) {
     ? `${plural(count, 'other session was', 'other sessions were')} signed out.`
     : 'No other sessions were signed in.';
   return `Your password was changed. ${others}`;
+}
+
+/**
+ * Opens the change: the card scrolled into view, focus in its first field, and `words` (why) in
+ * its live region — after "Not me" on an unfamiliar session.
+ */
+export function openChange(words) {
+  const reduce = window.matchMedia?.('(prefers-reduced-motion: reduce)').matches;
+  $('password-card').scrollIntoView({ block: 'start', behavior: reduce ? 'auto' : 'smooth' });
+  $('current-password').focus({ preventScroll: true });
+  showInfo($('password-message'), words);
 }
 
 /** Wires the form (once, at start). */

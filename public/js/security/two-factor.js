@@ -28,7 +28,6 @@ export function render(info) {
   badge.textContent = state.twoFactorEnabled ? 'On' : 'Off';
   badge.classList.toggle('badge-on', state.twoFactorEnabled);
   badge.classList.toggle('badge-off', !state.twoFactorEnabled);
-  $('overview-two-factor').textContent = state.twoFactorEnabled ? 'On' : 'Off';
   if (state.twoFactorEnabled) {
     const since = isTime(info.enabled_at) ? ` since ${dayOf(info.enabled_at)}` : '';
     $('two-factor-on-text').textContent = `Two-factor authentication is on${since}. When you sign in, you will be asked for a code from your authenticator app.`;

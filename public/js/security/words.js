@@ -102,3 +102,34 @@ export function signInMethod(method) {
 export function plural(n, one, many) {
   return `${n} ${n === 1 ? one : many}`;
 }
+
+const numberFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
+
+/** Why a sign-in was unfamiliar, as the API names the reasons, in the order it gives them. */
+const REASONS = ['new_country', 'new_network', 'new_device', 'impossible_travel'];
+
+/**
+ * The words for why a sign-in was unfamiliar (issue 24): `reasons` as the API names them,
+ * `item` the session or event with its place, `travelKmh` the speed from the sign-in before.
+ * `short`: the activity list's wording ("Impossible travel (2,400 km/h)"); otherwise the session
+ * row's ("Impossible travel: 2,400 km/h from your previous sign-in"). Unknown reasons say nothing.
+ */
+export function unfamiliarWords(reasons, item, travelKmh, { short = false } = {}) {
+  const known = Array.isArray(reasons) ? REASONS.filter((reason) => reasons.includes(reason)) : [];
+  const speed = typeof travelKmh === 'number' && Number.isFinite(travelKmh) && travelKmh >= 0 ? `${numberFormat.format(travelKmh)} km/h` : null;
+  return known.map((reason) => {
+    switch (reason) {
+      case 'new_country': {
+        const place = placeOf(item);
+        return place === 'Unknown location' ? 'New country' : `New place: ${place}`;
+      }
+      case 'new_network':
+        return 'New network';
+      case 'new_device':
+        return 'New device';
+      default:
+        if (!speed) return 'Impossible travel from your previous sign-in';
+        return short ? `Impossible travel (${speed})` : `Impossible travel: ${speed} from your previous sign-in`;
+    }
+  });
+}

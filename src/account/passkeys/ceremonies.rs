@@ -11,7 +11,7 @@ use super::{
 };
 use crate::account::attempts::Attempt;
 use crate::account::ceremony::{self, Client, Pending};
-use crate::account::sign_in::{self, SignedIn};
+use crate::account::sign_in::{self, SecondStepDone, SignedIn};
 use crate::account::{credentials, devices, keys};
 use crate::app::Cx;
 use crate::auth::session::CurrentSession;
@@ -22,7 +22,8 @@ use crate::storage::events::EventType;
 use crate::storage::passkeys::{
     IssuedChallenge, PasskeyRow, Purpose, Recorded, SessionAssertion, SessionAssertionReserved, Spend,
 };
-use crate::storage::sign_in::{Identifier, SecondStepRead};
+use crate::storage::sign_in::{Identifier, SecondStepRead, SecondStepReserved};
+use crate::storage::two_factor::FactorsRow;
 use crate::storage::Store;
 
 /// `POST /api/auth/passkey/options`: a challenge for signing in with any passkey of this site
@@ -49,6 +50,7 @@ pub async fn sign_in<S: Store>(
     let (reserved, issued) = join(reserve, cx.store.challenge(&assertion.challenge)).await;
     forget_challenge_later(cx, &assertion.challenge);
     let (reserved, issued) = (reserved?, issued?);
+    let answer = if reserved.passkey.is_none() { Error::Unknown } else { Error::Rejected };
     let verified = match (&reserved.user, reserved.passkey, reserved.spent) {
         (Some(_), Some(passkey), true) => assertion
             .verify(rp, issued.as_ref(), (Purpose::SignIn, ""), &passkey)
@@ -62,7 +64,7 @@ pub async fn sign_in<S: Store>(
         (Some(user), Ok(verified)) => (user, verified),
         (user, Err(rejection)) => {
             let user_id = user.as_ref().map_or("", |u| &*u.id);
-            return Err(refused(cx, &client, reserved.attempt, None, user_id, rejection).await);
+            return Err(refused(cx, &client, reserved.attempt, (None, user_id), rejection, answer).await);
         }
         (None, Ok(_)) => return Err(Error::Rejected),
     };
@@ -97,8 +99,9 @@ async fn complete<S: Store>(
     completing: Completing<'_>,
 ) -> Result<SignedIn, Error> {
     let used = passkey_use(cx, &verified.passkey, &verified.asserted);
-    let event = cx.event(who.0, EventType::SignIn, json!({ "method": completing.method }));
     let trust = devices::trusting(cx, completing.keys, completing.client.device(), who.0)?;
+    let detail = json!({ "method": completing.method, "new_device": trust.new_device, "sign_in": cx.facts.request_id });
+    let event = cx.event(who.0, EventType::SignIn, detail);
     let (budget, generations) = (attempt.budget(), Some(completing.generations));
     let recorded =
         cx.store.record_passkey_use(&used, verified.spend, budget, generations, &[event], Some(&trust.row)).await?;
@@ -114,15 +117,15 @@ async fn refused<S: Store>(
     cx: &Cx<S>,
     client: &Client,
     attempt: Attempt,
-    pending: Option<&mut Pending>,
-    user_id: &str,
+    (pending, user_id): (Option<&mut Pending>, &str),
     rejection: Rejection,
+    answer: Error,
 ) -> Error {
     if let Err(error) = warn_of_clone(cx, user_id, "sign_in", rejection).await {
         return error;
     }
     let detail = refusal_detail("sign_in", rejection);
-    match ceremony::failed(cx, client, attempt, pending, detail, Error::Rejected).await {
+    match ceremony::failed(cx, client, attempt, pending, detail, answer).await {
         Ok(answer) => answer,
         Err(error) => error.into(),
     }
@@ -148,7 +151,7 @@ pub async fn second_step<S: Store>(
     rp: &RelyingParty,
     pending_token: &str,
     response: &AuthenticationResponse,
-) -> Result<SignedIn, Error> {
+) -> Result<SecondStepDone, Error> {
     let assertion = DecodedAssertion::decode(response)?;
     let keys = keys::load(cx).await?;
     let client = Client::new(cx, device_cookie, &keys);
@@ -161,26 +164,63 @@ pub async fn second_step<S: Store>(
     forget_challenge_later(cx, &assertion.challenge);
     let (attempt, reserved) = reserved?;
     let ceremony = (Purpose::SecondStep, pending.id().as_ref());
-    let verified = match (reserved.spent, reserved.passkey, reserved.factors) {
-        (true, Some(passkey), Some(row)) => assertion
-            .verify(rp, issued?.as_ref(), ceremony, &passkey)
-            .map(|asserted| (Verified { passkey, asserted, spend: &spend }, row)),
-        (false, _, _) => Err(Rejection::WrongChallenge),
-        // Not a passkey of this account.
-        _ => Err(Rejection::WrongUser),
-    };
-    let (verified, row) = match verified {
+    let (verified, row) = match verify_second_step(&assertion, rp, issued?.as_ref(), ceremony, reserved, &spend) {
         Ok(verified) => verified,
         Err(rejection) => {
             let user_id = pending.user_id().clone();
-            return Err(refused(cx, &client, attempt, Some(&mut pending), &user_id, rejection).await);
+            return Err(refused(cx, &client, attempt, (Some(&mut pending), &user_id), rejection, Error::Rejected).await);
         }
     };
-    pending.end(cx).await?;
     let who = (&*row.id, row.email.as_str(), row.name.as_str());
+    if pending.reset().is_some() {
+        return complete_reset(cx, attempt, verified, &pending, who).await;
+    }
+    pending.end(cx).await?;
     let completing =
         Completing { keys: &keys, client: &client, generations: pending.generations(), method: "password+passkey" };
-    complete(cx, attempt, verified, who, completing).await
+    Ok(SecondStepDone::SignedIn(complete(cx, attempt, verified, who, completing).await?))
+}
+
+/// The assertion of a second step, checked against what its reservation read: the challenge this
+/// request spent and the passkey, which must be one of the pending sign-in's account.
+fn verify_second_step<'a>(
+    assertion: &DecodedAssertion,
+    rp: &RelyingParty,
+    issued: Option<&IssuedChallenge>,
+    ceremony: (Purpose, &str),
+    reserved: SecondStepReserved,
+    spend: &'a Spend<'a>,
+) -> Result<(Verified<'a>, FactorsRow), Rejection> {
+    match (reserved.spent, reserved.passkey, reserved.factors) {
+        (true, Some(passkey), Some(row)) => assertion
+            .verify(rp, issued, ceremony, &passkey)
+            .map(|asserted| (Verified { passkey, asserted, spend }, row)),
+        (false, _, _) => Err(Rejection::WrongChallenge),
+        // Not a passkey of this account.
+        _ => Err(Rejection::WrongUser),
+    }
+}
+
+/// A passkey as the second factor of a password reset: records its use (no sign-in, no trust),
+/// then completes the reset the pending step held.
+async fn complete_reset<S: Store>(
+    cx: &Cx<S>,
+    attempt: Attempt,
+    verified: Verified<'_>,
+    pending: &Pending,
+    who: (&str, &str, &str),
+) -> Result<SecondStepDone, Error> {
+    let used = passkey_use(cx, &verified.passkey, &verified.asserted);
+    let generations = Some(pending.generations());
+    let recorded = cx.store.record_passkey_use(&used, verified.spend, attempt.budget(), generations, &[], None).await?;
+    if recorded != Recorded::Applied {
+        return Err(lost_race(cx, attempt, who.0, "sign_in", recorded).await);
+    }
+    match sign_in::finish_second_step(cx, pending, None, who, "password+passkey").await {
+        Ok(done) => Ok(done),
+        Err(sign_in::Error::Unexpected(error)) => Err(error.into()),
+        Err(_) => Err(Error::ResetLinkUsed),
+    }
 }
 
 /// `POST /api/auth/passkey/confirm/options`: a challenge for "Confirm it's you" with a passkey.

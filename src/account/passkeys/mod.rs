@@ -19,7 +19,7 @@ use super::error::{unexpected_from_storage, Unexpected};
 use super::keys;
 use crate::app::Cx;
 use crate::auth::session::CurrentSession;
-use crate::domain::webauthn::{self, json::RegistrationResponse, Rejection};
+use crate::domain::webauthn::{self, json::RegistrationResponse, Gesture, Rejection};
 use crate::storage::events::EventType;
 use crate::storage::passkeys::{Adding, IssuedChallenge, NewPasskey, PasskeyRow, Purpose, Spend, MAX_PER_USER};
 use crate::storage::{Outcome, Store};
@@ -37,6 +37,10 @@ pub enum Error {
     /// The response is not a WebAuthn response at all.
     #[error("the passkey response is not valid ({0})")]
     Malformed(&'static str),
+    /// A sign-in with a credential no account has (removed, or never registered here): refused
+    /// and counted as [`Error::Rejected`] is, and said, so the browser can stop offering it.
+    #[error("no account has this passkey")]
+    Unknown,
     #[error("{0}")]
     InvalidName(&'static str),
     #[error("the passkey is registered already")]
@@ -47,6 +51,9 @@ pub enum Error {
     NoPasskey,
     #[error("no such passkey")]
     NotFound,
+    /// The password reset a second step completed was used or expired meanwhile.
+    #[error("the reset link was used or expired")]
+    ResetLinkUsed,
     #[error(transparent)]
     Refused(#[from] Refused),
     #[error(transparent)]
@@ -223,13 +230,17 @@ pub async fn list<S: Store>(cx: &Cx<S>, current: &CurrentSession) -> Result<Vec<
 }
 
 /// `POST /api/security/passkeys/options` (sudo): what the browser needs to create a passkey.
+/// `automatic`: for a conditional create, which the password manager makes without asking
+/// (user verification preferred, not required).
 pub async fn registration_options<S: Store>(
     cx: &Cx<S>,
     current: &CurrentSession,
     rp: &RelyingParty,
+    automatic: bool,
 ) -> Result<CreationOptions, Error> {
     let user = &current.user;
-    let issue = issue_challenge(cx, Purpose::Register, &current.id, &user.id);
+    let purpose = if automatic { Purpose::AutoRegister } else { Purpose::Register };
+    let issue = issue_challenge(cx, purpose, &current.id, &user.id);
     let (existing, challenge) = join(cx.store.passkeys(&user.id, false), issue).await;
     let existing = existing?;
     if existing.len() as u64 >= MAX_PER_USER {
@@ -252,7 +263,7 @@ pub async fn registration_options<S: Store>(
         authenticator_selection: AuthenticatorSelection {
             resident_key: "required",
             require_resident_key: true,
-            user_verification: "required",
+            user_verification: if automatic { "preferred" } else { "required" },
         },
         attestation: "none",
     })
@@ -285,15 +296,16 @@ impl DecodedRegistration {
         rp: &RelyingParty,
         issued: Option<&IssuedChallenge>,
         current: &CurrentSession,
-    ) -> Result<webauthn::Registered, Error> {
-        let bound = issued.is_some_and(|i| {
-            i.purpose == Purpose::Register && i.bound_to == *current.id && i.user_id == *current.user.id
-        });
-        if !bound {
-            return Err(Error::Rejected);
-        }
+    ) -> Result<(webauthn::Registered, Gesture), Error> {
+        let gesture = match issued {
+            Some(i) if i.bound_to != *current.id || i.user_id != *current.user.id => return Err(Error::Rejected),
+            Some(IssuedChallenge { purpose: Purpose::Register, .. }) => Gesture::Verified,
+            Some(IssuedChallenge { purpose: Purpose::AutoRegister, .. }) => Gesture::None,
+            _ => return Err(Error::Rejected),
+        };
         let expected = webauthn::Expected { challenge: &self.challenge, origin: &rp.origin, rp_id: &rp.rp_id };
-        let registered = match webauthn::verify_registration(&self.client_data, &self.attestation, &expected) {
+        let verified = webauthn::verify_registration(&self.client_data, &self.attestation, &expected, gesture);
+        let registered = match verified {
             Ok(registered) => registered,
             Err(rejection @ Rejection::Malformed(_)) => return Err(malformed(rejection)),
             Err(rejection) => {
@@ -304,7 +316,7 @@ impl DecodedRegistration {
         if webauthn::encode(&registered.credential_id) != self.id {
             return Err(malformed(Rejection::Malformed("id")));
         }
-        Ok(registered)
+        Ok((registered, gesture))
     }
 }
 
@@ -320,7 +332,7 @@ pub async fn register<S: Store>(
     let name = name.map(webauthn::passkey_name).transpose().map_err(Error::InvalidName)?;
     let decoded = DecodedRegistration::decode(response)?;
     let issued = cx.store.challenge(&decoded.challenge).await?;
-    let registered = decoded.verify(rp, issued.as_ref(), current)?;
+    let (registered, gesture) = decoded.verify(rp, issued.as_ref(), current)?;
     let name = name.unwrap_or_else(|| webauthn::authenticator_name(&registered.aaguid).unwrap_or("Passkey").into());
     let (public_key, aaguid) = (webauthn::encode(&registered.public_key.cose), hex(&registered.aaguid));
     let transports = webauthn::known_transports(&response.response.transports);
@@ -328,7 +340,11 @@ pub async fn register<S: Store>(
     let stored = Stored { public_key: &public_key, aaguid: &aaguid, transports: &transports, name: &name };
     let new = new_passkey(cx, current, &decoded.id, &registered, stored);
     let spent_by = super::error::new_token("a spend id")?;
-    let event = cx.event(&current.user.id, EventType::PasskeyAdded, json!({ "name": name }));
+    let detail = match gesture {
+        Gesture::Verified => json!({ "name": name }),
+        Gesture::None => json!({ "name": name, "automatic": true }),
+    };
+    let event = cx.event(&current.user.id, EventType::PasskeyAdded, detail);
     let added = cx.store.add_passkey(&new, &Spend { challenge: &decoded.challenge, by: &spent_by }, &event).await?;
     forget_challenge_later(cx, &decoded.challenge);
     match added {

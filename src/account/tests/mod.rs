@@ -29,8 +29,8 @@ macro_rules! request {
     ($world:expr, $browser:expr, $route:expr, |$c:ident, $current:ident| $body:expr) => {{
         let browser: &mut $crate::account::tests::Browser = $browser;
         let cx = $world.cx(browser);
-        let token = browser.session.clone();
-        let answer = $world.run(serve!(&cx, token.as_deref(), $route, |$c, $current| $body));
+        let (token, bound) = (browser.session.clone(), browser.bound.clone());
+        let answer = $world.run(serve!(&cx, (token.as_deref(), bound.as_deref()), $route, |$c, $current| $body));
         $world.done(&cx, browser);
         answer
     }};
@@ -49,7 +49,10 @@ macro_rules! assert_err {
 
 mod activity;
 mod attempts;
+mod breaches;
+mod device_bound;
 mod devices;
+mod email;
 mod keys;
 mod passkeys;
 mod password;
@@ -58,6 +61,7 @@ mod scheduled;
 mod sessions;
 mod signing_in;
 mod two_factor;
+mod unfamiliar;
 
 use std::cell::Cell;
 use std::future::Future;
@@ -68,9 +72,9 @@ use futures::executor::block_on;
 
 use super::attempts::Attempt;
 use super::factors::SecondFactor;
-use crate::account::sign_in::{self as signing, PasswordStep, SignedIn};
+use crate::account::sign_in::{self as signing, PasswordStep, SecondStepDone, SignedIn};
 use crate::app::{Cx, Effects, Facts, Secrets, SessionCookie};
-use crate::auth::session::{self, CurrentSession, WithCheck};
+use crate::auth::session::{self, CurrentSession, DeviceProof, WithCheck};
 use crate::config::Config;
 use crate::domain::password::HashParams;
 use crate::domain::throttle::ThrottlePolicy;
@@ -116,11 +120,34 @@ pub struct Browser {
     pub device: Option<String>,
     /// `__Host-pending`.
     pub pending: Option<String>,
+    /// `__Host-bound`: a device-bound session's short cookie (DBSC).
+    pub bound: Option<String>,
+    /// Where Cloudflare places it: country, city, network and coordinates.
+    pub place: Place,
 }
+
+/// A client's place, as `request.cf` would give it.
+#[derive(Debug, Clone)]
+pub struct Place {
+    pub country: &'static str,
+    pub city: &'static str,
+    pub network: &'static str,
+    pub coordinates: (f64, f64),
+}
+
+pub const AMSTERDAM: Place = Place { country: "NL", city: "Amsterdam", network: "AS1136", coordinates: (52.37, 4.9) };
 
 impl Browser {
     pub fn at(ip: &str) -> Self {
-        Self { ip: ip.into(), user_agent: CHROME.into(), session: None, device: None, pending: None }
+        Self {
+            ip: ip.into(),
+            user_agent: CHROME.into(),
+            session: None,
+            device: None,
+            pending: None,
+            bound: None,
+            place: AMSTERDAM,
+        }
     }
 
     /// The same browser with another address (the cookies go with it).
@@ -134,6 +161,8 @@ impl Browser {
 pub enum Denied {
     SignedOut,
     ReauthRequired,
+    /// A device-bound session without its short cookie (401 device_proof_required).
+    WithoutDeviceProof,
 }
 
 /// A random `SECRET_KEY` (32 bytes, base64).
@@ -154,6 +183,11 @@ impl World {
             hash_params: FAST,
             throttle: ThrottlePolicy::DEFAULT,
             totp_issuer: "WEMASY".into(),
+            site_url: "https://wemasy.test".into(),
+            mail_from: "security@wemasy.test".into(),
+            test_places: false,
+            bound_cookie_seconds: 600,
+            pwned_range_url: "https://pwned.test/range/".into(),
         };
         let (store, secret_key) = (MemoryStore::new(T0), new_secret_key());
         Self { store, now: Cell::new(T0), secret_key, previous_key: None, config }
@@ -186,8 +220,11 @@ impl World {
     pub fn cx_with(&self, browser: &Browser, secrets: Secrets) -> TestCx {
         let origin = Origin {
             ip: Some(browser.ip.clone()),
-            country: Some("NL".into()),
-            city: Some("Amsterdam".into()),
+            country: Some(browser.place.country.into()),
+            city: Some(browser.place.city.into()),
+            network: Some(browser.place.network.into()),
+            latitude: Some(browser.place.coordinates.0),
+            longitude: Some(browser.place.coordinates.1),
             user_agent: browser.user_agent.clone(),
         };
         let device = user_agent::parse_with_hints(&origin.user_agent, &Default::default());
@@ -198,6 +235,7 @@ impl World {
             device,
             address_key: client_address::counted_as(Some(&browser.ip)),
             secrets,
+            request_id: crate::domain::tokens::new_id().expect("randomness"),
         };
         Cx { facts, store: self.store.clone(), effects: Effects::default() }
     }
@@ -240,6 +278,13 @@ pub fn take_cookie(cx: &TestCx, browser: &mut Browser) {
     }
 }
 
+/// What a completed second step gives the browser: a sign-in's device cookie.
+pub fn keep_device_of(browser: &mut Browser, done: &SecondStepDone) {
+    if let SecondStepDone::SignedIn(signed_in) = done {
+        keep_device(browser, signed_in);
+    }
+}
+
 /// What a signed-in answer gives the browser besides the session: its device cookie.
 pub fn keep_device(browser: &mut Browser, signed_in: &SignedIn) {
     if let Some(cookie) = &signed_in.device_cookie {
@@ -267,11 +312,12 @@ pub fn route(name: &str) -> Serving {
 
 /// The session check of the route `name`, as `routes::handle` makes it: what the route reads or
 /// reserves with it, and the sudo window (an attempt reserved for a request refused there goes back).
-pub async fn check(cx: &TestCx, token: Option<&str>, name: &str) -> Result<CurrentSession, Denied> {
-    let serving = route(name);
-    let current = match session::current(cx, token, serving.with).await {
+pub async fn check<'a>(cx: &TestCx, cookies: impl Into<Cookies<'a>>, name: &str) -> Result<CurrentSession, Denied> {
+    let (serving, Cookies(token, bound)) = (route(name), cookies.into());
+    let current = match session::current(cx, token, DeviceProof::Cookie(bound), serving.with).await {
         Ok(current) => current,
         Err(session::Error::SignedOut) => return Err(Denied::SignedOut),
+        Err(session::Error::WithoutDeviceProof) => return Err(Denied::WithoutDeviceProof),
         Err(error) => panic!("the session check failed: {error}"),
     };
     if serving.sudo && !current.in_sudo_window(cx.now()) {
@@ -279,6 +325,21 @@ pub async fn check(cx: &TestCx, token: Option<&str>, name: &str) -> Result<Curre
         return Err(Denied::ReauthRequired);
     }
     Ok(current)
+}
+
+/// The cookies a request shows for its session: `__Host-session` and `__Host-bound`.
+pub struct Cookies<'a>(pub Option<&'a str>, pub Option<&'a str>);
+
+impl<'a> From<Option<&'a str>> for Cookies<'a> {
+    fn from(token: Option<&'a str>) -> Self {
+        Self(token, None)
+    }
+}
+
+impl<'a> From<(Option<&'a str>, Option<&'a str>)> for Cookies<'a> {
+    fn from((token, bound): (Option<&'a str>, Option<&'a str>)) -> Self {
+        Self(token, bound)
+    }
 }
 
 /// After the handler: the attempt the check reserved and nobody claimed goes back.
@@ -292,9 +353,9 @@ impl World {
     /// The session the browser holds, as `GET /api/me` sees it.
     pub fn me(&self, browser: &mut Browser) -> Result<CurrentSession, Denied> {
         let cx = self.cx(browser);
-        let current = block_on(session::current(&cx, browser.session.as_deref(), route("GET /api/me").with));
+        let current = block_on(check(&cx, (browser.session.as_deref(), browser.bound.as_deref()), "GET /api/me"));
         self.done(&cx, browser);
-        current.map_err(|_| Denied::SignedOut)
+        current
     }
 }
 
@@ -332,12 +393,20 @@ impl World {
 
     /// `POST /api/auth/login/two-factor`.
     pub fn second_factor(&self, browser: &mut Browser, factor: SecondFactor) -> Result<SignedIn, signing::Error> {
+        self.second_step(browser, factor).map(|done| match done {
+            SecondStepDone::SignedIn(signed_in) => signed_in,
+            SecondStepDone::PasswordReset => panic!("a password reset, not a sign-in"),
+        })
+    }
+
+    /// `POST /api/auth/login/two-factor`, of a sign-in or a password reset.
+    pub fn second_step(&self, browser: &mut Browser, factor: SecondFactor) -> Result<SecondStepDone, signing::Error> {
         let cx = self.cx(browser);
         let pending = browser.pending.clone().expect("a pending sign-in");
         let answer = block_on(signing::with_second_factor(&cx, browser.device.as_deref(), &pending, factor));
         self.done(&cx, browser);
-        if let Ok(signed_in) = &answer {
-            keep_device(browser, signed_in);
+        if let Ok(done) = &answer {
+            keep_device_of(browser, done);
             browser.pending = None;
         }
         answer

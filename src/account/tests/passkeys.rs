@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use super::signing_in::with_two_factor;
 use super::*;
 use crate::account::attempts::Refused;
-use crate::account::passkeys::{self, Error, PasskeyView, RelyingParty};
+use crate::account::passkeys::{self, CreationOptions, Error, PasskeyView, RelyingParty};
 use crate::domain::tokens;
 use crate::domain::webauthn::json::RegistrationResponse;
 use crate::domain::webauthn::json::{AssertionResponse, AttestationResponse, AuthenticationResponse};
@@ -99,9 +99,18 @@ impl Authenticator {
 
     /// `navigator.credentials.create` for these options, attestation "none".
     pub fn register<T: Serialize>(&self, options: &T) -> RegistrationResponse {
+        self.register_with(options, UP_UV)
+    }
+
+    /// A create as a password manager answers a conditional create: neither presence nor verification.
+    pub fn register_silently<T: Serialize>(&self, options: &T) -> RegistrationResponse {
+        self.register_with(options, 0)
+    }
+
+    fn register_with<T: Serialize>(&self, options: &T, gesture: u8) -> RegistrationResponse {
         let options = serde_json::to_value(options).unwrap();
         *self.user_handle.borrow_mut() = options["user"]["id"].as_str().unwrap().to_string();
-        let mut data = self.auth_data(UP_UV | AT, 0);
+        let mut data = self.auth_data(gesture | AT, 0);
         data.extend_from_slice(&[0; 16]);
         data.extend_from_slice(&(self.credential_id.len() as u16).to_be_bytes());
         data.extend_from_slice(&self.credential_id);
@@ -149,7 +158,7 @@ pub fn add(
     authenticator: &Authenticator,
 ) -> Result<Result<PasskeyView, Error>, Denied> {
     let options = request!(w, browser, "POST /api/security/passkeys/options", |cx, current| {
-        passkeys::registration_options(cx, &current, &rp())
+        passkeys::registration_options(cx, &current, &rp(), false)
     })?;
     let response = authenticator.register(&options.expect("options"));
     request!(w, browser, "POST /api/security/passkeys", |cx, current| {
@@ -189,7 +198,7 @@ fn second_step(w: &World, browser: &mut Browser, authenticator: &Authenticator) 
     let cx = w.cx(browser);
     let answer = w.run(passkeys::second_step(&cx, browser.device.as_deref(), &rp(), &pending, &response));
     w.done(&cx, browser);
-    answer.map(|signed_in| keep_device(browser, &signed_in))
+    answer.map(|done| keep_device_of(browser, &done))
 }
 
 /// "Confirm it's you" with the response `answer` makes to the confirmation's challenge.
@@ -234,6 +243,39 @@ fn a_passkey_is_added_in_the_sudo_window_and_listed() {
     assert!(w.events(&w.user_id(EMAIL)).contains(&"passkey_added".to_string()));
     w.advance(w.config.sudo_seconds);
     assert_eq!(add(&w, &mut ada, &Authenticator::new()).err(), Some(Denied::ReauthRequired));
+}
+
+/// A conditional create (`automatic` options), answered by `create` on the authenticator.
+fn add_automatically(
+    w: &World,
+    browser: &mut Browser,
+    automatic: bool,
+    create: impl Fn(&CreationOptions) -> RegistrationResponse,
+) -> Result<PasskeyView, Error> {
+    let options = request!(w, browser, "POST /api/security/passkeys/options", |cx, current| {
+        passkeys::registration_options(cx, &current, &rp(), automatic)
+    });
+    let options = options.unwrap().expect("options");
+    let verification = serde_json::to_value(&options).unwrap()["authenticatorSelection"]["userVerification"].clone();
+    assert_eq!(verification, if automatic { "preferred" } else { "required" });
+    let response = create(&options);
+    let added = request!(w, browser, "POST /api/security/passkeys", |cx, current| {
+        passkeys::register(cx, &current, &rp(), &response, None)
+    });
+    added.expect("a live session")
+}
+
+#[test]
+fn a_passkey_made_without_asking_is_accepted_only_for_a_conditional_create_and_signs_in_verified() {
+    let w = World::new();
+    let mut ada = w.sign_up(EMAIL);
+    let (asked, silent) = (Authenticator::new(), Authenticator::new());
+    let refused = add_automatically(&w, &mut ada, false, |options| asked.register_silently(options));
+    assert!(matches!(refused, Err(Error::Rejected)), "a create without a gesture, for options that asked for one");
+    add_automatically(&w, &mut ada, true, |options| silent.register_silently(options)).expect("added");
+    assert_eq!(w.detail_of(&w.user_id(EMAIL), "passkey_added")["automatic"], true);
+    let mut phone = Browser::at("198.51.100.30");
+    sign_in(&w, &mut phone, &silent).expect("a verified sign-in with the automatic passkey");
 }
 
 #[test]
@@ -347,12 +389,12 @@ fn a_sign_counter_that_goes_back_is_refused_with_a_clone_warning() {
 }
 
 #[test]
-fn an_unknown_credential_is_refused_as_a_wrong_passkey_in_a_run_of_its_own() {
+fn an_unknown_credential_is_refused_as_unknown_and_counted_in_a_run_of_its_own() {
     let w = World::new();
     with_passkey(&w);
     let stranger = Authenticator::new();
     let mut attacker = Browser::at("198.51.100.66");
-    assert_err!(sign_in(&w, &mut attacker, &stranger), Error::Rejected);
+    assert_err!(sign_in(&w, &mut attacker, &stranger), Error::Unknown);
     let hash = tokens::id_of(&stranger.id()).to_string();
     assert_eq!(w.run_of("", &Budget::UnknownCredential(hash)), Some((1, 0)));
     assert_eq!(passkey_runs(&w), None);
@@ -375,5 +417,5 @@ fn a_passkey_is_renamed_and_removed_and_then_signs_in_no_more() {
         request!(w, &mut ada, "DELETE /api/security/passkeys/{id}", |cx, current| passkeys::remove(cx, &current, &id));
     removed.unwrap().expect("removed");
     assert!(w.events(&w.user_id(EMAIL)).contains(&"passkey_removed".to_string()));
-    assert_err!(sign_in(&w, &mut Browser::at("198.51.100.20"), &authenticator), Error::Rejected);
+    assert_err!(sign_in(&w, &mut Browser::at("198.51.100.20"), &authenticator), Error::Unknown);
 }

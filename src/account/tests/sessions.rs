@@ -15,7 +15,7 @@ const EMAIL: &str = "ada@example.com";
 pub fn sign_out(w: &World, browser: &mut Browser) {
     let cx = w.cx(browser);
     w.run(async {
-        match session::current(&cx, browser.session.as_deref(), WithCheck::default()).await {
+        match session::current(&cx, browser.session.as_deref(), DeviceProof::NotNeeded, WithCheck::default()).await {
             Ok(current) => sessions::sign_out(&cx, &current).await.expect("signed out"),
             Err(_) => cx.effects.set_session_cookie(SessionCookie::Clear),
         }

@@ -17,15 +17,15 @@ impl State {
     /// `users::check_session`.
     pub(super) fn check_session(&mut self, user_id: &str, session_id: &str, also: CheckAlso) -> Checked {
         let user = self.auth_row(user_id, session_id);
-        let revoked = match also.revocations {
-            true => self.revoked_ids(user_id),
-            false => Vec::new(),
+        let (revoked, bound) = match also.revocations {
+            true => (self.revoked_ids(user_id), self.bound_ids(user_id)),
+            false => (Vec::new(), Vec::new()),
         };
         let reservation = also.attempt.map(|a| {
             let live = self.session_live(user_id, session_id, a.session_generation, a.issued_at);
             self.reserve_if(live, &Budget::Session(session_id.to_string()), user_id, a.policy, a.now)
         });
-        Checked { user, revoked, reservation }
+        Checked { user, revoked, bound, reservation }
     }
 
     fn auth_row(&self, user_id: &str, session_id: &str) -> Option<AuthRow> {
@@ -47,10 +47,18 @@ impl State {
             totp_last_step: u.totp_last_step,
             session_generation: u.session_generation,
             password_generation: u.password_generation,
+            email_verified: u32::from(u.email_verified_at.is_some()),
+            new_sign_in_alerts: u32::from(u.new_sign_in_alerts),
+            password_breached_count: u.password_breached_count,
+            bound_at: self.bindings.get(session_id).map(|b| b.bound_at),
         })
     }
 
     /// `users::revoked_session_ids`.
+    fn bound_ids(&self, user_id: &str) -> Vec<SessionId> {
+        self.bindings.values().filter(|b| b.user_id == user_id).map(|b| SessionId::new(b.session_id.as_str())).collect()
+    }
+
     pub(super) fn revoked_ids(&self, user_id: &str) -> Vec<SessionId> {
         self.revoked.iter().filter(|(_, r)| r.user_id == user_id).map(|(id, _)| SessionId::new(id.as_str())).collect()
     }
@@ -67,6 +75,7 @@ impl State {
             name: user.name.into(),
             password_hash: user.password_hash.into(),
             password_changed_at: user.now,
+            new_sign_in_alerts: true,
             ..Account::default()
         });
         let created =
@@ -132,6 +141,7 @@ impl State {
         user.password_changed_at = change.now;
         (user.failed_attempts, user.locked_until) = (0, 0);
         user.password_generation += 1;
+        user.password_breached_count = None;
         user.session_generation += u64::from(change.end_sessions);
         Some(Generations { password: user.password_generation, session: user.session_generation })
     }

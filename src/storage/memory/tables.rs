@@ -27,6 +27,9 @@ pub struct Account {
     pub sessions_valid_after: u64,
     pub password_generation: u64,
     pub session_generation: u64,
+    pub email_verified_at: Option<u64>,
+    pub new_sign_in_alerts: bool,
+    pub password_breached_count: Option<u64>,
 }
 
 /// A row of `attempt_budgets` (keyed by its scope).
@@ -79,6 +82,33 @@ pub struct Event {
     pub user_agent: String,
     /// JSON text, as stored.
     pub detail: String,
+    pub network: Option<String>,
+    /// `events::insert_computed`: an event that may mail has an alert id and stands `pending`.
+    pub alert_id: Option<String>,
+    pub alert: Option<String>,
+    pub alert_at: Option<u64>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+/// A row of `email_tokens`.
+#[derive(Debug, Clone)]
+pub struct EmailToken {
+    pub hash: String,
+    pub user_id: String,
+    pub purpose: String,
+    pub email: String,
+    pub expires_at: u64,
+    pub used_at: Option<u64>,
+}
+
+/// A mail the `send_email` binding took.
+#[derive(Debug, Clone)]
+pub struct SentMail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
 }
 
 /// A KV value (JSON text, as KV holds it), its metadata and when it expires.
@@ -104,6 +134,8 @@ pub struct State {
     pub passkeys: Vec<PasskeyRow>,
     /// `spent_challenges`: challenge → (spent by, expires at).
     pub spent: BTreeMap<String, (String, u64)>,
+    /// `session_bindings`, by session id.
+    pub bindings: BTreeMap<String, crate::storage::device_bound::BindingRow>,
     /// `held_addresses`: address → until.
     pub held: BTreeMap<String, u64>,
     /// `data_keys` with their `created_at`.
@@ -112,6 +144,15 @@ pub struct State {
     pub kv: BTreeMap<String, KvEntry>,
     /// Rate-limit counts by (binding, address, window).
     pub rate: HashMap<(String, String, u64), u32>,
+    pub email_tokens: Vec<EmailToken>,
+    /// The queue `MAILS`: alert ids sent to it, in order.
+    pub queued_alerts: Vec<String>,
+    /// What the `send_email` binding took, and whether it refuses every send (a test's outage).
+    pub sent_mails: Vec<SentMail>,
+    pub mail_refused: bool,
+    /// Pwned Passwords' ranges by prefix, and whether the service is down (a test's outage).
+    pub breach_ranges: BTreeMap<String, String>,
+    pub breach_service_down: bool,
 }
 
 impl State {
@@ -156,10 +197,22 @@ impl State {
         self.user(user_id).is_some_and(|u| u.totp_enabled_at.is_some())
     }
 
-    /// `events::insert` (its guard decided by the caller), with the detail as stored.
+    /// `events::insert` (its guard decided by the caller), with the detail as stored; a sign-in's
+    /// with its flags (`events::SIGN_IN_DETAIL`).
     pub(super) fn insert_event(&mut self, event: &NewEvent<'_>, detail: String) {
+        let detail = match event.kind {
+            crate::storage::events::EventType::SignIn => self.sign_in_detail(event, &detail),
+            _ => detail,
+        };
         let id = self.events.last().map_or(1, |e| e.id + 1);
+        let alert_id = event.kind.may_mail().then(|| crate::domain::tokens::new_id().expect("randomness"));
         self.events.push(Event {
+            network: event.origin.network.clone(),
+            latitude: event.origin.latitude,
+            longitude: event.origin.longitude,
+            alert: alert_id.as_ref().map(|_| "pending".to_string()),
+            alert_id,
+            alert_at: None,
             id,
             user_id: event.user_id.to_string(),
             kind: event.kind.as_str().to_string(),
@@ -209,4 +262,37 @@ impl State {
             self.devices.retain(|(user, device), _| user != user_id || device == keep);
         }
     }
+}
+
+impl State {
+    /// `events::SIGN_IN_DETAIL`: the detail with `new_country`, `new_network` and `travel_kmh`
+    /// over the account's earlier sign-ins and sign-up of the last 90 days.
+    fn sign_in_detail(&self, event: &NewEvent<'_>, detail: &str) -> String {
+        let window = |e: &&Event| {
+            e.user_id == event.user_id
+                && ["sign_in", "account_created"].contains(&e.kind.as_str())
+                && e.at + crate::storage::EVENT_RETENTION_SECONDS >= event.at
+        };
+        let earlier: Vec<&Event> = self.events.iter().filter(window).collect();
+        let new = |value: &Option<String>, of: fn(&Event) -> &Option<String>| {
+            value.is_some() && !earlier.iter().any(|e| of(e) == value)
+        };
+        let mut detail: serde_json::Value = serde_json::from_str(detail).unwrap_or_default();
+        detail["new_country"] = new(&event.origin.country, |e| &e.country).into();
+        detail["new_network"] = new(&event.origin.network, |e| &e.network).into();
+        let here = event.origin.latitude.zip(event.origin.longitude);
+        let last = earlier.iter().filter(|e| e.latitude.is_some()).max_by_key(|e| (e.at, e.id));
+        if let (Some((lat, lon)), Some(last)) = (here, last) {
+            let km = great_circle_km((last.latitude.unwrap(), last.longitude.unwrap()), (lat, lon));
+            let hours = ((event.at - last.at) as f64 / 3600.0).max(1.0 / 60.0);
+            detail["travel_kmh"] = ((km / hours).round() as u64).into();
+        }
+        detail.to_string()
+    }
+}
+
+/// The haversine distance, as the SQL computes it (Earth's diameter 12,742 km).
+fn great_circle_km((lat1, lon1): (f64, f64), (lat2, lon2): (f64, f64)) -> f64 {
+    let half = |d: f64| (d.to_radians() / 2.0).sin().powi(2);
+    12742.0 * (half(lat2 - lat1) + lat1.to_radians().cos() * lat2.to_radians().cos() * half(lon2 - lon1)).sqrt().asin()
 }
