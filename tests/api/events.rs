@@ -14,10 +14,10 @@ async fn events_are_newest_first_only_the_callers_and_limited() {
     let all = app.events(None).await;
     let one = app.events(Some(1)).await;
 
-    let types: Vec<&str> = all.body["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    let types: Vec<&str> = all.account_events().iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(types, ["sign_in", "sign_in_failed", "account_created"], "{}", all.text);
     assert_eq!(one.body["events"].as_array().unwrap().len(), 1);
-    let first = &all.body["events"][0];
+    let first = all.account_events()[0];
     for field in ["type", "at", "ip", "city", "country", "device", "detail"] {
         assert!(first.get(field).is_some(), "{field} missing: {first}");
     }
@@ -106,7 +106,7 @@ async fn a_write_hands_the_browser_the_d1_bookmark_its_reads_near_it_wait_for() 
     assert!(after_change > after_sign_up, "{after_change} after {after_sign_up}");
 
     let events = app.events(None).await;
-    assert_eq!(events.body["events"][0]["type"], "password_changed", "{}", events.text);
+    assert_eq!(events.newest_account_event(), "password_changed", "{}", events.text);
     assert_eq!(bookmark_cookie(&events), None, "nothing newer than the browser's bookmark was read");
     assert_eq!(bookmark_cookie(&app.me().await), None, "a read at the primary alone sends none");
 }
@@ -120,7 +120,7 @@ async fn a_garbled_or_forged_bookmark_cookie_changes_no_answer() {
         app.bookmark = Some(value.to_string());
         let events = app.events(None).await;
         assert_eq!(events.status, 200, "{value}: {}", events.text);
-        assert_eq!(events.body["events"][0]["type"], "account_created", "{value}: {}", events.text);
+        assert_eq!(events.newest_account_event(), "account_created", "{value}: {}", events.text);
         app.bookmark = Some(value.to_string());
         assert_eq!(app.passkeys().await.status, 200, "{value}");
         app.bookmark = Some(value.to_string());

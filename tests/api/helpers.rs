@@ -63,6 +63,18 @@ pub struct TestResponse {
 }
 
 impl TestResponse {
+    /// The events of an events list without the mail pipeline's own records (`alert_sent`,
+    /// `alert_failed`): those land a moment after the action that mailed, in any order with reads.
+    pub fn account_events(&self) -> Vec<&Value> {
+        let events = self.body["events"].as_array().map(Vec::as_slice).unwrap_or_default();
+        events.iter().filter(|e| !e["type"].as_str().unwrap_or("").starts_with("alert_")).collect()
+    }
+
+    /// The newest of [`Self::account_events`]' types ("" when there is none).
+    pub fn newest_account_event(&self) -> &str {
+        self.account_events().first().and_then(|e| e["type"].as_str()).unwrap_or("")
+    }
+
     pub fn error_code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or("")
     }
