@@ -160,11 +160,15 @@ pub async fn list<S: Store>(
 /// use"; the checkup counts them).
 pub const UNUSED_SECONDS: u64 = 30 * 24 * 3600;
 
-/// How many of the user's trusted devices have not been used for [`UNUSED_SECONDS`] (read near
-/// the user: it decides nothing about access).
-pub async fn unused<S: Store>(cx: &Cx<S>, user_id: &crate::domain::ids::UserId) -> Result<usize, Error> {
+/// How many of the user's trusted devices have not been used for [`UNUSED_SECONDS`]: read with
+/// the session check on the route that shows it, else near the user (it decides nothing about
+/// access).
+pub async fn unused<S: Store>(cx: &Cx<S>, current: &CurrentSession) -> Result<usize, Error> {
+    if let Some(unused) = current.also_read.unused_devices {
+        return Ok(unused as usize);
+    }
     let before = cx.now().saturating_sub(UNUSED_SECONDS);
-    let rows = cx.store.trusted_devices(user_id, None).await?;
+    let rows = cx.store.trusted_devices(&current.user.id, None).await?;
     Ok(rows.iter().filter(|row| row["last_used_at"].as_u64().is_some_and(|at| at < before)).count())
 }
 

@@ -7,16 +7,22 @@ use std::collections::HashMap;
 use super::sessions::Error;
 use crate::app::Cx;
 use crate::auth::session::CurrentSession;
-use crate::domain::ids::{SessionId, UserId};
+use crate::domain::ids::SessionId;
 use crate::domain::tokens;
 use crate::domain::unfamiliar::Flags;
 use crate::storage::Store;
 
 /// The flags of the user's sign-ins that a live session may have started with (no session is
-/// older than the absolute lifetime), by the sign-in's id — a session's `sign_in`.
-pub async fn sign_in_flags<S: Store>(cx: &Cx<S>, user_id: &UserId) -> Result<HashMap<String, Flags>, Error> {
-    let since = cx.now().saturating_sub(cx.config().session_absolute_seconds);
-    let rows = cx.store.sign_ins(user_id, since).await?;
+/// older than the absolute lifetime), by the sign-in's id — a session's `sign_in`. Read with the
+/// session check on the routes that show them, else one query near the user.
+pub async fn sign_in_flags<S: Store>(cx: &Cx<S>, current: &CurrentSession) -> Result<HashMap<String, Flags>, Error> {
+    let rows = match &current.also_read.sign_ins {
+        Some(rows) => rows.clone(),
+        None => {
+            let since = cx.now().saturating_sub(cx.config().session_absolute_seconds);
+            cx.store.sign_ins(&current.user.id, since).await?
+        }
+    };
     let flags = rows.into_iter().filter_map(|row| {
         let detail: serde_json::Value = serde_json::from_str(&row.detail).ok()?;
         Some((detail.get("sign_in")?.as_str()?.to_string(), Flags::of(&detail)))

@@ -9,11 +9,13 @@ use std::cell::RefCell;
 
 use futures_util::future::{join, join3};
 
+use crate::account::devices::UNUSED_SECONDS;
 use crate::app::{Cx, SessionCookie};
 use crate::domain::dbsc::{self, Sealed};
 use crate::domain::ids::{SessionId, UserId};
 use crate::domain::tokens;
 use crate::storage::attempts::{Budget, Reservation};
+use crate::storage::events::SignInRow;
 use crate::storage::sessions::{ListedSession, SessionRecord};
 use crate::storage::users::{AuthRow, CheckAlso, Checked, SessionAttempt};
 use crate::storage::Store;
@@ -50,6 +52,8 @@ pub struct CurrentSession {
     /// The user's sessions as KV listed them and the ids D1 has revoked, read at the same time as
     /// the session check, for routes that list sessions.
     pub others_read: Option<OthersRead>,
+    /// What the page reads besides, in the same D1 round trip as the check.
+    pub also_read: AlsoRead,
     /// The attempt at a secret reserved with the check, if the route asked for one.
     reserved_attempt: RefCell<Option<ReservedAttempt>>,
 }
@@ -79,6 +83,15 @@ pub struct OthersRead {
     pub bound: Vec<SessionId>,
 }
 
+/// Read with the check for the pages that show them (see [`WithCheck`]); `None` when not asked.
+#[derive(Default)]
+pub struct AlsoRead {
+    /// The user's sign-ins a live session may have started with (their flags).
+    pub sign_ins: Option<Vec<SignInRow>>,
+    /// How many trusted devices were not used for `account::devices::UNUSED_SECONDS`.
+    pub unused_devices: Option<u32>,
+}
+
 /// What a route reads or reserves in the same round trips as its session check.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WithCheck {
@@ -88,6 +101,10 @@ pub struct WithCheck {
     /// then one D1 batch checks the session and reserves the attempt, only while the session is
     /// live.
     pub reserve_attempt: bool,
+    /// The user's recent sign-ins, whose flags the session list and the checkup show.
+    pub sign_in_flags: bool,
+    /// The number of trusted devices not used for a while (the checkup).
+    pub unused_devices: bool,
 }
 
 /// What a request shows of the device a bound session is bound to (DBSC).
@@ -121,10 +138,7 @@ pub async fn current<S: Store>(
         Some(user_id) if !with.reserve_attempt => read_at_once(cx, &id, UserId::new(user_id), with).await?,
         named => read_record_first(cx, &id, named, with).await?,
     };
-    let (user, revoked, bound, reservation) = match read.checked {
-        Some(Checked { user, revoked, bound, reservation }) => (user, revoked, bound, reservation),
-        None => (None, Vec::new(), Vec::new(), None),
-    };
+    let Checked { user, revoked, bound, reservation, sign_ins, unused_devices } = read.checked.unwrap_or_default();
     let record = read.record.ok_or(Error::SignedOut)?;
     let user = user.filter(|user| live(cx, &record, user)).ok_or_else(|| {
         let (store, user_id, id) = (cx.store.clone(), record.user_id.clone(), id.clone());
@@ -141,13 +155,14 @@ pub async fn current<S: Store>(
         reservation,
     });
     let others_read = read.listed.map(|listed| OthersRead { listed, revoked, bound });
-    Ok(CurrentSession { id, record, user, others_read, reserved_attempt: RefCell::new(reserved) })
+    let also_read = AlsoRead { sign_ins, unused_devices };
+    Ok(CurrentSession { id, record, user, others_read, also_read, reserved_attempt: RefCell::new(reserved) })
 }
 
 /// The KV record, D1's verdict and (if asked) the session list, all at once: the token names
 /// its user.
 async fn read_at_once<S: Store>(cx: &Cx<S>, id: &SessionId, user_id: UserId, with: WithCheck) -> Result<Read, Error> {
-    let also = CheckAlso { revocations: with.list_others, attempt: None };
+    let also = check_also(cx, with, None);
     let (record, checked, listed) =
         join3(cx.store.session(id), cx.store.check_session(&user_id, id, also), list_if(cx, with, &user_id)).await;
     let record = record?.filter(|r| r.user_id == user_id);
@@ -172,10 +187,20 @@ async fn read_record_first<S: Store>(
         policy: cx.config().throttle,
         now: cx.now(),
     });
-    let also = CheckAlso { revocations: with.list_others, attempt };
+    let also = check_also(cx, with, attempt);
     let user_id = record.user_id.clone();
     let (checked, listed) = join(cx.store.check_session(&user_id, id, also), list_if(cx, with, &user_id)).await;
     Ok(Read { record: Some(record), checked: Some(checked?), listed: listed? })
+}
+
+fn check_also<S>(cx: &Cx<S>, with: WithCheck, attempt: Option<SessionAttempt>) -> CheckAlso {
+    CheckAlso {
+        revocations: with.list_others,
+        attempt,
+        // No live session started before its absolute lifetime.
+        sign_ins_since: with.sign_in_flags.then(|| cx.now().saturating_sub(cx.config().session_absolute_seconds)),
+        devices_unused_before: with.unused_devices.then(|| cx.now().saturating_sub(UNUSED_SECONDS)),
+    }
 }
 
 async fn list_if<S: Store>(cx: &Cx<S>, with: WithCheck, user_id: &UserId) -> Result<Option<Vec<ListedSession>>, Error> {

@@ -72,8 +72,8 @@ pub async fn overview(_req: Request, cx: &Cx, current: &CurrentSession) -> Resul
     let (others, stale, unused, flags) = join4(
         live_others(cx, current),
         two_factor::codes_need_regenerating(cx, current),
-        devices::unused(cx, &current.user.id),
-        unfamiliar::sign_in_flags(cx, &current.user.id),
+        devices::unused(cx, current),
+        unfamiliar::sign_in_flags(cx, current),
     )
     .await;
     let (others, stale, unused, flags) = (others?, stale?, unused?, flags?);

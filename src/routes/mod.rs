@@ -69,6 +69,19 @@ impl Route {
         self
     }
 
+    /// The handler shows the flags of the sign-ins the sessions started with (read with the
+    /// check).
+    fn showing_sign_in_flags(mut self) -> Self {
+        self.with_check.sign_in_flags = true;
+        self
+    }
+
+    /// The handler counts the trusted devices not used for a while (read with the check).
+    fn counting_unused_devices(mut self) -> Self {
+        self.with_check.unused_devices = true;
+        self
+    }
+
     /// The handler checks the session's password or a code: the attempt is reserved with the
     /// session check (handed back if the handler never checks it).
     fn checking_a_secret(mut self) -> Self {
@@ -153,7 +166,10 @@ fn my_account() -> Vec<Route> {
     use PerAddress::PasskeyOptions;
     vec![
         route(Get, "/api/me", session!(me::me)),
-        route(Get, "/api/security", session!(me::overview)).listing_sessions(),
+        route(Get, "/api/security", session!(me::overview))
+            .listing_sessions()
+            .showing_sign_in_flags()
+            .counting_unused_devices(),
         route(Put, "/api/security/password", session!(password::change)).listing_sessions().checking_a_secret(),
         route(Post, "/api/security/two-factor/setup", sudo!(two_factor::setup)),
         route(Post, "/api/security/two-factor/enable", sudo!(two_factor::enable)).checking_a_secret(),
@@ -162,7 +178,7 @@ fn my_account() -> Vec<Route> {
         route(Post, "/api/security/email/verification", session!(email::resend)),
         route(Put, "/api/security/email", sudo!(email::change)),
         route(Put, "/api/security/alerts", sudo!(email::set_alerts)),
-        route(Get, "/api/security/sessions", session!(sessions::list)).listing_sessions(),
+        route(Get, "/api/security/sessions", session!(sessions::list)).listing_sessions().showing_sign_in_flags(),
         route(Post, "/api/security/sessions/revoke-others", sudo!(sessions::revoke_others)).listing_sessions(),
         route(Delete, "/api/security/sessions/{id}", session!(sessions::end)),
         route(Post, "/api/security/sessions/{id}/familiar", session!(sessions::familiar)),

@@ -79,7 +79,7 @@ struct SessionList<'a> {
 
 /// `GET /api/security/sessions`: the current session first, then the others, most recent first.
 pub async fn list(_req: Request, cx: &Cx, current: &CurrentSession) -> Result<Response, ApiError> {
-    let (others, flags) = join(live_others(cx, current), unfamiliar::sign_in_flags(cx, &current.user.id)).await;
+    let (others, flags) = join(live_others(cx, current), unfamiliar::sign_in_flags(cx, current)).await;
     let (others, flags) = (others?, flags?);
     let idle = cx.config().session_idle_seconds;
     let own = &current.record.summary;

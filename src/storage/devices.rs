@@ -95,6 +95,13 @@ pub async fn list(db: &Db, user_id: &str, own: Option<&str>) -> Result<Vec<Value
     .await
 }
 
+/// How many of the user's trusted devices were last used before `before` (as `n`).
+pub(super) fn unused_statement(db: &Db, user_id: &str, before: u64) -> Result<D1PreparedStatement, Error> {
+    Ok(db
+        .prepare("SELECT COUNT(*) AS n FROM trusted_devices WHERE user_id = ?1 AND last_used_at < ?2")
+        .bind(&[text(user_id), int(before)])?)
+}
+
 /// Forgets one of the user's trusted devices and records `event` with it, its detail being the
 /// event's own (`?8`, JSON) with the device's names added from the row; `LostRace` when the user
 /// has no such device (never had, or another request forgot it first).

@@ -243,11 +243,13 @@ pub struct SignInRow {
 
 /// The user's sign-ins since `since` (no live session started before).
 pub async fn sign_ins(db: &Db, user_id: &str, since: u64) -> Result<Vec<SignInRow>, Error> {
-    super::all(
-        db.prepare("SELECT detail FROM security_events WHERE user_id = ?1 AND type = 'sign_in' AND at >= ?2")
-            .bind(&[text(user_id), int(since)])?,
-    )
-    .await
+    super::all(sign_ins_statement(db, user_id, since)?).await
+}
+
+pub(super) fn sign_ins_statement(db: &Db, user_id: &str, since: u64) -> Result<D1PreparedStatement, Error> {
+    Ok(db
+        .prepare("SELECT detail FROM security_events WHERE user_id = ?1 AND type = 'sign_in' AND at >= ?2")
+        .bind(&[text(user_id), int(since)])?)
 }
 
 /// "This was me": the sign-in `sign_in` (its request id) is reviewed (its flags stay, as the

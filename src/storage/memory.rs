@@ -286,8 +286,7 @@ impl Accounts for MemoryStore {
     }
 
     async fn sign_ins(&self, user_id: &UserId, since: u64) -> Result<Vec<SignInRow>, Error> {
-        let of = |e: &&tables::Event| e.user_id == user_id.as_ref() && e.kind == "sign_in" && e.at >= since;
-        self.apply(|s| s.events.iter().filter(of).map(|e| SignInRow { detail: e.detail.clone() }).collect()).await
+        self.apply(|s| s.sign_ins(user_id, since)).await
     }
 
     async fn review_sign_in(&self, user_id: &UserId, sign_in: &str) -> Result<Outcome, Error> {

@@ -7,7 +7,7 @@ use worker::D1PreparedStatement;
 
 use super::attempts::{self, Budget, Generations, Reservation};
 use super::devices::{self, Trust};
-use super::events::{self, EventType, NewEvent, Origin};
+use super::events::{self, EventType, NewEvent, Origin, SignInRow};
 use super::precondition::Precondition;
 use super::revocations::{self, Handover};
 use super::Error;
@@ -126,6 +126,10 @@ pub struct CheckAlso {
     /// An attempt of the session at a secret, reserved in the same transaction while the session
     /// is live in D1, for routes that check one.
     pub attempt: Option<SessionAttempt>,
+    /// The user's sign-ins since then (their flags), for routes that show them.
+    pub sign_ins_since: Option<u64>,
+    /// How many of the user's trusted devices were last used before then, for the checkup.
+    pub devices_unused_before: Option<u64>,
 }
 
 /// The session whose attempt [`CheckAlso::attempt`] reserves, as its KV record describes it.
@@ -137,6 +141,7 @@ pub struct SessionAttempt {
 }
 
 /// What the session check read.
+#[derive(Default)]
 pub struct Checked {
     pub user: Option<AuthRow>,
     pub revoked: Vec<SessionId>,
@@ -144,15 +149,28 @@ pub struct Checked {
     pub bound: Vec<SessionId>,
     /// `Some` when an attempt was asked for; `Stale` when the session is not live in D1.
     pub reservation: Option<Reservation>,
+    /// `Some` when [`CheckAlso::sign_ins_since`] asked for them.
+    pub sign_ins: Option<Vec<SignInRow>>,
+    /// `Some` when [`CheckAlso::devices_unused_before`] asked for it.
+    pub unused_devices: Option<u32>,
 }
 
 /// The session check (SPEC §5.8): the user's auth view and whether the session is revoked, with
 /// what `also` asks for, in one round trip.
 pub async fn check_session(db: &Db, user_id: &str, session_id: &str, also: CheckAlso) -> Result<Checked, Error> {
     let mut statements = vec![auth_view_statement(db, user_id, session_id)?];
+    let revoked_at = also.revocations.then_some(statements.len());
     if also.revocations {
         statements.push(revoked_statement(db, user_id)?);
         statements.push(super::device_bound::bound_ids_statement(db, user_id)?);
+    }
+    let sign_ins_at = also.sign_ins_since.map(|_| statements.len());
+    if let Some(since) = also.sign_ins_since {
+        statements.push(events::sign_ins_statement(db, user_id, since)?);
+    }
+    let unused_at = also.devices_unused_before.map(|_| statements.len());
+    if let Some(before) = also.devices_unused_before {
+        statements.push(devices::unused_statement(db, user_id, before)?);
     }
     let attempt_at = statements.len();
     if let Some(attempt) = &also.attempt {
@@ -161,20 +179,36 @@ pub async fn check_session(db: &Db, user_id: &str, session_id: &str, also: Check
         statements.extend(attempts::reserve_statements(db, &budget, user_id, &live, attempt.policy, attempt.now)?);
     }
     let results = super::batch(db, statements).await?;
-    let user = attempts::first_of::<AuthRow>(&results, 0)?;
-    let ids = |index: usize| -> Result<Vec<SessionId>, Error> {
-        let rows = results.get(index).map(|r| r.results::<RevokedId>()).transpose()?.unwrap_or_default();
+    let ids = |index: Option<usize>| -> Result<Vec<SessionId>, Error> {
+        let rows: Vec<RevokedId> = all_at(&results, index)?.unwrap_or_default();
         Ok(rows.into_iter().map(|r| r.session_id).collect())
-    };
-    let (revoked, bound) = match also.revocations {
-        true => (ids(1)?, ids(2)?),
-        false => (Vec::new(), Vec::new()),
     };
     let reservation = match &also.attempt {
         Some(attempt) => Some(attempts::reservation_in(&results, attempt_at, attempt.now)?),
         None => None,
     };
-    Ok(Checked { user, revoked, bound, reservation })
+    Ok(Checked {
+        user: attempts::first_of::<AuthRow>(&results, 0)?,
+        revoked: ids(revoked_at)?,
+        bound: ids(revoked_at.map(|i| i + 1))?,
+        reservation,
+        sign_ins: all_at(&results, sign_ins_at)?,
+        unused_devices: all_at(&results, unused_at)?.map(|counted: Vec<Counted>| counted.first().map_or(0, |c| c.n)),
+    })
+}
+
+#[derive(Deserialize)]
+struct Counted {
+    n: u32,
+}
+
+/// Every row of the statement at `index` of a batch, if one was asked for.
+fn all_at<T: serde::de::DeserializeOwned>(
+    results: &[worker::D1Result],
+    index: Option<usize>,
+) -> Result<Option<Vec<T>>, Error> {
+    let rows = index.map(|i| results.get(i).map(|r| r.results::<T>()).transpose());
+    Ok(rows.transpose()?.map(Option::unwrap_or_default))
 }
 
 fn auth_view_statement(db: &Db, user_id: &str, session_id: &str) -> Result<D1PreparedStatement, Error> {

@@ -123,3 +123,18 @@ fn a_device_forgotten_while_its_sign_in_waits_for_the_second_factor_must_start_a
     assert_err!(late, SignInError::Refused(Refused::SignedOut));
     assert!(!w.look(|s| s.is_trusted(&w.user_id(EMAIL), &phone_device)));
 }
+
+#[test]
+fn the_checkup_counts_devices_unused_for_thirty_days_read_with_the_check_or_alone() {
+    let w = World::new();
+    let (mut ada, _phone, _laptop) = three_devices(&w);
+    let unused = |w: &World, browser: &mut Browser, route: &str| {
+        request!(w, browser, route, |cx, current| devices::unused(cx, &current)).unwrap().expect("counted")
+    };
+    assert_eq!(unused(&w, &mut ada, "GET /api/security"), 0);
+    w.advance(devices::UNUSED_SECONDS + 60);
+    ada.session = None;
+    w.sign_in(&mut ada, EMAIL, PASSWORD).unwrap();
+    assert_eq!(unused(&w, &mut ada, "GET /api/security"), 2, "the phone and the laptop, read with the check");
+    assert_eq!(unused(&w, &mut ada, "GET /api/me"), 2, "the same, read alone");
+}

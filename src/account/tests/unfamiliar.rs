@@ -11,11 +11,18 @@ const EMAIL: &str = "ada@example.com";
 const LISBON: Place = Place { country: "PT", city: "Lisbon", network: "AS3243", coordinates: (38.72, -9.14) };
 const SYDNEY: Place = Place { country: "AU", city: "Sydney", network: "AS1221", coordinates: (-33.87, 151.21) };
 
-/// The flags of the sign-in the browser's session started with.
+/// The flags of the sign-in the browser's session started with, as the session list reads them
+/// with its session check (the same as a read of their own).
 fn flags_of(w: &World, browser: &mut Browser) -> Flags {
     let current = w.me(browser).expect("signed in");
+    assert!(current.also_read.sign_ins.is_none(), "GET /api/me reads no sign-ins");
     let cx = w.cx(browser);
-    let flags = w.run(sign_in_flags(&cx, &current.user.id)).expect("read");
+    let read_alone = w.run(sign_in_flags(&cx, &current)).expect("read");
+    let listing = w.run(check(&cx, browser.session.as_deref(), "GET /api/security/sessions")).expect("signed in");
+    assert!(listing.also_read.sign_ins.is_some(), "the session list reads them with its check");
+    let flags = w.run(sign_in_flags(&cx, &listing)).expect("read");
+    assert_eq!(flags, read_alone);
+    w.done(&cx, browser);
     let sign_in = current.record.summary.sign_in.clone().expect("a session of a sign-in");
     flags.get(&sign_in).cloned().unwrap_or_default()
 }

@@ -7,7 +7,7 @@ use super::tables::{Account, Revoked, State};
 use crate::domain::ids::{SessionId, UserId};
 use crate::storage::attempts::{Budget, Generations};
 use crate::storage::devices::Trust;
-use crate::storage::events::{EventRow, EventType, NewEvent, Origin};
+use crate::storage::events::{EventRow, EventType, NewEvent, Origin, SignInRow};
 use crate::storage::revocations::Handover;
 use crate::storage::users::PasswordChange;
 use crate::storage::users::{AuthRow, ChangingSession, CheckAlso, Checked, Completion, NewPassword, NewUser};
@@ -25,7 +25,17 @@ impl State {
             let live = self.session_live(user_id, session_id, a.session_generation, a.issued_at);
             self.reserve_if(live, &Budget::Session(session_id.to_string()), user_id, a.policy, a.now)
         });
-        Checked { user, revoked, bound, reservation }
+        let sign_ins = also.sign_ins_since.map(|since| self.sign_ins(user_id, since));
+        let unused_devices = also.devices_unused_before.map(|before| {
+            self.devices.iter().filter(|((user, _), d)| user == user_id && d.last_used_at < before).count() as u32
+        });
+        Checked { user, revoked, bound, reservation, sign_ins, unused_devices }
+    }
+
+    /// `events::sign_ins`.
+    pub(super) fn sign_ins(&self, user_id: &str, since: u64) -> Vec<SignInRow> {
+        let of = |e: &&super::tables::Event| e.user_id == user_id && e.kind == "sign_in" && e.at >= since;
+        self.events.iter().filter(of).map(|e| SignInRow { detail: e.detail.clone() }).collect()
     }
 
     fn auth_row(&self, user_id: &str, session_id: &str) -> Option<AuthRow> {
