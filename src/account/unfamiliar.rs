@@ -12,9 +12,10 @@ use crate::domain::tokens;
 use crate::domain::unfamiliar::Flags;
 use crate::storage::Store;
 
-/// The flags of the user's sign-ins that a live session may have started with (no session is
-/// older than the absolute lifetime), by the sign-in's id — a session's `sign_in`. Read with the
-/// session check on the routes that show them, else one query near the user.
+/// The flags of the user's sign-ins still to review that a live session may have started with
+/// (no session is older than the absolute lifetime), by the sign-in's id — a session's
+/// `sign_in`; a familiar or reviewed sign-in is not among them. Read with the session check on
+/// the routes that show them, else one query near the user.
 pub async fn sign_in_flags<S: Store>(cx: &Cx<S>, current: &CurrentSession) -> Result<HashMap<String, Flags>, Error> {
     let rows = match &current.also_read.sign_ins {
         Some(rows) => rows.clone(),

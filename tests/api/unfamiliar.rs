@@ -5,7 +5,7 @@
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, TestUser, FIREFOX_LINUX, SAFARI_IPHONE};
+use crate::helpers::{d1, TestApp, TestUser, FIREFOX_LINUX, SAFARI_IPHONE};
 
 const AMSTERDAM: &str = "NL; Amsterdam; AS1136; 52.37,4.90";
 const LISBON: &str = "PT; Lisbon; AS3243; 38.72,-9.14";
@@ -91,5 +91,36 @@ async fn not_me_ends_that_session_at_once() {
     let id = own_entry(&mut stranger).await["id"].as_str().unwrap().to_string();
     assert_eq!(app.end_session(&id).await.status, 204);
     stranger.me().await.assert_error(401, "unauthenticated");
+    assert_eq!(app.security().await.body["sessions"]["unfamiliar"], 0);
+}
+
+/// Sets the detail of the user's sign-ins to `detail` (JSON) in D1.
+fn rewrite_sign_ins(email: &str, detail: &str) {
+    let user = format!("(SELECT id FROM users WHERE email = '{email}')");
+    d1(&format!(
+        "UPDATE security_events SET detail = json_set(detail, {detail}) WHERE user_id = {user} AND type = 'sign_in'"
+    ));
+}
+
+#[tokio::test]
+async fn only_a_flag_that_is_true_and_a_speed_that_is_a_number_over_the_limit_flags_a_sign_in() {
+    let (mut app, user) = owner().await;
+    let mut stranger = sign_in_from(&user, FIREFOX_LINUX, LISBON).await;
+    assert_eq!(app.security().await.body["sessions"]["unfamiliar"], 1);
+
+    let other_shapes = "'$.new_country', 'yes', '$.new_network', 1, '$.new_device', 'true', '$.travel_kmh', '5000'";
+    rewrite_sign_ins(&user.email, other_shapes);
+    assert!(own_entry(&mut stranger).await.get("unfamiliar").is_none(), "no flag is `true`, no speed a number");
+    assert_eq!(app.security().await.body["sessions"]["unfamiliar"], 0);
+
+    rewrite_sign_ins(&user.email, "'$.travel_kmh', 1000");
+    assert!(own_entry(&mut stranger).await.get("unfamiliar").is_none(), "1,000 km/h is possible");
+    rewrite_sign_ins(&user.email, "'$.travel_kmh', 1001");
+    let entry = own_entry(&mut stranger).await;
+    assert_eq!(entry["unfamiliar"]["reasons"], serde_json::json!(["impossible_travel"]), "{entry}");
+    assert_eq!(app.security().await.body["sessions"]["unfamiliar"], 1);
+
+    rewrite_sign_ins(&user.email, "'$.reviewed', json('true')");
+    assert!(own_entry(&mut stranger).await.get("unfamiliar").is_none(), "reviewed");
     assert_eq!(app.security().await.body["sessions"]["unfamiliar"], 0);
 }

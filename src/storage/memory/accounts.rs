@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use super::tables::{Account, Revoked, State};
 use crate::domain::ids::{SessionId, UserId};
+use crate::domain::unfamiliar::Flags;
 use crate::storage::attempts::{Budget, Generations};
 use crate::storage::devices::Trust;
 use crate::storage::events::{EventRow, EventType, NewEvent, Origin, SignInRow};
@@ -32,9 +33,12 @@ impl State {
         Checked { user, revoked, bound, reservation, sign_ins, unused_devices }
     }
 
-    /// `events::sign_ins`.
+    /// `events::sign_ins`: those still to review.
     pub(super) fn sign_ins(&self, user_id: &str, since: u64) -> Vec<SignInRow> {
-        let of = |e: &&super::tables::Event| e.user_id == user_id && e.kind == "sign_in" && e.at >= since;
+        let to_review = |detail: &str| serde_json::from_str(detail).is_ok_and(|d: Value| Flags::of(&d).to_review());
+        let of = |e: &&super::tables::Event| {
+            e.user_id == user_id && e.kind == "sign_in" && e.at >= since && to_review(&e.detail)
+        };
         self.events.iter().filter(of).map(|e| SignInRow { detail: e.detail.clone() }).collect()
     }
 
