@@ -112,15 +112,25 @@ pub enum Outcome {
     LostRace,
 }
 
-/// Drops revocation rows whose sessions have expired anyway, events older than 90 days,
-/// failure budgets and trusted devices nobody used for half a year and spent WebAuthn challenges.
+/// Drops revocation rows whose sessions have expired anyway, events older than 90 days (of a
+/// sign-in, its address, place, network and device; only its flags stay, for a year), failure
+/// budgets and trusted devices nobody used for half a year and spent WebAuthn challenges.
 async fn prune(db: &Db, now: u64) -> Result<(), Error> {
+    let (oldest_event, oldest_flag) =
+        (int(now.saturating_sub(EVENT_RETENTION_SECONDS)), int(now.saturating_sub(SIGN_IN_FLAGS_RETENTION_SECONDS)));
     batch(
         db,
         vec![
             db.prepare("DELETE FROM revoked_sessions WHERE expires_at < ?1").bind(&[int(now)])?,
-            db.prepare("DELETE FROM security_events WHERE at < ?1")
-                .bind(&[int(now.saturating_sub(EVENT_RETENTION_SECONDS))])?,
+            db.prepare(
+                "UPDATE security_events SET ip = NULL, country = NULL, city = NULL, user_agent = NULL, \
+                 network = NULL, latitude = NULL, longitude = NULL \
+                 WHERE type = 'sign_in' AND at < ?1 AND (ip IS NOT NULL OR country IS NOT NULL OR city IS NOT NULL \
+                 OR user_agent IS NOT NULL OR network IS NOT NULL OR latitude IS NOT NULL OR longitude IS NOT NULL)",
+            )
+            .bind(std::slice::from_ref(&oldest_event))?,
+            db.prepare("DELETE FROM security_events WHERE at < ?1 AND (type != 'sign_in' OR at < ?2)")
+                .bind(&[oldest_event, oldest_flag])?,
             attempts::prune(db, now)?,
             passkeys::prune(db, now)?,
             sign_in::prune(db, now)?,
@@ -134,6 +144,9 @@ async fn prune(db: &Db, now: u64) -> Result<(), Error> {
 }
 
 pub const EVENT_RETENTION_SECONDS: u64 = 90 * 24 * 3600;
+
+/// How long a sign-in's flags (unfamiliar, reviewed) outlive the rest of its event.
+pub const SIGN_IN_FLAGS_RETENTION_SECONDS: u64 = 365 * 24 * 3600;
 
 /// D1 errors that mean the statement or batch did not take effect (a batch is one transaction),
 /// so trying again is safe: a busy or reset database, a lost connection.

@@ -19,9 +19,17 @@ async fn the_scheduled_cleanup_drops_expired_revocations_spent_challenges_and_ev
         t + 86_400
     ));
     d1(&format!(
-        "INSERT INTO security_events (user_id, type, at, detail) VALUES ('{user_id}', 'sign_in', {}, '{{}}'), ('{user_id}', 'sign_in', {}, '{{}}')",
+        "INSERT INTO security_events (user_id, type, at, detail) VALUES ('{user_id}', 'sign_out', {}, '{{}}'), ('{user_id}', 'sign_out', {}, '{{}}')",
         t - 91 * 86_400,
         t - 89 * 86_400
+    ));
+    let flags = r#"{"method":"password","new_country":true,"sign_in":"0a"}"#;
+    d1(&format!(
+        "INSERT INTO security_events (user_id, type, at, ip, country, city, user_agent, network, latitude, longitude, detail) \
+         VALUES ('{user_id}', 'sign_in', {}, '203.0.113.9', 'PT', 'Lisbon', 'Firefox', 'AS3243', 38.7, -9.1, '{flags}'), \
+         ('{user_id}', 'sign_in', {}, '203.0.113.9', 'PT', 'Lisbon', 'Firefox', 'AS3243', 38.7, -9.1, '{flags}')",
+        t - 91 * 86_400,
+        t - 366 * 86_400
     ));
     let (spent, spending) = (random_hex(32), random_hex(32));
     d1(&format!(
@@ -35,8 +43,20 @@ async fn the_scheduled_cleanup_drops_expired_revocations_spent_challenges_and_ev
     let revoked = d1(&format!("SELECT session_id FROM revoked_sessions WHERE session_id IN ('{expired}', '{live}')"));
     assert_eq!(revoked.len(), 1);
     assert_eq!(revoked[0]["session_id"], live);
-    let old_events = d1(&format!("SELECT at FROM security_events WHERE user_id = '{user_id}' AND at < {}", t - 60));
+    let old_events = d1(&format!(
+        "SELECT at FROM security_events WHERE user_id = '{user_id}' AND type = 'sign_out' AND at < {}",
+        t - 60
+    ));
     assert_eq!(old_events.len(), 1, "only the 89-day-old event stays");
+    let sign_ins = d1(&format!(
+        "SELECT at, ip, country, city, user_agent, network, latitude, longitude, detail FROM security_events \
+         WHERE user_id = '{user_id}' AND type = 'sign_in'"
+    ));
+    let after_ninety_days = serde_json::json!([{
+        "at": t - 91 * 86_400, "ip": null, "country": null, "city": null, "user_agent": null, "network": null,
+        "latitude": null, "longitude": null, "detail": flags,
+    }]);
+    assert_eq!(serde_json::Value::from(sign_ins), after_ninety_days, "a sign-in keeps only its flags, for a year");
     let challenges =
         d1(&format!("SELECT challenge FROM spent_challenges WHERE challenge IN ('{spent}', '{spending}')"));
     assert_eq!(

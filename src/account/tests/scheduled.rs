@@ -110,3 +110,30 @@ fn the_daily_clean_up_drops_only_what_no_longer_matters() {
     assert_eq!(kept(&w), [0; 6]);
     assert_eq!(w.look(|s| s.users.len()), 1, "accounts stay");
 }
+
+#[test]
+fn after_ninety_days_a_sign_in_keeps_only_its_flags_and_after_a_year_nothing() {
+    let w = World::new();
+    w.sign_up(EMAIL);
+    let mut phone = Browser::at("198.51.100.30");
+    w.sign_in(&mut phone, EMAIL, PASSWORD).unwrap();
+    let id = w.user_id(EMAIL);
+    let flags = w.detail_of(&id, "sign_in");
+    let place = |w: &World| {
+        w.look(|s| {
+            let e = s.events.iter().find(|e| e.user_id == id && e.kind == "sign_in").expect("the sign-in");
+            (e.ip.is_some(), e.city.is_some(), e.network.is_some(), e.latitude.is_some(), !e.user_agent.is_empty())
+        })
+    };
+    assert_eq!(place(&w), (true, true, true, true, true));
+
+    w.advance(crate::storage::EVENT_RETENTION_SECONDS + 60);
+    prune(&w);
+    assert_eq!(w.events(&id), ["sign_in"], "only the sign-in outlives 90 days");
+    assert_eq!(place(&w), (false, false, false, false, false), "without its address, place, network or device");
+    assert_eq!(w.detail_of(&id, "sign_in"), flags, "its flags kept");
+
+    w.advance(crate::storage::SIGN_IN_FLAGS_RETENTION_SECONDS);
+    prune(&w);
+    assert!(w.events(&id).is_empty(), "gone after a year");
+}

@@ -5,7 +5,7 @@ use super::tables::State;
 use crate::storage::data_keys::{DataKeyRow, Dependents, OutdatedSecrets, Reencrypted, Rewrapped, SecretColumn};
 use crate::storage::devices::KEEP_UNUSED_SECONDS;
 use crate::storage::emails::{Rewrite, StoredEmail};
-use crate::storage::{Outcome, EVENT_RETENTION_SECONDS};
+use crate::storage::{Outcome, EVENT_RETENTION_SECONDS, SIGN_IN_FLAGS_RETENTION_SECONDS};
 
 /// `substr(value, 4, 8)`: the key id a stored TOTP secret (`v1.<kid>.…`) names.
 fn key_of_secret(stored: &str) -> String {
@@ -157,7 +157,12 @@ impl State {
     pub(super) fn prune(&mut self, now: u64) {
         self.revoked.retain(|_, r| r.expires_at >= now);
         let oldest_event = now.saturating_sub(EVENT_RETENTION_SECONDS);
-        self.events.retain(|e| e.at >= oldest_event);
+        let oldest_flag = now.saturating_sub(SIGN_IN_FLAGS_RETENTION_SECONDS);
+        self.events.retain(|e| e.at >= oldest_event || (e.kind == "sign_in" && e.at >= oldest_flag));
+        for e in self.events.iter_mut().filter(|e| e.at < oldest_event) {
+            (e.ip, e.country, e.city, e.network, e.latitude, e.longitude) = (None, None, None, None, None, None);
+            e.user_agent = String::new();
+        }
         self.budgets.retain(|_, b| b.expires_at >= now);
         self.spent.retain(|_, (_, expires_at)| *expires_at >= now);
         self.held.retain(|_, until| *until > now);
