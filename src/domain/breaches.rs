@@ -43,7 +43,10 @@ pub fn in_words(times: u64) -> String {
         1 => "once".into(),
         2..=9_999 => format!("{} times", group(times)),
         10_000..=999_999 => format!("more than {} times", group(times / 1000 * 1000)),
-        _ => format!("about {:.1} million times", times as f64 / 1e6),
+        _ => {
+            let tenths = (times + 50_000) / 100_000;
+            format!("about {}.{} million times", group(tenths / 10), tenths % 10)
+        }
     }
 }
 
@@ -88,5 +91,9 @@ mod tests {
         assert_eq!(in_words(4_321), "4,321 times");
         assert_eq!(in_words(52_345), "more than 52,000 times");
         assert_eq!(in_words(9_659_365), "about 9.7 million times");
+        assert_eq!(in_words(1_000_000), "about 1.0 million times");
+        assert_eq!(in_words(1_249_999), "about 1.2 million times");
+        assert_eq!(in_words(1_250_000), "about 1.3 million times");
+        assert_eq!(in_words(1_234_567_890), "about 1,234.6 million times");
     }
 }

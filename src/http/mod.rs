@@ -6,5 +6,6 @@ pub mod cookies;
 pub mod csrf;
 pub mod error;
 pub mod headers;
+pub mod url;
 
 pub use error::ApiError;

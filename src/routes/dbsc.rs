@@ -10,6 +10,7 @@ use crate::account::device_bound::{self as use_case, Refreshed, Registered};
 use crate::auth::session::CurrentSession;
 use crate::domain::dbsc;
 use crate::http::body::refuse_oversized;
+use crate::http::url::RequestUrl;
 use crate::http::{cookies, ApiError};
 
 /// `POST /api/auth/dbsc/register`: the session the cookie names, bound to the key that signed
@@ -64,8 +65,8 @@ fn proof_header(req: &Request) -> Option<String> {
 
 /// This origin, and the URL a proof for this endpoint names as its audience (`aud`).
 fn origin_and_audience(req: &Request) -> Result<(String, String), ApiError> {
-    let url = req.url()?;
-    let origin = url.origin().ascii_serialization();
+    let url = RequestUrl::of(req)?;
+    let origin = url.origin();
     Ok((origin.clone(), format!("{origin}{}", url.path())))
 }
 

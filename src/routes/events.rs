@@ -8,6 +8,7 @@ use super::{json, Cx};
 use crate::account::activity;
 use crate::auth::session::CurrentSession;
 use crate::domain::user_agent;
+use crate::http::url::RequestUrl;
 use crate::http::ApiError;
 
 const DEFAULT_LIMIT: u32 = 20;
@@ -31,7 +32,7 @@ struct EventList {
 }
 
 pub async fn recent(req: Request, cx: &Cx, current: &CurrentSession) -> Result<Response, ApiError> {
-    let limit = parse_limit(req.url()?.query_pairs().find(|(k, _)| k == "limit").map(|(_, v)| v.into_owned()))?;
+    let limit = parse_limit(RequestUrl::of(&req)?.query("limit"))?;
     let rows = activity::recent(cx, current, limit).await?;
     let events = rows
         .into_iter()

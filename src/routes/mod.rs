@@ -28,6 +28,7 @@ use crate::account::passkeys::RelyingParty;
 use crate::account::sign_in::{SecondStepDone, SignedIn};
 use crate::auth::session::{self, CurrentSession, DeviceProof, WithCheck};
 use crate::domain::tokens;
+use crate::http::url::RequestUrl;
 use crate::http::{cookies, csrf, ApiError};
 use crate::storage::address_limits::PerAddress;
 use crate::storage::store::Accounts;
@@ -268,7 +269,7 @@ async fn admit(cx: &Cx, limit: PerAddress) -> Result<(), ApiError> {
 }
 
 fn is_same_origin(req: &Request) -> Result<bool, ApiError> {
-    let own = req.url()?.origin().ascii_serialization();
+    let own = RequestUrl::of(req)?.origin();
     let header = |name: &str| req.headers().get(name).ok().flatten();
     Ok(csrf::is_same_origin(&own, header("Origin").as_deref(), header("Sec-Fetch-Site").as_deref()))
 }
@@ -338,9 +339,8 @@ fn second_step_response(done: SecondStepDone) -> Result<Response, ApiError> {
 
 /// Who the worker is to an authenticator: the request's own origin and host.
 fn relying_party(req: &Request) -> Result<RelyingParty, ApiError> {
-    let url = req.url()?;
-    let rp_id = url.host_str().ok_or(ApiError::Internal)?.to_string();
-    Ok(RelyingParty { origin: url.origin().ascii_serialization(), rp_id })
+    let url = RequestUrl::of(req)?;
+    Ok(RelyingParty { origin: url.origin(), rp_id: url.host_name() })
 }
 
 /// `{user: {id, email, name}}`.
