@@ -164,12 +164,16 @@ pub const UNUSED_SECONDS: u64 = 30 * 24 * 3600;
 /// the session check on the route that shows it, else near the user (it decides nothing about
 /// access).
 pub async fn unused<S: Store>(cx: &Cx<S>, current: &CurrentSession) -> Result<usize, Error> {
-    if let Some(unused) = current.also_read.unused_devices {
-        return Ok(unused as usize);
-    }
-    let before = cx.now().saturating_sub(UNUSED_SECONDS);
-    let rows = cx.store.trusted_devices(&current.user.id, None).await?;
-    Ok(rows.iter().filter(|row| row["last_used_at"].as_u64().is_some_and(|at| at < before)).count())
+    let unused = match current.also_read.unused_devices {
+        Some(unused) => unused,
+        None => cx.store.unused_devices(&current.user.id, unused_before(cx)).await?,
+    };
+    Ok(unused as usize)
+}
+
+/// A trusted device last used before this is unused.
+pub fn unused_before<S>(cx: &Cx<S>) -> u64 {
+    cx.now().saturating_sub(UNUSED_SECONDS)
 }
 
 /// `DELETE /api/security/devices/{id}`: the device is a stranger again until its next completed

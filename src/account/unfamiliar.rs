@@ -19,16 +19,18 @@ use crate::storage::Store;
 pub async fn sign_in_flags<S: Store>(cx: &Cx<S>, current: &CurrentSession) -> Result<HashMap<String, Flags>, Error> {
     let rows = match &current.also_read.sign_ins {
         Some(rows) => rows.clone(),
-        None => {
-            let since = cx.now().saturating_sub(cx.config().session_absolute_seconds);
-            cx.store.sign_ins(&current.user.id, since).await?
-        }
+        None => cx.store.sign_ins(&current.user.id, sign_ins_since(cx)).await?,
     };
     let flags = rows.into_iter().filter_map(|row| {
         let detail: serde_json::Value = serde_json::from_str(&row.detail).ok()?;
         Some((detail.get("sign_in")?.as_str()?.to_string(), Flags::of(&detail)))
     });
     Ok(flags.collect())
+}
+
+/// No live session started before its absolute lifetime: older sign-ins flag no session.
+pub fn sign_ins_since<S>(cx: &Cx<S>) -> u64 {
+    cx.now().saturating_sub(cx.config().session_absolute_seconds)
 }
 
 /// `POST /api/security/sessions/{id}/familiar`: "This was me" for the sign-in that started the

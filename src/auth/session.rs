@@ -9,7 +9,7 @@ use std::cell::RefCell;
 
 use futures_util::future::{join, join3};
 
-use crate::account::devices::UNUSED_SECONDS;
+use crate::account::{devices, unfamiliar};
 use crate::app::{Cx, SessionCookie};
 use crate::domain::dbsc::{self, Sealed};
 use crate::domain::ids::{SessionId, UserId};
@@ -197,9 +197,8 @@ fn check_also<S>(cx: &Cx<S>, with: WithCheck, attempt: Option<SessionAttempt>) -
     CheckAlso {
         revocations: with.list_others,
         attempt,
-        // No live session started before its absolute lifetime.
-        sign_ins_since: with.sign_in_flags.then(|| cx.now().saturating_sub(cx.config().session_absolute_seconds)),
-        devices_unused_before: with.unused_devices.then(|| cx.now().saturating_sub(UNUSED_SECONDS)),
+        sign_ins_since: with.sign_in_flags.then(|| unfamiliar::sign_ins_since(cx)),
+        devices_unused_before: with.unused_devices.then(|| devices::unused_before(cx)),
     }
 }
 

@@ -290,6 +290,10 @@ impl Accounts for Bindings {
         self.read_near(|db| async move { devices::list(&db, user_id, own).await }).await
     }
 
+    async fn unused_devices(&self, user_id: &UserId, before: u64) -> Result<u32, Error> {
+        self.read_near(|db| async move { devices::unused(&db, user_id, before).await }).await
+    }
+
     async fn sign_ins(&self, user_id: &UserId, since: u64) -> Result<Vec<SignInRow>, Error> {
         self.read_near(|db| async move { events::sign_ins(&db, user_id, since).await }).await
     }

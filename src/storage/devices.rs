@@ -95,6 +95,11 @@ pub async fn list(db: &Db, user_id: &str, own: Option<&str>) -> Result<Vec<Value
     .await
 }
 
+/// How many of the user's trusted devices were last used before `before`.
+pub async fn unused(db: &Db, user_id: &str, before: u64) -> Result<u32, Error> {
+    Ok(super::first::<super::Count>(unused_statement(db, user_id, before)?).await?.map_or(0, |c| c.n))
+}
+
 /// How many of the user's trusted devices were last used before `before` (as `n`).
 pub(super) fn unused_statement(db: &Db, user_id: &str, before: u64) -> Result<D1PreparedStatement, Error> {
     Ok(db

@@ -241,9 +241,9 @@ pub struct SignInRow {
     pub detail: String,
 }
 
-/// The user's sign-ins since `since` (no live session started before) that are still to review:
-/// unfamiliar, and the owner has not said "This was me" (`domain::unfamiliar::Flags::to_review`,
-/// here in SQL so that only those rows leave D1, however often the account signs in).
+/// The user's sign-ins since `since` (no live session started before) that may still be to
+/// review: flagged, and the owner has not said "This was me". Narrowed in SQL so that few rows
+/// leave D1, however often the account signs in; `domain::unfamiliar::Flags::to_review` decides.
 pub async fn sign_ins(db: &Db, user_id: &str, since: u64) -> Result<Vec<SignInRow>, Error> {
     super::all(sign_ins_statement(db, user_id, since)?).await
 }
@@ -253,7 +253,7 @@ pub(super) fn sign_ins_statement(db: &Db, user_id: &str, since: u64) -> Result<D
                AND json_type(detail, '$.reviewed') IS NOT 'true' \
                AND (json_type(detail, '$.new_country') = 'true' OR json_type(detail, '$.new_network') = 'true' \
                     OR json_type(detail, '$.new_device') = 'true' \
-                    OR (json_type(detail, '$.travel_kmh') = 'integer' AND json_extract(detail, '$.travel_kmh') > ?3))";
+                    OR json_extract(detail, '$.travel_kmh') > ?3)";
     let impossible = int(crate::domain::unfamiliar::IMPOSSIBLE_KMH);
     Ok(db.prepare(sql).bind(&[text(user_id), int(since), impossible])?)
 }

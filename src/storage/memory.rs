@@ -285,6 +285,10 @@ impl Accounts for MemoryStore {
         self.apply(|s| s.trusted_devices(user_id, own)).await
     }
 
+    async fn unused_devices(&self, user_id: &UserId, before: u64) -> Result<u32, Error> {
+        self.apply(|s| s.unused_devices(user_id, before)).await
+    }
+
     async fn sign_ins(&self, user_id: &UserId, since: u64) -> Result<Vec<SignInRow>, Error> {
         self.apply(|s| s.sign_ins(user_id, since)).await
     }

@@ -143,6 +143,12 @@ async fn prune(db: &Db, now: u64) -> Result<(), Error> {
     Ok(())
 }
 
+/// A `COUNT(*) AS n` row.
+#[derive(serde::Deserialize)]
+pub(crate) struct Count {
+    pub n: u32,
+}
+
 pub const EVENT_RETENTION_SECONDS: u64 = 90 * 24 * 3600;
 
 /// How long a sign-in's flags (unfamiliar, reviewed) outlive the rest of its event.

@@ -115,6 +115,8 @@ pub trait Accounts {
     async fn record_event(&self, event: &NewEvent<'_>) -> Result<(), Error>;
     async fn recent_events(&self, user_id: &UserId, limit: u32) -> Result<Vec<EventRow>, Error>;
     async fn trusted_devices(&self, user_id: &UserId, own: Option<&str>) -> Result<Vec<Value>, Error>;
+    /// How many of the user's trusted devices were last used before `before` (near the user).
+    async fn unused_devices(&self, user_id: &UserId, before: u64) -> Result<u32, Error>;
     /// The user's sign-ins since `since`, with their flags (near the user: they decide nothing
     /// about access).
     async fn sign_ins(&self, user_id: &UserId, since: u64) -> Result<Vec<SignInRow>, Error>;

@@ -66,11 +66,6 @@ pub fn factors_statement(db: &Db, user_id: &str) -> Result<D1PreparedStatement, 
         .bind(&[text(user_id)])?)
 }
 
-#[derive(Deserialize)]
-struct Count {
-    n: u32,
-}
-
 /// How many unused recovery codes are stored under a key other than `key_id` (see
 /// `Keyring::recovery_key_id`): codes the user should regenerate.
 pub async fn codes_under_other_keys(db: &Db, user_id: &str, key_id: &str) -> Result<u32, Error> {
@@ -80,7 +75,7 @@ pub async fn codes_under_other_keys(db: &Db, user_id: &str, key_id: &str) -> Res
              AND substr(code_hash, 1, instr(code_hash, '.') - 1) != ?2",
         )
         .bind(&[text(user_id), text(key_id)])?;
-    Ok(super::first::<Count>(statement).await?.map_or(0, |c| c.n))
+    Ok(super::first::<super::Count>(statement).await?.map_or(0, |c| c.n))
 }
 
 /// Keeps a new (encrypted) secret as the unfinished set-up, replacing any earlier one;

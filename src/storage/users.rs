@@ -193,13 +193,9 @@ pub async fn check_session(db: &Db, user_id: &str, session_id: &str, also: Check
         bound: ids(revoked_at.map(|i| i + 1))?,
         reservation,
         sign_ins: all_at(&results, sign_ins_at)?,
-        unused_devices: all_at(&results, unused_at)?.map(|counted: Vec<Counted>| counted.first().map_or(0, |c| c.n)),
+        unused_devices: all_at(&results, unused_at)?
+            .map(|counted: Vec<super::Count>| counted.first().map_or(0, |c| c.n)),
     })
-}
-
-#[derive(Deserialize)]
-struct Counted {
-    n: u32,
 }
 
 /// Every row of the statement at `index` of a batch, if one was asked for.

@@ -27,10 +27,13 @@ impl State {
             self.reserve_if(live, &Budget::Session(session_id.to_string()), user_id, a.policy, a.now)
         });
         let sign_ins = also.sign_ins_since.map(|since| self.sign_ins(user_id, since));
-        let unused_devices = also.devices_unused_before.map(|before| {
-            self.devices.iter().filter(|((user, _), d)| user == user_id && d.last_used_at < before).count() as u32
-        });
+        let unused_devices = also.devices_unused_before.map(|before| self.unused_devices(user_id, before));
         Checked { user, revoked, bound, reservation, sign_ins, unused_devices }
+    }
+
+    /// `devices::unused`.
+    pub(super) fn unused_devices(&self, user_id: &str, before: u64) -> u32 {
+        self.devices.iter().filter(|((user, _), d)| user == user_id && d.last_used_at < before).count() as u32
     }
 
     /// `events::sign_ins`: those still to review.
